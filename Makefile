@@ -1,0 +1,44 @@
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test unit integration e2e bench soak lint reset clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)  ## serve every service locally on an embedded AWS (Ctrl-C saves data)
+	$(BIN)/campaign local
+
+test: $(STAMP)  ## the whole suite: unit, integration, e2e, reliability, infra
+	$(BIN)/pytest -q -n 2 --dist loadfile
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+integration: $(STAMP)
+	$(BIN)/pytest -q tests/integration
+
+e2e: $(STAMP)
+	$(BIN)/pytest -q tests/e2e
+
+bench: $(STAMP)  ## benchmarks; writes bench/RESULTS.md
+	$(BIN)/python -m bench
+
+soak: $(STAMP)
+	CAMPAIGN_SOAK=1 $(BIN)/pytest -q tests/reliability -m soak
+
+lint: $(STAMP)
+	$(BIN)/ruff check services infrastructure tests bench
+
+reset:  ## wipe the local stack's saved data
+	rm -rf .localdata
+
+clean: reset
+	rm -rf $(VENV) dist

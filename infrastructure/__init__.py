@@ -1,0 +1,1 @@
+"""Infrastructure: provisioning from the one resource definition, the local stack, the CLI."""

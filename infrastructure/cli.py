@@ -1,0 +1,84 @@
+"""``campaign``: local tokens, the local stack, and (later) per-campaign stacks on AWS."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+
+def _secret() -> str:
+    return os.environ.get("CAMPAIGN_JWT_SECRET") or "local-dev-secret"
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from campaign_shared.auth import mint
+
+    print(mint(role=args.role, shop=args.shop, sub=args.sub, secret=_secret(), ttl_seconds=args.ttl))
+    return 0
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from campaign_shared.auth import mint
+    from infrastructure.local.stack import LocalStack
+
+    data_dir = None if args.no_data else Path(args.data)
+    stack = LocalStack(host=args.host, port=args.port, moto_port=args.moto_port, stage=args.stage, data_dir=data_dir)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    stack.start()
+    merchant = mint(role="merchant", shop=args.shop, sub="m1", secret=stack.jwt_secret)
+    storefront = mint(role="storefront", shop=args.shop, sub="store", secret=stack.jwt_secret)
+    customer = mint(role="customer", shop=args.shop, sub="c1", secret=stack.jwt_secret)
+    restored = sum(stack.restored.values())
+    print(f"campaign local stack ready at {stack.url}  (embedded AWS at {stack.moto.url})", flush=True)
+    print(f"  OpenAPI:          {stack.url}/openapi.json")
+    print(f"  data folder:      {data_dir or '(not kept)'}  restored items: {restored}")
+    print(f"  merchant token:   {merchant}")
+    print(f"  storefront token: {storefront}")
+    print(f"  customer token:   {customer}")
+    print("  Ctrl-C stops and saves the data.", flush=True)
+    stopping.wait()
+    saved = stack.stop()
+    print(f"stopped; saved {sum(saved.values())} items to {data_dir}" if data_dir else "stopped", flush=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="campaign", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    token = sub.add_parser("token", help="mint a JWT for local use")
+    token.add_argument("--role", required=True, choices=["merchant", "customer", "storefront"])
+    token.add_argument("--shop", required=True)
+    token.add_argument("--sub", required=True)
+    token.add_argument("--ttl", type=int, default=7 * 24 * 3600, help="seconds until the token expires")
+    token.set_defaults(func=cmd_token)
+
+    local = sub.add_parser("local", help="serve every service locally on an embedded AWS")
+    local.add_argument("--host", default="127.0.0.1")
+    local.add_argument("--port", type=int, default=int(os.environ.get("CAMPAIGN_PORT", "8000")))
+    local.add_argument("--moto-port", type=int, default=0)
+    local.add_argument("--stage", default="local")
+    local.add_argument("--shop", default="s1")
+    local.add_argument("--data", default=".localdata", help="folder that keeps the tables across restarts")
+    local.add_argument("--no-data", action="store_true", help="keep nothing across restarts")
+    local.set_defaults(func=cmd_local)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

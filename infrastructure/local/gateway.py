@@ -1,0 +1,158 @@
+"""One HTTP gateway for every service, as API Gateway base-path mappings would route it.
+
+``/coupons/...`` goes to the coupons app with the prefix removed, and so on. Each app is
+invoked through Chalice's ``LocalGateway`` (Lambda proxy events, route matching) with a
+per-thread ``current_request``, so concurrent requests never see each other's request.
+Unknown routes are 404 and oversized bodies 413, in the error envelope of API.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from campaign_shared.api import MAX_BODY_BYTES
+from campaign_shared.errors import envelope
+
+PREFIXES = ("coupons", "distribution", "wishlist", "referral", "events")
+
+
+def _local_app_class(app: Any) -> None:
+    """Give ``app`` a per-thread ``current_request`` of its own (what ``chalice local`` does)."""
+    from chalice.local import LocalChalice
+
+    if isinstance(app, LocalChalice):
+        return
+    cls = type(f"Local{type(app).__name__}", (LocalChalice, type(app)), {"_THREAD_LOCAL": threading.local()})
+    app.__class__ = cls
+
+
+class Mount:
+    def __init__(self, prefix: str, module: Any) -> None:
+        from chalice.config import Config
+        from chalice.local import LocalGateway
+
+        self.prefix = prefix
+        self.module = module
+        self.app = module.app
+        _local_app_class(self.app)
+        config = Config.create(chalice_stage="dev", app_name=self.app.app_name, lambda_timeout=30)
+        self.gateway = LocalGateway(self.app, config)
+
+
+class Gateway:
+    def __init__(self, mounts: dict[str, Mount], openapi: dict[str, Any], host: str = "127.0.0.1", port: int = 8000):
+        self.mounts = mounts
+        self.openapi_body = json.dumps(openapi).encode()
+        self.host = host
+        self.port = port
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Gateway:
+        gateway = self
+
+        class Handler(_Handler):
+            owner = gateway
+
+        server = ThreadingHTTPServer((self.host, self.port), Handler)
+        server.daemon_threads = True
+        server.request_queue_size = 128
+        self._server = server
+        self.port = server.server_address[1]
+        self._thread = threading.Thread(target=server.serve_forever, name="gateway", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    # ---- dispatch -----------------------------------------------------------------
+
+    def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> tuple[int, dict, bytes]:
+        path = target.split("?", 1)[0]
+        if path == "/openapi.json" and method == "GET":
+            return 200, {"Content-Type": "application/json"}, self.openapi_body
+        parts = path.split("/", 2)
+        mount = self.mounts.get(parts[1]) if len(parts) > 1 else None
+        if mount is None:
+            return _error(404, "not_found", f"no route for {method} {path}")
+        inner = target[len(parts[1]) + 1 :] or "/"
+        if not inner.startswith("/"):
+            inner = "/" + inner
+        return self._invoke(mount, method, inner, headers, body)
+
+    def _invoke(self, mount: Mount, method: str, target: str, headers: dict, body: bytes | None) -> tuple[int, dict, bytes]:
+        from chalice.local import ForbiddenError, LocalGatewayException, NotAuthorizedError
+
+        try:
+            response = mount.gateway.handle_request(method=method, path=target, headers=headers, body=body or b"")
+        except ForbiddenError:
+            return _error(404, "not_found", f"no route for {method} {target.split('?', 1)[0]}")
+        except NotAuthorizedError:
+            return _error(401, "unauthorized", "missing or invalid token")
+        except LocalGatewayException as exc:  # pragma: no cover - defensive
+            return _error(502, "bad_gateway", str(exc))
+        status = int(response["statusCode"])
+        out_headers = dict(response.get("headers") or {})
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            out_headers[name] = ", ".join(values)
+        raw = response.get("body")
+        if raw is None:
+            data = b""
+        elif response.get("isBase64Encoded"):
+            data = base64.b64decode(raw)
+        else:
+            data = raw.encode() if isinstance(raw, str) else raw
+        return status, out_headers, data
+
+
+def _error(status: int, code: str, message: str) -> tuple[int, dict, bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps(envelope(code, message)).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: Gateway
+    protocol_version = "HTTP/1.1"
+    server_version = "campaign-gateway"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            # Read and discard what was sent so the connection stays usable, then refuse.
+            remaining = length
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+            status, headers, data = _error(413, "payload_too_large", "request body exceeds 6 MB")
+        else:
+            body = self.rfile.read(length) if length else b""
+            headers_in = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                status, headers, data = self.owner.dispatch(self.command, self.path, headers_in, body)
+            except Exception:  # never a stack trace on the wire
+                status, headers, data = _error(500, "internal_error", "internal error")
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle

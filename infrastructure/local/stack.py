@@ -1,0 +1,142 @@
+"""The whole product in one process on an embedded AWS (moto): ``make run`` and the e2e tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from campaign_shared.runtime import SERVICE_NAMES
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _powertools_defaults() -> None:
+    # Locally, logs go to the console; EMF metrics and X-Ray are off unless asked for.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+
+class LocalStack:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        moto_port: int = 0,
+        stage: str = "local",
+        data_dir: Path | None = None,
+        jwt_secret: str | None = None,
+        retry_after_seconds: int = 1,
+        faults: Any = None,
+    ) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.moto_port = moto_port
+        self.stage = stage
+        self.data_dir = data_dir
+        self.jwt_secret = jwt_secret or os.environ.get("CAMPAIGN_JWT_SECRET") or "local-dev-secret"
+        self.retry_after_seconds = retry_after_seconds
+        self.faults = faults
+        self.moto: Any = None
+        self.gateway: Any = None
+        self.pollers: list[Any] = []
+        self.scheduler: Any = None
+        self.resources: dict[str, Any] = {}
+        self.restored: dict[str, int] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def client(self, name: str) -> Any:
+        import boto3
+
+        return boto3.session.Session().client(
+            name,
+            endpoint_url=self.moto.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def start(self) -> LocalStack:
+        from campaign_shared import observability
+        from campaign_shared.resources import service as service_spec
+        from campaign_shared.runtime import load_app
+        from campaign_shared.settings import Settings, configure
+        from infrastructure.local import persistence
+        from infrastructure.local.gateway import Gateway, Mount
+        from infrastructure.local.moto_server import EmbeddedMoto
+        from infrastructure.local.poller import QueuePoller
+        from infrastructure.local.scheduler import Scheduler, schedules_of
+        from infrastructure.provision import provision
+
+        _powertools_defaults()
+        self.moto = EmbeddedMoto(self.host, self.moto_port, faults=self.faults).start()
+        configure(
+            Settings(
+                stage=self.stage,
+                region="us-east-1",
+                jwt_secret=self.jwt_secret,
+                aws_endpoint_url=self.moto.url,
+                public_base_url=self.url,
+            )
+        )
+        dynamodb = self.client("dynamodb")
+        self.resources = provision(self.stage, dynamodb, self.client("sqs"), self.client("sns"))
+        if self.data_dir is not None:
+            self.restored = persistence.restore(dynamodb, self.stage, self.data_dir)
+
+        modules = {name: load_app(name) for name in SERVICE_NAMES}
+        mounts = {name: Mount(name, module) for name, module in modules.items()}
+        from campaign_shared.openapi import document
+
+        doc = document([(name, module.api.docs) for name, module in modules.items()])
+        self.gateway = Gateway(mounts, doc, self.host, self.port).start()
+
+        log = observability.logger("local-stack")
+        sqs = self.client("sqs")
+        for name, module in modules.items():
+            spec = service_spec(name)
+            if spec.queue is None:
+                continue
+            queue = self.resources["queues"][name]
+            handler = getattr(module, spec.queue.consumer)
+            self.pollers.append(
+                QueuePoller(
+                    name=name,
+                    sqs=sqs,
+                    queue_url=queue["url"],
+                    queue_arn=queue["arn"],
+                    handler=handler,
+                    batch_size=spec.queue.batch_size,
+                    retry_after_seconds=self.retry_after_seconds,
+                    log=log,
+                ).start()
+            )
+        schedules = [s for module in modules.values() for s in schedules_of(module)]
+        self.scheduler = Scheduler(schedules, log=log).start()
+        return self
+
+    def stop(self) -> dict[str, int]:
+        from infrastructure.local import persistence
+
+        for poller in self.pollers:
+            poller.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        if self.gateway is not None:
+            self.gateway.stop()
+        saved: dict[str, int] = {}
+        if self.data_dir is not None and self.moto is not None:
+            saved = persistence.save(self.client("dynamodb"), self.stage, self.data_dir)
+        if self.moto is not None:
+            self.moto.stop()
+        return saved

@@ -1,0 +1,100 @@
+"""Create every resource of the definition on an AWS-compatible endpoint (moto locally and in
+tests). Idempotent: running it on an existing stack changes nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from campaign_shared.resources import SERVICES, TOPICS, TableSpec, queue_name, table_name, topic_name
+
+
+def table_request(stage: str, service: str, spec: TableSpec) -> dict[str, Any]:
+    keys = [{"AttributeName": spec.pk, "KeyType": "HASH"}]
+    if spec.sk:
+        keys.append({"AttributeName": spec.sk, "KeyType": "RANGE"})
+    request: dict[str, Any] = {
+        "TableName": table_name(stage, service, spec.logical),
+        "KeySchema": keys,
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in spec.attributes()],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if spec.gsis:
+        request["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": g.name,
+                "KeySchema": [{"AttributeName": g.pk, "KeyType": "HASH"}]
+                + ([{"AttributeName": g.sk, "KeyType": "RANGE"}] if g.sk else []),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for g in spec.gsis
+        ]
+    return request
+
+
+def provision(stage: str, dynamodb: Any, sqs: Any, sns: Any) -> dict[str, Any]:
+    """Create tables, queues (with DLQ redrive), topics and raw-delivery subscriptions."""
+    created: dict[str, Any] = {"tables": [], "queues": {}, "topics": {}}
+    existing = set(_all_tables(dynamodb))
+    for service in SERVICES.values():
+        for spec in service.tables:
+            request = table_request(stage, service.name, spec)
+            name = request["TableName"]
+            if name not in existing:
+                dynamodb.create_table(**request)
+                if spec.ttl_attribute:
+                    dynamodb.update_time_to_live(
+                        TableName=name,
+                        TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
+                    )
+            created["tables"].append(name)
+    for topic in TOPICS:
+        arn = sns.create_topic(Name=topic_name(stage, topic.logical))["TopicArn"]
+        created["topics"][topic.logical] = arn
+    existing_subs = _subscriptions(sns)
+    for service in SERVICES.values():
+        if service.queue is None:
+            continue
+        dlq_url = sqs.create_queue(QueueName=queue_name(stage, service.name, dead_letter=True))["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url = sqs.create_queue(
+            QueueName=queue_name(stage, service.name),
+            Attributes={
+                "VisibilityTimeout": str(service.queue.visibility_timeout),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(service.queue.max_receive_count)}
+                ),
+            },
+        )["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        created["queues"][service.name] = {"url": url, "arn": arn, "dlq_url": dlq_url, "dlq_arn": dlq_arn}
+        for logical in service.queue.subscribes_to:
+            topic_arn = created["topics"][logical]
+            if (topic_arn, arn) in existing_subs:
+                continue
+            sns.subscribe(
+                TopicArn=topic_arn,
+                Protocol="sqs",
+                Endpoint=arn,
+                Attributes={"RawMessageDelivery": "true"},
+            )
+    return created
+
+
+def _all_tables(dynamodb: Any) -> list[str]:
+    names: list[str] = []
+    for page in dynamodb.get_paginator("list_tables").paginate():
+        names.extend(page.get("TableNames", []))
+    return names
+
+
+def _subscriptions(sns: Any) -> set[tuple[str, str]]:
+    found = set()
+    for page in sns.get_paginator("list_subscriptions").paginate():
+        for sub in page.get("Subscriptions", []):
+            found.add((sub["TopicArn"], sub["Endpoint"]))
+    return found
+
+
+def stage_tables(stage: str) -> list[str]:
+    return [table_name(stage, s.name, t.logical) for s in SERVICES.values() for t in s.tables]

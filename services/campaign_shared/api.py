@@ -1,0 +1,367 @@
+"""The route layer every service uses: one Chalice app per service with auth, parsing,
+idempotency, error mapping and observability applied once.
+
+A handler is a thin function of an ``ApiRequest``::
+
+    api = ServiceApi("coupons")
+
+    @api.route("/templates", methods=["POST"], roles=[Role.merchant], body=TemplateIn,
+               response=TemplateOut, status=201)
+    def create_template(req: ApiRequest) -> TemplateOut:
+        return domain.create_template(req.principal.shop, req.body)
+
+Paths are the service's own (``/templates``); the gateway mounts the app under its prefix
+(``/coupons``) as an API Gateway base-path mapping does. Every route is recorded for the
+generated OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Chalice, Response
+from pydantic import BaseModel, ValidationError
+
+from campaign_shared import errors
+from campaign_shared.auth import Principal, Role
+
+MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous request payload limit
+_PATH_PARAM = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# Bodies are parsed as JSON whatever the Content-Type (curl -d sends form encoding).
+JSON_TYPES = ["*/*"]
+
+
+@dataclass
+class ApiRequest:
+    principal: Principal | None
+    body: Any
+    query: Any
+    path: dict[str, str]
+    headers: dict[str, str]
+    raw: Any = field(repr=False, default=None)
+
+    @property
+    def shop(self) -> str:
+        assert self.principal is not None
+        return self.principal.shop
+
+    @property
+    def sub(self) -> str:
+        assert self.principal is not None
+        return self.principal.sub
+
+
+@dataclass
+class Reply:
+    """A handler's answer when it must choose the status or headers."""
+
+    body: Any = None
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RouteDoc:
+    path: str
+    method: str
+    roles: tuple[Role, ...] | None
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any
+    status: int
+    summary: str
+    errors: tuple[int, ...]
+    content_type: str = "application/json"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def error_response(exc: errors.ApiError) -> Response:
+    headers = {"Content-Type": "application/json", **exc.headers}
+    return Response(body=json.dumps(exc.body()), status_code=exc.status, headers=headers)
+
+
+def _json_response(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
+    if body is None or status == 204:
+        return Response(body="", status_code=status, headers=dict(headers or {}))
+    merged = {"Content-Type": "application/json", **(headers or {})}
+    return Response(body=json.dumps(body, separators=(",", ":")), status_code=status, headers=merged)
+
+
+class ServiceApi:
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.app = Chalice(app_name=f"campaign-{service}")
+        self.app.api.binary_types = [t for t in self.app.api.binary_types if t != "image/svg+xml"]
+        self.docs: list[RouteDoc] = []
+        self.app.register_middleware(self._http_middleware, "http")
+        self.route("/health", summary="Liveness probe; no token needed.", idempotent=False)(_health)
+        # Make the route list reachable from the Chalice app (the gateway and OpenAPI use it).
+        self.app.campaign_api = self  # type: ignore[attr-defined]
+
+    # ---- registration ---------------------------------------------------------------
+
+    def route(
+        self,
+        path: str,
+        *,
+        methods: Sequence[str] = ("GET",),
+        roles: Iterable[Role] | None = None,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: Any = None,
+        status: int = 200,
+        summary: str = "",
+        errors_: Iterable[int] = (),
+        idempotent: bool = True,
+        content_type: str = "application/json",
+    ) -> Callable[[Callable[[ApiRequest], Any]], Callable[[ApiRequest], Any]]:
+        role_set = tuple(roles) if roles is not None else None
+
+        def register(handler: Callable[[ApiRequest], Any]) -> Callable[[ApiRequest], Any]:
+            for method in methods:
+                doc = RouteDoc(
+                    path=path,
+                    method=method.upper(),
+                    roles=role_set,
+                    body=body,
+                    query=query,
+                    response=response,
+                    status=status,
+                    summary=summary or (handler.__doc__ or "").strip().split("\n")[0],
+                    errors=tuple(errors_),
+                    content_type=content_type,
+                )
+                self.docs.append(doc)
+
+            def view(**path_params: str) -> Response:
+                return self._invoke(handler, path_params, role_set, body, query, status, idempotent)
+
+            view.__name__ = f"{self.service}_{handler.__name__}"
+            functools.update_wrapper(view, handler, assigned=("__doc__",), updated=())
+            self.app.route(path, methods=[m.upper() for m in methods], content_types=JSON_TYPES)(view)
+            return handler
+
+        return register
+
+    # ---- request pipeline -------------------------------------------------------------
+
+    def _invoke(
+        self,
+        handler: Callable[[ApiRequest], Any],
+        path_params: dict[str, str],
+        roles: tuple[Role, ...] | None,
+        body_model: type[BaseModel] | None,
+        query_model: type[BaseModel] | None,
+        status: int,
+        idempotent: bool,
+    ) -> Response:
+        request = self.app.current_request
+        try:
+            principal = self._authorize(request, roles)
+            for name, value in path_params.items():
+                if not _PATH_PARAM.match(value or ""):
+                    raise errors.NotFound(f"no such {name.removesuffix('_id').replace('_', ' ')}")
+            raw_body = request.raw_body or b""
+            if len(raw_body) > MAX_BODY_BYTES:
+                raise errors.PayloadTooLarge("request body exceeds 6 MB")
+            parsed_body = _parse_body(raw_body, body_model) if body_model is not None else None
+            parsed_query = _parse_query(request.query_params, query_model)
+            api_request = ApiRequest(
+                principal=principal,
+                body=parsed_body,
+                query=parsed_query,
+                path=dict(path_params),
+                headers=dict(request.headers),
+                raw=request,
+            )
+
+            def execute() -> dict[str, Any]:
+                return self._execute(handler, api_request, status)
+
+            key = request.headers.get("idempotency-key")
+            if idempotent and key is not None and request.method == "POST" and principal is not None:
+                from campaign_shared import idempotency
+
+                fingerprint = request.method.encode() + b" " + request.path.encode() + b"\n" + raw_body
+                result = idempotency.run(
+                    service=self.service,
+                    scope=f"{principal.shop}#{principal.sub}#{request.method} {request.path}",
+                    key=key,
+                    fingerprint=fingerprint,
+                    execute=execute,
+                    lambda_context=self.app.lambda_context,
+                )
+            else:
+                result = execute()
+            if result.get("raw") is not None:
+                return result["raw"]
+            return _json_response(result["body"], result["status"], result["headers"])
+        except Exception as exc:  # one place maps every failure to the envelope
+            return error_response(self._as_api_error(exc))
+
+    def _execute(self, handler: Callable[[ApiRequest], Any], request: ApiRequest, status: int) -> dict[str, Any]:
+        """Run the handler; a 4xx is an answer (stored for idempotent retries), a 5xx raises."""
+        try:
+            value = handler(request)
+        except Exception as exc:
+            api_error = self._as_api_error(exc)
+            if api_error.status >= 500:
+                raise api_error from exc
+            return {"body": api_error.body(), "status": api_error.status, "headers": api_error.headers}
+        if isinstance(value, Response):
+            return {"raw": value}
+        headers: dict[str, str] = {}
+        if isinstance(value, Reply):
+            headers = value.headers
+            status = value.status or status
+            value = value.body
+        if value is None and status == 200:
+            status = 204
+        return {"body": _jsonable(value), "status": status, "headers": headers}
+
+    def _as_api_error(self, exc: BaseException) -> errors.ApiError:
+        if isinstance(exc, errors.ApiError):
+            return exc
+        if isinstance(exc, ValidationError):
+            return errors.invalid_from_validation(exc)
+        from campaign_shared import dynamo
+
+        translated = dynamo.translate(exc)
+        if translated is not None:
+            self._log().warning("storage failure", extra={"error": type(exc).__name__, "code": dynamo.error_code(exc)})
+            return translated
+        if type(exc).__name__ == "IdempotencyPersistenceLayerError":
+            return errors.ServiceUnavailable("idempotency store unavailable; retry shortly")
+        self._log().exception("unhandled error")
+        return errors.ApiError("internal error")
+
+    def _authorize(self, request: Any, roles: tuple[Role, ...] | None) -> Principal | None:
+        if roles is None:
+            return None
+        found = request.context.get("campaign_principal")
+        if isinstance(found, errors.ApiError):
+            raise found
+        if found is None:
+            raise errors.Unauthorized("missing bearer token")
+        if found.role not in roles:
+            raise errors.Forbidden(f"role {found.role.value} may not use this route")
+        return found
+
+    # ---- middleware: auth, correlation id, logs, metrics, envelope for Chalice's errors ---
+
+    def _http_middleware(self, request: Any, get_response: Callable[[Any], Response]) -> Response:
+        from campaign_shared import capacity, observability
+        from campaign_shared.settings import get_settings
+
+        started = time.perf_counter()
+        log = self._log()
+        context = request.context if request is not None else {}
+        correlation = (
+            (request.headers.get("x-correlation-id") if request is not None else None)
+            or context.get("requestId")
+            or _new_correlation_id()
+        )
+        log.set_correlation_id(correlation)
+        header = request.headers.get("authorization") if request is not None else None
+        if header is not None:
+            from campaign_shared.auth import decode_bearer
+
+            try:
+                context["campaign_principal"] = decode_bearer(header, get_settings().jwt_secret)
+            except errors.ApiError as exc:
+                context["campaign_principal"] = exc
+        with capacity.measure() as units:
+            response = get_response(request)
+        response = _envelope_for_chalice_errors(response)
+        response.headers["X-Correlation-Id"] = correlation
+        response.headers["X-Request-Units"] = units.header()
+        millis = (time.perf_counter() - started) * 1000
+        route = f"{request.method} {context.get('resourcePath', '')}" if request is not None else "?"
+        log.info("request", extra={"route": route, "status": response.status_code, "ms": round(millis, 2)})
+        observability.record_request(self.service, route, response.status_code, millis)
+        return response
+
+    def _log(self) -> Any:
+        from campaign_shared import observability
+
+        return observability.logger(self.service)
+
+
+def _new_correlation_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+def _health(req: ApiRequest) -> dict[str, str]:
+    """Liveness probe; no token needed."""
+    return {"status": "ok"}
+
+
+_CHALICE_ERRORS = {
+    "MethodNotAllowedError": errors.MethodNotAllowed,
+    "UnsupportedMediaType": errors.UnsupportedMediaType,
+    "BadRequest": errors.InvalidRequest,
+    "BadRequestError": errors.InvalidRequest,
+    "NotFoundError": errors.NotFound,
+    "UnauthorizedError": errors.Unauthorized,
+    "ForbiddenError": errors.Forbidden,
+}
+
+
+def _envelope_for_chalice_errors(response: Response) -> Response:
+    """Chalice answers some errors itself (405, 415, 500) as ``{"Code", "Message"}``."""
+    if response.status_code < 400 or not isinstance(response.body, dict) or "Code" not in response.body:
+        return response
+    cls = _CHALICE_ERRORS.get(response.body.get("Code", ""), errors.ApiError)
+    exc = cls(str(response.body.get("Message", "")) if cls is not errors.ApiError else "internal error")
+    fixed = error_response(exc)
+    fixed.status_code = response.status_code if cls is not errors.ApiError else 500
+    for name, value in response.headers.items():
+        if name.lower() in ("allow",):
+            fixed.headers[name] = value
+    return fixed
+
+
+def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
+    if not raw.strip():
+        data: Any = {}
+    else:
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise errors.InvalidRequest(
+                "request body is not valid JSON", details=[{"loc": ["body"], "msg": "malformed JSON"}]
+            ) from None
+    if not isinstance(data, dict):
+        raise errors.InvalidRequest(
+            "request body must be a JSON object", details=[{"loc": ["body"], "msg": "expected an object"}]
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise errors.invalid_from_validation(exc, "body") from None
+
+
+def _parse_query(params: dict[str, str] | None, model: type[BaseModel] | None) -> Any:
+    if model is None:
+        return None
+    try:
+        return model.model_validate(dict(params or {}))
+    except ValidationError as exc:
+        raise errors.invalid_from_validation(exc, "query") from None

@@ -1,0 +1,73 @@
+"""JWT bearer auth as API.md says: HS256 with ``sub``, ``shop``, ``role``, ``exp``."""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from campaign_shared.errors import Unauthorized
+
+
+class Role(StrEnum):
+    merchant = "merchant"
+    customer = "customer"
+    storefront = "storefront"
+
+
+class Principal(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sub: str = Field(min_length=1, max_length=128)
+    shop: str = Field(min_length=1, max_length=128)
+    role: Role
+    exp: int
+
+
+def decode_bearer(header: str | None, secret: str) -> Principal:
+    """Validate an ``Authorization`` header value; any failure is a 401."""
+    import jwt
+
+    _quiet_short_keys()
+    if not header:
+        raise Unauthorized("missing bearer token")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("authorization must be 'Bearer <token>'")
+    try:
+        claims = jwt.decode(
+            token.strip(),
+            secret,
+            algorithms=["HS256"],
+            options={"require": ["sub", "shop", "role", "exp"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("token expired") from None
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized(f"invalid token: {exc}") from None
+    try:
+        return Principal.model_validate(claims)
+    except ValidationError:
+        raise Unauthorized("invalid token claims") from None
+
+
+def _quiet_short_keys() -> None:
+    # API.md fixes the local default secret ("local-dev-secret"), shorter than PyJWT likes.
+    import warnings
+
+    import jwt
+
+    category = getattr(jwt.warnings, "InsecureKeyLengthWarning", None) if hasattr(jwt, "warnings") else None
+    if category is not None:
+        warnings.filterwarnings("ignore", category=category)
+
+
+def mint(*, role: str, shop: str, sub: str, secret: str, ttl_seconds: int = 7 * 24 * 3600) -> str:
+    import jwt
+
+    _quiet_short_keys()
+    Role(role)  # refuse unknown roles early
+    claims: dict[str, Any] = {"sub": sub, "shop": shop, "role": role, "exp": int(time.time()) + ttl_seconds}
+    return jwt.encode(claims, secret, algorithm="HS256")

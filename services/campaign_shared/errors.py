@@ -1,0 +1,116 @@
+"""The error envelope of API.md and the errors that map onto it.
+
+Every non-2xx body is ``{"error": {"code", "message", "details"?}}``. Domain code raises
+the subclasses below; the route layer turns them into responses in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        details: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message()
+        if code is not None:
+            self.code = code
+        self.details = details
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+    def default_message(self) -> str:
+        return self.code.replace("_", " ")
+
+    def body(self) -> dict[str, Any]:
+        return envelope(self.code, self.message, self.details)
+
+
+class InvalidRequest(ApiError):
+    status = 400
+    code = "invalid_request"
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+    code = "method_not_allowed"
+
+
+class Conflict(ApiError):
+    """A state conflict: 409 with a specific code (``sold_out``, ``not_available``...)."""
+
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class ServiceUnavailable(ApiError):
+    """A dependency failed or throttled: the client should retry after ``Retry-After``."""
+
+    status = 503
+    code = "service_unavailable"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Retry-After", str(retry_after))
+
+
+def envelope(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def validation_details(exc: Any) -> list[dict[str, Any]]:
+    """pydantic ``ValidationError`` -> JSON-safe details (location, message, type)."""
+    details = []
+    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+        details.append(
+            {
+                "loc": [str(part) for part in err.get("loc", ())],
+                "msg": err.get("msg", ""),
+                "type": err.get("type", ""),
+            }
+        )
+    return details
+
+
+def invalid_from_validation(exc: Any, where: str = "body") -> InvalidRequest:
+    details = validation_details(exc)
+    first = details[0] if details else {"loc": [], "msg": "invalid"}
+    loc = ".".join(first["loc"]) or where
+    return InvalidRequest(f"invalid {where}: {loc}: {first['msg']}", details=details)

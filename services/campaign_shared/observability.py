@@ -1,0 +1,81 @@
+"""Powertools Logger (JSON, correlation id), Metrics (EMF) and Tracer, one set per service,
+built on first use so importing an app stays cheap. The route layer applies them to every
+request as middleware; consumers apply them per message.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+_loggers: dict[str, Any] = {}
+_metrics: dict[str, Any] = {}
+_tracers: dict[str, Any] = {}
+# Powertools Metrics keeps its metric set in shared state: guard it when threads share a process.
+_metrics_lock = threading.Lock()
+
+
+def logger(service: str) -> Any:
+    found = _loggers.get(service)
+    if found is None:
+        from aws_lambda_powertools import Logger
+
+        with _lock:
+            found = _loggers.get(service)
+            if found is None:
+                found = Logger(service=service, logger_handler=None)
+                _loggers[service] = found
+    return found
+
+
+def metrics(service: str) -> Any:
+    found = _metrics.get(service)
+    if found is None:
+        from aws_lambda_powertools import Metrics
+
+        with _lock:
+            found = _metrics.get(service)
+            if found is None:
+                found = Metrics(namespace="Campaign", service=service)
+                _metrics[service] = found
+    return found
+
+
+def tracer(service: str) -> Any:
+    found = _tracers.get(service)
+    if found is None:
+        from aws_lambda_powertools import Tracer
+
+        with _lock:
+            found = _tracers.get(service)
+            if found is None:
+                found = Tracer(service=service)
+                _tracers[service] = found
+    return found
+
+
+def count(service: str, name: str, value: float = 1, flush: bool = True) -> None:
+    """Add a count metric and flush (one EMF record per invocation, as in Lambda)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    m = metrics(service)
+    with _metrics_lock:
+        m.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        if flush:
+            m.flush_metrics()
+
+
+def record_request(service: str, route: str, status: int, millis: float) -> None:
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    m = metrics(service)
+    with _metrics_lock:
+        m.add_dimension(name="route", value=route)
+        m.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+        m.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=millis)
+        if status >= 500:
+            m.add_metric(name="Errors5xx", unit=MetricUnit.Count, value=1)
+        elif status >= 400:
+            m.add_metric(name="Errors4xx", unit=MetricUnit.Count, value=1)
+        m.flush_metrics()

@@ -1,0 +1,137 @@
+"""One OpenAPI 3.1 document for every route, generated from the route registry and the
+pydantic models (never written by hand)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+
+from campaign_shared.api import RouteDoc
+
+_STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "No Content",
+    400: "Invalid request",
+    401: "Missing or invalid token",
+    403: "Role not allowed",
+    404: "Not found",
+    409: "Conflict",
+    413: "Payload too large",
+    503: "Dependency unavailable; retry after Retry-After",
+}
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                "message": {"type": "string"},
+                "details": {"type": "array", "items": {}},
+            },
+        }
+    },
+}
+
+
+def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
+    if model is None:
+        return {}
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+    else:
+        schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+    for name, definition in schema.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        components.setdefault(model.__name__, schema)
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+    return schema
+
+
+def _input_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
+    for name, definition in schema.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    name = f"{model.__name__}Input" if model.__name__ in components else model.__name__
+    components.setdefault(name, schema)
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def document(mounts: list[tuple[str, list[RouteDoc]]], title: str = "Campaign services") -> dict[str, Any]:
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    paths: dict[str, Any] = {}
+    for prefix, docs in mounts:
+        for doc in docs:
+            full = f"/{prefix}{doc.path}"
+            op: dict[str, Any] = {
+                "operationId": f"{prefix}_{doc.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', doc.path.lower()).strip('_')}",
+                "summary": doc.summary,
+                "tags": [prefix],
+                "parameters": [],
+                "responses": {},
+            }
+            if doc.roles is not None:
+                op["security"] = [{"bearer": []}]
+                op["x-roles"] = [r.value for r in doc.roles]
+            else:
+                op["security"] = []
+            for name in re.findall(r"{([^}]+)}", doc.path):
+                op["parameters"].append(
+                    {
+                        "name": name,
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:\\-]{1,128}$"},
+                    }
+                )
+            if doc.query is not None:
+                qschema = doc.query.model_json_schema()
+                required = set(qschema.get("required", []))
+                for name, prop in qschema.get("properties", {}).items():
+                    op["parameters"].append(
+                        {"name": name, "in": "query", "required": name in required, "schema": prop}
+                    )
+            if doc.method == "POST":
+                op["parameters"].append(
+                    {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}
+                )
+            if doc.body is not None:
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": _input_schema(doc.body, components)}},
+                }
+            success: dict[str, Any] = {"description": _STATUS_TEXT.get(doc.status, "OK")}
+            if doc.status != 204 and doc.response is not None:
+                success["content"] = {doc.content_type: {"schema": _schema(doc.response, components)}}
+            elif doc.content_type != "application/json":
+                success["content"] = {doc.content_type: {"schema": {"type": "string"}}}
+            op["responses"][str(doc.status)] = success
+            codes = set(doc.errors) | {400}
+            if doc.roles is not None:
+                codes |= {401, 403}
+            if doc.method == "POST":
+                codes |= {409, 413}
+            codes |= {503}
+            for code in sorted(codes):
+                op["responses"][str(code)] = {
+                    "description": _STATUS_TEXT.get(code, "Error"),
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                }
+            paths.setdefault(full, {})[doc.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "1.0.0"},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }

@@ -1,0 +1,15 @@
+"""Resources of the distribution service."""
+
+from campaign_shared.resources.model import GsiSpec, QueueSpec, ServiceSpec, TableSpec
+
+SPEC = ServiceSpec(
+    name="distribution",
+    tables=(
+        TableSpec(
+            logical="main",
+            gsis=(GsiSpec(name="gsi1", pk="gsi1pk", sk="gsi1sk"),),
+            ttl_attribute="expires_at_epoch",
+        ),
+    ),
+    queue=QueueSpec(),
+)

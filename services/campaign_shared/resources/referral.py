@@ -1,0 +1,16 @@
+"""Resources of the referral service."""
+
+from campaign_shared.resources.model import GsiSpec, QueueSpec, ServiceSpec, TableSpec
+
+SPEC = ServiceSpec(
+    name="referral",
+    tables=(
+        TableSpec(
+            logical="main",
+            gsis=(GsiSpec(name="gsi1", pk="gsi1pk", sk="gsi1sk"),),
+            ttl_attribute="expires_at_epoch",
+        ),
+    ),
+    queue=QueueSpec(),
+    sends_to=("coupons",),
+)

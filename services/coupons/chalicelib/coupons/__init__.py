@@ -1,0 +1,1 @@
+"""The coupons service's own code: domain (pure), store (DynamoDB), models."""

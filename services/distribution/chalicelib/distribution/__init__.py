@@ -1,0 +1,1 @@
+"""The distribution service's own code: domain (pure), store (DynamoDB), models."""

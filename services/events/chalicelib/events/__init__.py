@@ -1,0 +1,1 @@
+"""The order-event producer: accepts storefront order events and publishes them."""

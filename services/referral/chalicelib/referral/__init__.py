@@ -1,0 +1,1 @@
+"""The referral service's own code: domain (pure), store (DynamoDB), models."""

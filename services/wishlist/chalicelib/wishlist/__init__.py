@@ -1,0 +1,1 @@
+"""The wishlist service's own code: domain (pure), store (DynamoDB), models."""
