@@ -12,4 +12,6 @@ SPEC = ServiceSpec(
         ),
     ),
     queue=QueueSpec(),
+    # Grant results go back to the service that asked (referral).
+    sends_to=("coupons", "referral"),
 )
