@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--data", default=".localdata", help="folder that keeps the tables across restarts")
     local.add_argument("--no-data", action="store_true", help="keep nothing across restarts")
     local.set_defaults(func=cmd_local)
+
+    # Per-campaign stacks on AWS: package, deploy, export, import, destroy, dlq, status.
+    from infrastructure import ops_cli
+
+    ops_cli.register(sub)
     return parser
 
 

@@ -44,8 +44,16 @@ class Mount:
 
 
 class Gateway:
-    def __init__(self, mounts: dict[str, Mount], openapi: dict[str, Any], host: str = "127.0.0.1", port: int = 8000):
+    def __init__(
+        self,
+        mounts: dict[str, Mount],
+        openapi: dict[str, Any],
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        status: Any = None,
+    ):
         self.mounts = mounts
+        self.status = status  # () -> dict for GET /_local/status (queues, DLQs, schedules)
         self.openapi_body = json.dumps(openapi).encode()
         self.host = host
         self.port = port
@@ -82,6 +90,8 @@ class Gateway:
         path = target.split("?", 1)[0]
         if path == "/openapi.json" and method == "GET":
             return 200, {"Content-Type": "application/json"}, self.openapi_body
+        if path == "/_local/status" and method == "GET" and self.status is not None:
+            return 200, {"Content-Type": "application/json"}, json.dumps(self.status()).encode()
         parts = path.split("/", 2)
         mount = self.mounts.get(parts[1]) if len(parts) > 1 else None
         if mount is None:

@@ -99,7 +99,7 @@ class LocalStack:
         from campaign_shared.openapi import document
 
         doc = document([(name, module.api.docs) for name, module in modules.items()])
-        self.gateway = Gateway(mounts, doc, self.host, self.port).start()
+        self.gateway = Gateway(mounts, doc, self.host, self.port, status=self.status).start()
 
         log = observability.logger("local-stack")
         sqs = self.client("sqs")
@@ -124,6 +124,28 @@ class LocalStack:
         schedules = [s for module in modules.values() for s in schedules_of(module)]
         self.scheduler = Scheduler(schedules, log=log).start()
         return self
+
+    def status(self) -> dict[str, Any]:
+        """Local operations view: per-queue consumer counts and queue/DLQ depths, schedules."""
+        sqs = self.client("sqs")
+        queues = {}
+        for poller in self.pollers:
+            queue = self.resources["queues"][poller.name]
+            depths = {}
+            for label, url in (("queue", queue["url"]), ("dlq", queue["dlq_url"])):
+                attrs = sqs.get_queue_attributes(
+                    QueueUrl=url,
+                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                )["Attributes"]
+                depths[label] = int(attrs["ApproximateNumberOfMessages"]) + int(
+                    attrs["ApproximateNumberOfMessagesNotVisible"]
+                )
+            queues[poller.name] = {**poller.stats, "depth": depths["queue"], "dlq_depth": depths["dlq"]}
+        schedules = [
+            {"name": s.name, "expression": s.expression, "runs": s.runs, "next_at": s.next_at.isoformat()}
+            for s in (self.scheduler.schedules if self.scheduler else [])
+        ]
+        return {"stage": self.stage, "aws_endpoint": self.moto.url, "queues": queues, "schedules": schedules}
 
     def stop(self) -> dict[str, int]:
         from infrastructure.local import persistence

@@ -71,7 +71,7 @@ def record_request(service: str, route: str, status: int, millis: float) -> None
 
     m = metrics(service)
     with _metrics_lock:
-        m.add_dimension(name="route", value=route)
+        m.add_metadata(key="route", value=route)
         m.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
         m.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=millis)
         if status >= 500:

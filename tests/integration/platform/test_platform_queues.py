@@ -1,0 +1,92 @@
+"""The event-source emulation: batches, partial batch failures, redelivery and the DLQ."""
+
+from __future__ import annotations
+
+import json
+
+from campaign_shared import events
+from infrastructure.local.poller import QueuePoller
+
+
+def _send(aws, service, bodies):
+    url = aws["resources"]["queues"][service]["url"]
+    for body in bodies:
+        aws["sqs"].send_message(QueueUrl=url, MessageBody=json.dumps(body))
+
+
+def _depth(aws, url):
+    attrs = aws["sqs"].get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def _poller(aws, service, handler):
+    queue = aws["resources"]["queues"][service]
+    return QueuePoller(
+        name=service, sqs=aws["sqs"], queue_url=queue["url"], queue_arn=queue["arn"], handler=handler, retry_after_seconds=0
+    )
+
+
+def test_only_the_failed_record_returns_and_reaches_the_dlq_after_5_receives(aws):
+    seen: list[str] = []
+
+    def fail_marked(body):
+        seen.append(body["id"])
+        if body.get("fail"):
+            raise RuntimeError("cannot process")
+
+    def handler(event, context):
+        return events.consume(event, context, {"test.message": fail_marked}, "test")
+
+    _send(aws, "coupons", [{"type": "test.message", "id": str(i), "fail": i == 1} for i in range(3)])
+    poller = _poller(aws, "coupons", handler)
+    assert poller.poll_once() == 3
+    assert sorted(seen) == ["0", "1", "2"]
+    queue = aws["resources"]["queues"]["coupons"]
+    assert _depth(aws, queue["url"]) == 1  # only the failed record came back
+
+    for _ in range(10):
+        poller.poll_once()
+    assert seen.count("1") == 5 and seen.count("0") == 1 and seen.count("2") == 1
+    assert _depth(aws, queue["url"]) == 0
+    assert _depth(aws, queue["dlq_url"]) == 1
+    (dead,) = aws["sqs"].receive_message(QueueUrl=queue["dlq_url"])["Messages"]
+    assert json.loads(dead["Body"])["id"] == "1"
+
+
+def test_malformed_message_goes_to_dlq_without_blocking_others(aws):
+    processed = []
+
+    def handler(event, context):
+        return events.consume(event, context, {"test.message": lambda b: processed.append(b["id"])}, "test")
+
+    url = aws["resources"]["queues"]["wishlist"]["url"]
+    aws["sqs"].send_message(QueueUrl=url, MessageBody="{not json")
+    _send(aws, "wishlist", [{"type": "test.message", "id": "ok"}])
+    poller = _poller(aws, "wishlist", handler)
+    for _ in range(8):
+        poller.poll_once()
+    assert processed == ["ok"]
+    assert _depth(aws, aws["resources"]["queues"]["wishlist"]["dlq_url"]) == 1
+
+
+def test_a_consumer_that_raises_returns_the_whole_batch(aws):
+    calls = []
+
+    def crashing(event, context):
+        calls.append(len(event["Records"]))
+        raise RuntimeError("crash before acknowledging")
+
+    _send(aws, "referral", [{"type": "test.message", "id": str(i)} for i in range(4)])
+    poller = _poller(aws, "referral", crashing)
+    poller.poll_once()
+    assert calls == [4]
+    assert _depth(aws, aws["resources"]["queues"]["referral"]["url"]) == 4
+
+
+def test_unhandled_message_types_are_acknowledged(aws, drain):
+    _send(aws, "distribution", [{"type": "someone.elses", "id": "x"}])
+    stats = drain("distribution")
+    assert stats["distribution"]["failed"] == 0
+    assert _depth(aws, aws["resources"]["queues"]["distribution"]["url"]) == 0
