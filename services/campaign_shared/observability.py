@@ -55,8 +55,18 @@ def tracer(service: str) -> Any:
     return found
 
 
+def metrics_enabled() -> bool:
+    """Powertools' POWERTOOLS_METRICS_DISABLED switch, checked before buffering anything
+    (a disabled Metrics still buffers and auto-flushes every 100 values)."""
+    import os
+
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "false").lower() not in ("1", "true", "yes", "on")
+
+
 def count(service: str, name: str, value: float = 1, flush: bool = True) -> None:
     """Add a count metric and flush (one EMF record per invocation, as in Lambda)."""
+    if not metrics_enabled():
+        return
     from aws_lambda_powertools.metrics import MetricUnit
 
     m = metrics(service)
@@ -67,6 +77,8 @@ def count(service: str, name: str, value: float = 1, flush: bool = True) -> None
 
 
 def record_request(service: str, route: str, status: int, millis: float) -> None:
+    if not metrics_enabled():
+        return
     from aws_lambda_powertools.metrics import MetricUnit
 
     m = metrics(service)

@@ -1,5 +1,7 @@
 """/events: the storefront's order events, validated and published to the order-events topic."""
 
+from pydantic import BaseModel
+
 from campaign_shared.api import ApiRequest, Reply, ServiceApi
 from campaign_shared.auth import Role
 from campaign_shared.events import OrderEvent, OrderEventAccepted
@@ -22,3 +24,20 @@ app = api.app
 def post_order_event(req: ApiRequest) -> Reply:
     domain.accept(req.shop, req.body)
     return Reply(OrderEventAccepted(event_id=req.body.event_id), status=202)
+
+
+class WhoAmI(BaseModel):
+    sub: str
+    shop: str
+    role: str
+
+
+@api.route(
+    "/whoami",
+    roles=[Role.merchant, Role.customer, Role.storefront],
+    response=WhoAmI,
+    summary="The caller's identity as the gateway sees it (token check, no storage).",
+)
+def whoami(req: ApiRequest) -> WhoAmI:
+    assert req.principal is not None
+    return WhoAmI(sub=req.principal.sub, shop=req.principal.shop, role=req.principal.role.value)
