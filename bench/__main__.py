@@ -1,7 +1,7 @@
 """Run the benchmarks against one in-process local stack and write bench/RESULTS.md.
 
-    python -m bench                 # every bench_*.py
-    python -m bench platform wishlist   # only these
+python -m bench                 # every bench_*.py
+python -m bench platform wishlist   # only these
 """
 
 from __future__ import annotations
@@ -139,7 +139,9 @@ def main(argv: list[str]) -> int:
                 got = module.run(ctx)
                 rows.extend(got)
                 for row in got:
-                    print("   ", {k: row.get(k) for k in ("benchmark", "metric", "value", "ratio")}, flush=True)
+                    print(
+                        "   ", {k: row.get(k) for k in ("benchmark", "metric", "value", "ratio")}, flush=True
+                    )
             except Exception:
                 failures.append(f"{name}: {traceback.format_exc(limit=3).strip().splitlines()[-1]}")
                 traceback.print_exc()

@@ -26,7 +26,11 @@ def _fresh_import(code: str, repeat: int = 5) -> float:
     timings = []
     for _ in range(repeat):
         out = subprocess.run(
-            [sys.executable, "-c", f"import time\nt=time.perf_counter()\n{code}\nprint(time.perf_counter()-t)"],
+            [
+                sys.executable,
+                "-c",
+                f"import time\nt=time.perf_counter()\n{code}\nprint(time.perf_counter()-t)",
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -46,7 +50,12 @@ def run(ctx: Any) -> list[dict[str, Any]]:
     raw = ctx.timeit(lambda: ctx.dynamodb.get_item(TableName=table, Key=key), N)
     raw_p50, raw_p99 = _percentile(raw, 50), _percentile(raw, 99)
     rows.append(
-        {"benchmark": "raw DynamoDB GetItem (moto)", "metric": "p50 ms", "value": raw_p50 * 1000, "note": f"p99 {raw_p99 * 1000:.2f} ms, n={N}"}
+        {
+            "benchmark": "raw DynamoDB GetItem (moto)",
+            "metric": "p50 ms",
+            "value": raw_p50 * 1000,
+            "note": f"p99 {raw_p99 * 1000:.2f} ms, n={N}",
+        }
     )
     health_url = f"{ctx.url}/coupons/health"
     whoami_url = f"{ctx.url}/events/whoami"
@@ -69,7 +78,14 @@ def run(ctx: Any) -> list[dict[str, Any]]:
         )
 
     boto3_time = _fresh_import("import boto3")
-    rows.append({"benchmark": "cold start: import boto3", "metric": "import ms", "value": boto3_time * 1000, "note": "median of 5 fresh processes"})
+    rows.append(
+        {
+            "benchmark": "cold start: import boto3",
+            "metric": "import ms",
+            "value": boto3_time * 1000,
+            "note": "median of 5 fresh processes",
+        }
+    )
     for service in ("events", "coupons", "distribution", "wishlist", "referral"):
         took = _fresh_import(f"from campaign_shared.runtime import load_app\nload_app({service!r})")
         rows.append(

@@ -23,10 +23,19 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def cmd_local(args: argparse.Namespace) -> int:
     from campaign_shared.auth import mint
+    from infrastructure.local.faults import FaultInjector
     from infrastructure.local.stack import LocalStack
 
     data_dir = None if args.no_data else Path(args.data)
-    stack = LocalStack(host=args.host, port=args.port, moto_port=args.moto_port, stage=args.stage, data_dir=data_dir)
+    faults = FaultInjector.from_env(dict(os.environ))
+    stack = LocalStack(
+        host=args.host,
+        port=args.port,
+        moto_port=args.moto_port,
+        stage=args.stage,
+        data_dir=data_dir,
+        faults=faults,
+    )
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -45,6 +54,9 @@ def cmd_local(args: argparse.Namespace) -> int:
     print(f"  merchant token:   {merchant}")
     print(f"  storefront token: {storefront}")
     print(f"  customer token:   {customer}")
+    if faults is not None:
+        where, kinds = ", ".join(faults.services), ", ".join(faults.kinds)
+        print(f"  FAULT INJECTION:  {faults.rate:.0%} of {where} calls fail ({kinds})")
     print("  Ctrl-C stops and saves the data.", flush=True)
     stopping.wait()
     saved = stack.stop()

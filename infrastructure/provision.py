@@ -56,7 +56,9 @@ def provision(stage: str, dynamodb: Any, sqs: Any, sns: Any) -> dict[str, Any]:
         if service.queue is None:
             continue
         dlq_url = sqs.create_queue(QueueName=queue_name(stage, service.name, dead_letter=True))["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         url = sqs.create_queue(
             QueueName=queue_name(stage, service.name),
             Attributes={

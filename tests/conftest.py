@@ -38,7 +38,11 @@ def token():
 @pytest.fixture
 def auth():
     def headers(role: str = "customer", shop: str = "s1", sub: str = "u1", **extra: str) -> dict[str, str]:
-        return {"authorization": f"Bearer {make_token(role, shop, sub)}", "content-type": "application/json", **extra}
+        return {
+            "authorization": f"Bearer {make_token(role, shop, sub)}",
+            "content-type": "application/json",
+            **extra,
+        }
 
     return headers
 
@@ -85,10 +89,18 @@ class GatewayClient:
     def __init__(self, gateway: Any) -> None:
         self.gateway = gateway
 
-    def request(self, method: str, path: str, json_body: Any = None, headers: dict[str, str] | None = None,
-                body: bytes | None = None) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> Response:
         raw = body if body is not None else (json.dumps(json_body).encode() if json_body is not None else b"")
-        status, out_headers, data = self.gateway.dispatch(method, path, {k.lower(): v for k, v in (headers or {}).items()}, raw)
+        status, out_headers, data = self.gateway.dispatch(
+            method, path, {k.lower(): v for k, v in (headers or {}).items()}, raw
+        )
         return Response(status, out_headers, data)
 
     def get(self, path: str, **kw: Any) -> Response:

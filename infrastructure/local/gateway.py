@@ -86,7 +86,9 @@ class Gateway:
 
     # ---- dispatch -----------------------------------------------------------------
 
-    def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> tuple[int, dict, bytes]:
+    def dispatch(
+        self, method: str, target: str, headers: dict[str, str], body: bytes | None
+    ) -> tuple[int, dict, bytes]:
         path = target.split("?", 1)[0]
         if path == "/openapi.json" and method == "GET":
             return 200, {"Content-Type": "application/json"}, self.openapi_body
@@ -101,11 +103,15 @@ class Gateway:
             inner = "/" + inner
         return self._invoke(mount, method, inner, headers, body)
 
-    def _invoke(self, mount: Mount, method: str, target: str, headers: dict, body: bytes | None) -> tuple[int, dict, bytes]:
+    def _invoke(
+        self, mount: Mount, method: str, target: str, headers: dict, body: bytes | None
+    ) -> tuple[int, dict, bytes]:
         from chalice.local import ForbiddenError, LocalGatewayException, NotAuthorizedError
 
         try:
-            response = mount.gateway.handle_request(method=method, path=target, headers=headers, body=body or b"")
+            response = mount.gateway.handle_request(
+                method=method, path=target, headers=headers, body=body or b""
+            )
         except ForbiddenError:
             return _error(404, "not_found", f"no route for {method} {target.split('?', 1)[0]}")
         except NotAuthorizedError:

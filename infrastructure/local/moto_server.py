@@ -42,9 +42,14 @@ class SerializedApp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         service = request_service(environ)
         if self.faults is not None:
-            injected = self.faults.maybe_fail(service, environ, start_response)
-            if injected is not None:
-                return injected
+            return list(
+                self.faults.maybe_fail(
+                    service, environ, start_response, lambda: self._serve(service, environ, start_response)
+                )
+            )
+        return self._serve(service, environ, start_response)
+
+    def _serve(self, service: str, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         lock = self._locks["dynamodb" if service == "dynamodb" else "messaging"]
         with lock:
             self.requests += 1
@@ -83,7 +88,9 @@ class EmbeddedMoto:
                 return
 
         self.app = SerializedApp(DomainDispatcherApplication(create_backend_app), self.faults)
-        self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=QuietHandler)
+        self._server = make_server(
+            self.host, self.port, self.app, threaded=True, request_handler=QuietHandler
+        )
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()

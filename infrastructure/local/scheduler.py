@@ -86,7 +86,9 @@ class Scheduler:
                     schedule.handler(event, LambdaContext(schedule.name))
                 except Exception as exc:
                     if self.log is not None:
-                        self.log.warning("scheduled function failed", extra={"name": schedule.name, "error": repr(exc)})
+                        self.log.warning(
+                            "scheduled function failed", extra={"name": schedule.name, "error": repr(exc)}
+                        )
                 schedule.runs += 1
                 schedule.next_at = next_run(schedule.expression, now)
 

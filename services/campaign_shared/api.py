@@ -214,7 +214,9 @@ class ServiceApi:
         except Exception as exc:  # one place maps every failure to the envelope
             return error_response(self._as_api_error(exc))
 
-    def _execute(self, handler: Callable[[ApiRequest], Any], request: ApiRequest, status: int) -> dict[str, Any]:
+    def _execute(
+        self, handler: Callable[[ApiRequest], Any], request: ApiRequest, status: int
+    ) -> dict[str, Any]:
         """Run the handler; a 4xx is an answer (stored for idempotent retries), a 5xx raises."""
         try:
             value = handler(request)
@@ -243,7 +245,9 @@ class ServiceApi:
 
         translated = dynamo.translate(exc)
         if translated is not None:
-            self._log().warning("storage failure", extra={"error": type(exc).__name__, "code": dynamo.error_code(exc)})
+            self._log().warning(
+                "storage failure", extra={"error": type(exc).__name__, "code": dynamo.error_code(exc)}
+            )
             return translated
         if type(exc).__name__ == "IdempotencyPersistenceLayerError":
             return errors.ServiceUnavailable("idempotency store unavailable; retry shortly")
@@ -285,13 +289,13 @@ class ServiceApi:
                 context["campaign_principal"] = decode_bearer(header, get_settings().jwt_secret)
             except errors.ApiError as exc:
                 context["campaign_principal"] = exc
+        route = f"{request.method} {context.get('resourcePath', '')}" if request is not None else "?"
         with capacity.measure() as units:
-            response = get_response(request)
+            response = observability.traced(self.service, route, get_response, request)
         response = _envelope_for_chalice_errors(response)
         response.headers["X-Correlation-Id"] = correlation
         response.headers["X-Request-Units"] = units.header()
         millis = (time.perf_counter() - started) * 1000
-        route = f"{request.method} {context.get('resourcePath', '')}" if request is not None else "?"
         log.info("request", extra={"route": route, "status": response.status_code, "ms": round(millis, 2)})
         observability.record_request(self.service, route, response.status_code, millis)
         return response

@@ -164,7 +164,9 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
             raise ValueError("not a key")
         return key
     except (ValueError, TypeError):
-        raise InvalidRequest("invalid cursor", details=[{"loc": ["query", "cursor"], "msg": "invalid"}]) from None
+        raise InvalidRequest(
+            "invalid cursor", details=[{"loc": ["query", "cursor"], "msg": "invalid"}]
+        ) from None
 
 
 def query_page(

@@ -156,10 +156,14 @@ def consume(event: dict[str, Any], context: Any, handlers: dict[str, RecordHandl
         handler(body)
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    result = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    result = process_partial_response(
+        event=event, record_handler=handle, processor=processor, context=context
+    )
     failures = result.get("batchItemFailures", [])
     if failures:
-        log.warning("batch had failures", extra={"failed": len(failures), "size": len(event.get("Records", []))})
+        log.warning(
+            "batch had failures", extra={"failed": len(failures), "size": len(event.get("Records", []))}
+        )
     observability.count(service, "MessagesFailed", len(failures))
     observability.count(service, "MessagesProcessed", len(event.get("Records", [])) - len(failures))
     return result

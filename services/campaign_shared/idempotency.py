@@ -82,7 +82,9 @@ def run(
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
         config.register_lambda_context(lambda_context)
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=_persistence(service), config=config)
+    @idempotent_function(
+        data_keyword_argument="request", persistence_store=_persistence(service), config=config
+    )
     def idempotent_request(request: dict[str, Any]) -> dict[str, Any]:
         return execute()
 

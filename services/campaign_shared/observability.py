@@ -63,6 +63,21 @@ def metrics_enabled() -> bool:
     return os.environ.get("POWERTOOLS_METRICS_DISABLED", "false").lower() not in ("1", "true", "yes", "on")
 
 
+def tracing_enabled() -> bool:
+    import os
+
+    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").lower() not in ("1", "true", "yes", "on")
+
+
+def traced(service: str, name: str, call: Any, *args: Any) -> Any:
+    """Run ``call(*args)`` in an X-Ray subsegment when tracing is on (Lambda); a plain call otherwise."""
+    if not tracing_enabled():
+        return call(*args)
+    with tracer(service).provider.in_subsegment(f"## {name}") as subsegment:
+        subsegment.put_annotation(key="service", value=service)
+        return call(*args)
+
+
 def count(service: str, name: str, value: float = 1, flush: bool = True) -> None:
     """Add a count metric and flush (one EMF record per invocation, as in Lambda)."""
     if not metrics_enabled():

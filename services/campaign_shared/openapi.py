@@ -47,7 +47,9 @@ def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
     if isinstance(model, type) and issubclass(model, BaseModel):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
     else:
-        schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+        schema = TypeAdapter(model).json_schema(
+            ref_template="#/components/schemas/{model}", mode="serialization"
+        )
     for name, definition in schema.pop("$defs", {}).items():
         components.setdefault(name, definition)
     if isinstance(model, type) and issubclass(model, BaseModel):
@@ -71,8 +73,9 @@ def document(mounts: list[tuple[str, list[RouteDoc]]], title: str = "Campaign se
     for prefix, docs in mounts:
         for doc in docs:
             full = f"/{prefix}{doc.path}"
+            slug = re.sub(r"[^a-z0-9]+", "_", doc.path.lower()).strip("_")
             op: dict[str, Any] = {
-                "operationId": f"{prefix}_{doc.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', doc.path.lower()).strip('_')}",
+                "operationId": f"{prefix}_{doc.method.lower()}_{slug}",
                 "summary": doc.summary,
                 "tags": [prefix],
                 "parameters": [],
@@ -101,7 +104,12 @@ def document(mounts: list[tuple[str, list[RouteDoc]]], title: str = "Campaign se
                     )
             if doc.method == "POST":
                 op["parameters"].append(
-                    {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string"},
+                    }
                 )
             if doc.body is not None:
                 op["requestBody"] = {

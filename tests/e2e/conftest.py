@@ -23,7 +23,9 @@ def _free_port() -> int:
     return free_port()
 
 
-def start_stack(data_dir: Path | None, port: int | None = None, log_path: Path | None = None) -> tuple[Any, str]:
+def start_stack(
+    data_dir: Path | None, port: int | None = None, log_path: Path | None = None
+) -> tuple[Any, str]:
     port = port or _free_port()
     env = {
         **os.environ,
@@ -79,7 +81,9 @@ def http():
     session.close()
 
 
-def bearer_headers(role: str = "customer", shop: str = "s1", sub: str = "u1", ttl: int = 3600) -> dict[str, str]:
+def bearer_headers(
+    role: str = "customer", shop: str = "s1", sub: str = "u1", ttl: int = 3600
+) -> dict[str, str]:
     from campaign_shared.auth import mint
 
     token = mint(role=role, shop=shop, sub=sub, secret=SECRET, ttl_seconds=ttl)

@@ -8,7 +8,9 @@ PAID = {
     "order_id": "o-1",
     "customer_id": "c-1",
     "occurred_at": "2026-11-11T00:00:05Z",
-    "lines": [{"line_id": "l-1", "product_id": "p-1", "quantity": 2, "unit_amount": 5000, "paid_amount": 9000}],
+    "lines": [
+        {"line_id": "l-1", "product_id": "p-1", "quantity": 2, "unit_amount": 5000, "paid_amount": 9000}
+    ],
 }
 
 

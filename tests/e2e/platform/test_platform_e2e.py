@@ -22,7 +22,9 @@ def _event(event_id: str, order_id: str = "o-1") -> dict:
         "order_id": order_id,
         "customer_id": "c-1",
         "occurred_at": "2026-11-11T00:00:05Z",
-        "lines": [{"line_id": "l-1", "product_id": "p-1", "quantity": 1, "unit_amount": 100, "paid_amount": 100}],
+        "lines": [
+            {"line_id": "l-1", "product_id": "p-1", "quantity": 1, "unit_amount": 100, "paid_amount": 100}
+        ],
     }
 
 
@@ -39,12 +41,16 @@ def test_health_and_openapi(stack_url, http):
 
 def test_order_event_reaches_every_consumer(stack_url, http, bearer, wait_until):
     before = {name: q["messages"] for name, q in _status(http, stack_url)["queues"].items()}
-    response = http.post(f"{stack_url}/events/orders", json=_event(f"e-{uuid.uuid4()}"), headers=bearer("storefront"))
+    response = http.post(
+        f"{stack_url}/events/orders", json=_event(f"e-{uuid.uuid4()}"), headers=bearer("storefront")
+    )
     assert response.status_code == 202
 
     def delivered():
         queues = _status(http, stack_url)["queues"]
-        return all(queues[name]["messages"] > before[name] and queues[name]["depth"] == 0 for name in CONSUMERS)
+        return all(
+            queues[name]["messages"] > before[name] and queues[name]["depth"] == 0 for name in CONSUMERS
+        )
 
     wait_until(delivered, timeout=15)
 
@@ -54,7 +60,11 @@ def test_concurrent_conditional_writes_never_both_succeed(stack_url, http):
     stage = _status(http, stack_url)["stage"]
     table = table_name(stage, "events", "main")
     client = boto3.client(
-        "dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="t",
+        aws_secret_access_key="t",
     )
     key = f"race#{uuid.uuid4()}"
     client.put_item(TableName=table, Item={"pk": {"S": key}, "sk": {"S": "stock"}, "left": {"N": "20"}})
@@ -103,7 +113,9 @@ def test_gateway_serves_concurrent_requests(stack_url, bearer):
     headers = bearer("storefront")
 
     def post(i: int) -> int:
-        return requests.post(f"{stack_url}/events/orders", json=_event(f"c-{uuid.uuid4()}"), headers=headers, timeout=30).status_code
+        return requests.post(
+            f"{stack_url}/events/orders", json=_event(f"c-{uuid.uuid4()}"), headers=headers, timeout=30
+        ).status_code
 
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         assert set(pool.map(post, range(48))) == {202}

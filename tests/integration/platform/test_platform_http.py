@@ -12,7 +12,9 @@ PAID = {
     "order_id": "o-1",
     "customer_id": "c-1",
     "occurred_at": "2026-11-11T00:00:05Z",
-    "lines": [{"line_id": "l-1", "product_id": "p-1", "quantity": 2, "unit_amount": 5000, "paid_amount": 9000}],
+    "lines": [
+        {"line_id": "l-1", "product_id": "p-1", "quantity": 2, "unit_amount": 5000, "paid_amount": 9000}
+    ],
 }
 
 
@@ -46,19 +48,29 @@ def test_expired_foreign_and_garbage_tokens_are_401(gateway, token):
 
 
 def test_malformed_json_is_400(gateway, auth):
-    error = _error(gateway.post("/events/orders", body=b'{"event_id": ', headers=auth("storefront")), 400, "invalid_request")
+    error = _error(
+        gateway.post("/events/orders", body=b'{"event_id": ', headers=auth("storefront")),
+        400,
+        "invalid_request",
+    )
     assert error["details"]
     _error(gateway.post("/events/orders", body=b"[1, 2]", headers=auth("storefront")), 400, "invalid_request")
-    _error(gateway.post("/events/orders", body=b"\xff\xfe", headers=auth("storefront")), 400, "invalid_request")
+    _error(
+        gateway.post("/events/orders", body=b"\xff\xfe", headers=auth("storefront")), 400, "invalid_request"
+    )
 
 
 def test_wrong_types_and_missing_fields_are_400_with_details(gateway, auth):
     error = _error(
-        gateway.post("/events/orders", {**PAID, "lines": "many"}, headers=auth("storefront")), 400, "invalid_request"
+        gateway.post("/events/orders", {**PAID, "lines": "many"}, headers=auth("storefront")),
+        400,
+        "invalid_request",
     )
     assert error["details"][0]["loc"][0] == "lines"
     missing = {k: v for k, v in PAID.items() if k != "order_id"}
-    error = _error(gateway.post("/events/orders", missing, headers=auth("storefront")), 400, "invalid_request")
+    error = _error(
+        gateway.post("/events/orders", missing, headers=auth("storefront")), 400, "invalid_request"
+    )
     assert any(d["loc"] == ["order_id"] for d in error["details"])
     absurd = {**PAID, "lines": [{**PAID["lines"][0], "paid_amount": 10**15}]}
     _error(gateway.post("/events/orders", absurd, headers=auth("storefront")), 400, "invalid_request")
@@ -84,11 +96,20 @@ def test_idempotency_key_replays_first_response_and_refuses_other_bodies(gateway
     other = gateway.post("/events/orders", {**PAID, "event_id": "e-2"}, headers=headers)
     _error(other, 409, "idempotency_key_reused")
     # The same key from another caller is another request.
-    assert gateway.post("/events/orders", {**PAID, "event_id": "e-3"}, headers=auth("storefront", sub="st2", **{"Idempotency-Key": "k-1"})).status_code == 202
+    assert (
+        gateway.post(
+            "/events/orders",
+            {**PAID, "event_id": "e-3"},
+            headers=auth("storefront", sub="st2", **{"Idempotency-Key": "k-1"}),
+        ).status_code
+        == 202
+    )
 
 
 def test_responses_carry_correlation_id_and_request_units(gateway, auth):
-    response = gateway.post("/events/orders", PAID, headers=auth("storefront", **{"X-Correlation-Id": "corr-1"}))
+    response = gateway.post(
+        "/events/orders", PAID, headers=auth("storefront", **{"X-Correlation-Id": "corr-1"})
+    )
     assert response.headers["x-correlation-id"] == "corr-1"
     assert response.headers["x-request-units"].startswith("read=1;write=1;")
 

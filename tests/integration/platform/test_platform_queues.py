@@ -24,7 +24,12 @@ def _depth(aws, url):
 def _poller(aws, service, handler):
     queue = aws["resources"]["queues"][service]
     return QueuePoller(
-        name=service, sqs=aws["sqs"], queue_url=queue["url"], queue_arn=queue["arn"], handler=handler, retry_after_seconds=0
+        name=service,
+        sqs=aws["sqs"],
+        queue_url=queue["url"],
+        queue_arn=queue["arn"],
+        handler=handler,
+        retry_after_seconds=0,
     )
 
 

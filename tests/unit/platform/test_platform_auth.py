@@ -48,7 +48,9 @@ def test_unknown_role_and_missing_claims_are_401():
 
 
 def test_alg_none_is_refused():
-    token = jwt.encode({"sub": "a", "shop": "s", "role": "merchant", "exp": int(time.time()) + 60}, None, algorithm="none")
+    token = jwt.encode(
+        {"sub": "a", "shop": "s", "role": "merchant", "exp": int(time.time()) + 60}, None, algorithm="none"
+    )
     with pytest.raises(Unauthorized):
         decode_bearer(f"Bearer {token}", SECRET)
 

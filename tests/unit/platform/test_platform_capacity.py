@@ -25,7 +25,12 @@ def test_cost_of_calls():
     get = {"ConsistentRead": True}
     assert capacity.cost("GetItem", get, {"Item": {"pk": {"S": "x"}}}) == (1.0, 0.0)
     assert capacity.cost("GetItem", {}, {}) == (0.5, 0.0)  # a miss still costs
-    transact = {"TransactItems": [{"Put": {"Item": {"pk": {"S": "a"}}}}, {"ConditionCheck": {"Key": {"pk": {"S": "b"}}}}]}
+    transact = {
+        "TransactItems": [
+            {"Put": {"Item": {"pk": {"S": "a"}}}},
+            {"ConditionCheck": {"Key": {"pk": {"S": "b"}}}},
+        ]
+    }
     assert capacity.cost("TransactWriteItems", transact, {}) == (0.0, 4.0)
     query = {"Items": [{"pk": {"S": "x" * 3000}}, {"pk": {"S": "y" * 3000}}], "Count": 2, "ScannedCount": 2}
     assert capacity.cost("Query", {}, query) == (1.0, 0.0)  # 6 KB eventually consistent -> 2/2

@@ -13,7 +13,9 @@ BASE = {
     "order_id": "o-1",
     "customer_id": "c-1",
     "occurred_at": "2026-11-11T00:00:05Z",
-    "lines": [{"line_id": "l-1", "product_id": "p-1", "quantity": 2, "unit_amount": 5000, "paid_amount": 9000}],
+    "lines": [
+        {"line_id": "l-1", "product_id": "p-1", "quantity": 2, "unit_amount": 5000, "paid_amount": 9000}
+    ],
 }
 
 
@@ -25,7 +27,9 @@ def test_api_md_example_parses():
             "coupon_id": "cp-1",
             "distributor_code": "d1",
             "referral_code": "r1",
-            "lines": [{**BASE["lines"][0], "wishlist_item": {"list_id": "w", "item_id": "i", "reservation_id": "r"}}],
+            "lines": [
+                {**BASE["lines"][0], "wishlist_item": {"list_id": "w", "item_id": "i", "reservation_id": "r"}}
+            ],
         }
     )
     assert event.total_paid == 9000 and event.lines[0].wishlist_item.item_id == "i"
@@ -44,7 +48,10 @@ def test_api_md_example_parses():
         {"type": "order.refunded"},
         {"refund": {"refund_id": "r", "lines": [{"line_id": "l-1", "amount": 1}]}},
         {"type": "order.refunded", "refund": {"refund_id": "r", "lines": [{"line_id": "l-9", "amount": 1}]}},
-        {"type": "order.refunded", "refund": {"refund_id": "r", "lines": [{"line_id": "l-1", "amount": 9001}]}},
+        {
+            "type": "order.refunded",
+            "refund": {"refund_id": "r", "lines": [{"line_id": "l-1", "amount": 9001}]},
+        },
         {"extra_field": 1},
         {"lines": [BASE["lines"][0], BASE["lines"][0]]},
     ],

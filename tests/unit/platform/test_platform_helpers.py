@@ -42,7 +42,9 @@ def test_translate_storage_errors():
     from botocore.exceptions import ClientError, EndpointConnectionError
 
     def err(code, status=400):
-        return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
+        return ClientError(
+            {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op"
+        )
 
     assert dynamo.translate(err("ConditionalCheckFailedException")).status == 409
     throttled = dynamo.translate(err("ProvisionedThroughputExceededException"))
