@@ -71,15 +71,19 @@ class FaultInjector:
             return call()
         if kind == "drop_after":
             call()  # the write happened; the client never hears of it
-            return _drop(environ)
+            return _drop(environ, start_response)
         if kind == "drop_before":
-            return _drop(environ)
+            return _drop(environ, start_response)
         status, headers, body = _error_response(service, kind)
         start_response(status, headers)
         return [body]
 
 
-def _drop(environ: dict[str, Any]) -> list[bytes]:
+def _drop(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    try:
+        start_response("500 Internal Server Error", [("Content-Length", "0")])
+    except AssertionError:  # drop_after: the real call already started the response
+        pass
     sock = environ.get("werkzeug.socket")
     if sock is not None:
         try:
