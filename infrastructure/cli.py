@@ -58,7 +58,9 @@ def cmd_local(args: argparse.Namespace) -> int:
         where, kinds = ", ".join(faults.services), ", ".join(faults.kinds)
         print(f"  FAULT INJECTION:  {faults.rate:.0%} of {where} calls fail ({kinds})")
     print("  Ctrl-C stops and saves the data.", flush=True)
-    stopping.wait()
+    while not stopping.wait(0.5):  # a timed wait lets the signal handler run promptly
+        pass
+    print("stopping: saving data...", flush=True)
     saved = stack.stop()
     print(f"stopped; saved {sum(saved.values())} items to {data_dir}" if data_dir else "stopped", flush=True)
     return 0

@@ -94,6 +94,9 @@ class QueuePoller:
         self._thread.start()
         return self
 
+    def signal_stop(self) -> None:
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

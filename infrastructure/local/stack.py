@@ -150,12 +150,15 @@ class LocalStack:
     def stop(self) -> dict[str, int]:
         from infrastructure.local import persistence
 
-        for poller in self.pollers:
-            poller.stop()
-        if self.scheduler is not None:
-            self.scheduler.stop()
+        # Quiesce first (no new requests, no new batches), then save, then wait for threads.
         if self.gateway is not None:
             self.gateway.stop()
+        for poller in self.pollers:
+            poller.signal_stop()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        for poller in self.pollers:
+            poller.stop()
         saved: dict[str, int] = {}
         if self.data_dir is not None and self.moto is not None:
             saved = persistence.save(self.client("dynamodb"), self.stage, self.data_dir)

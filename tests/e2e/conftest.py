@@ -59,9 +59,10 @@ def stop_stack(process: Any) -> None:
 
     process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=30)
+        process.wait(timeout=90)
     except subprocess.TimeoutExpired:
         process.kill()
+        raise RuntimeError("local stack did not stop within 90 s of SIGTERM") from None
 
 
 @pytest.fixture(scope="session")
