@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test unit integration e2e bench soak lint reset clean
+.PHONY: run test unit integration e2e bench soak lint reset clean install package deploy
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -36,6 +36,13 @@ soak: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check services infrastructure tests bench
+
+CAMPAIGN ?= dev
+package: $(STAMP)  ## build dist/$(CAMPAIGN) offline (CAMPAIGN=double11 make package)
+	$(BIN)/campaign package $(CAMPAIGN)
+
+deploy: $(STAMP)  ## ENDPOINT=http://127.0.0.1:PORT deploys to an AWS-compatible endpoint (moto)
+	$(BIN)/campaign deploy $(CAMPAIGN) $(if $(ENDPOINT),--endpoint-url $(ENDPOINT))
 
 reset:  ## wipe the local stack's saved data
 	rm -rf .localdata

@@ -1,4 +1,4 @@
-"""``campaign``: local tokens, the local stack, and (later) per-campaign stacks on AWS."""
+"""``campaign``: local tokens, the local stack, and per-campaign stacks on AWS."""
 
 from __future__ import annotations
 

@@ -1,0 +1,283 @@
+"""``campaign package``: the templates it writes, checked without any network."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from campaign_shared.resources import SERVICES, queue_name, table_name, topic_name
+from campaign_shared.runtime import SERVICE_NAMES
+from infrastructure import cfn
+from infrastructure.campaign_def import CampaignError
+
+PARTS = ["shared", *SERVICE_NAMES]
+SECRET_REFERENCE = "{{resolve:secretsmanager:campaign/infra1/jwt-secret:SecretString}}"
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def test_every_template_passes_cfn_lint_with_no_errors(packaged: Any) -> None:
+    """The templates a deploy submits (SAM already translated), linted by cfn-lint itself."""
+    files = [str(packaged.out / part / "template.json") for part in PARTS]
+    linter = Path(sys.executable).parent / "cfn-lint"
+
+    def lint(chunk: list[str]) -> list[dict[str, Any]]:
+        done = subprocess.run([str(linter), "--format", "json", "--regions", "us-east-1", "--", *chunk],
+                              capture_output=True, text=True, timeout=300)
+        return list(json.loads(done.stdout or "[]"))
+
+    with ThreadPoolExecutor(2) as pool:
+        findings = [m for found in pool.map(lint, [files[0::2], files[1::2]]) for m in found]
+    errors = [f"{m['Filename']}: {m['Rule']['Id']} {m['Message']}" for m in findings if m["Level"] == "Error"]
+    assert errors == []
+    assert len(files) == 6
+
+
+def test_the_package_lints_what_it_writes_and_fails_on_an_error(tmp_path: Path) -> None:
+    from infrastructure.package import lint_templates
+
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "template.json").write_text(json.dumps({
+        "Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": "soon"}}}}))
+    with pytest.raises(CampaignError, match=r"bad/template.json: E\d+ .*cfn-lint error"):
+        lint_templates(tmp_path, [{"template": "bad/template.json"}], "us-east-1")
+
+
+def test_the_manifest_lists_the_stacks_in_dependency_order(packaged: Any) -> None:
+    manifest = packaged.manifest
+    assert [s["part"] for s in manifest["stacks"]] == PARTS
+    assert [s["stack"] for s in manifest["stacks"]] == [f"campaign-infra1-{p}" for p in PARTS]
+    assert manifest["campaign"] == "infra1" and manifest["definition_sha256"] == packaged.definition.digest()
+    for stack in manifest["stacks"][1:]:
+        assert (packaged.out / stack["code"]["file"]).exists()
+        assert stack["code"]["key"].startswith(f"infra1/{stack['part']}/")
+
+
+def test_every_table_has_pitr_encryption_and_is_retained(packaged: Any) -> None:
+    declared = {}
+    for service in SERVICE_NAMES:
+        for logical, table in resources(packaged.template(service), "AWS::DynamoDB::Table").items():
+            props = table["Properties"]
+            assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain", logical
+            assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True,
+                                                                 "RecoveryPeriodInDays": 10}
+            assert props["SSESpecification"]["SSEEnabled"] is True
+            assert props["BillingMode"] == "PAY_PER_REQUEST"
+            declared[props["TableName"]] = props
+    expected = {table_name("infra1", s.name, t.logical): t for s in SERVICES.values() for t in s.tables}
+    assert set(declared) == set(expected)
+    for name, spec in expected.items():
+        keys = {k["AttributeName"]: k["KeyType"] for k in declared[name]["KeySchema"]}
+        assert keys == ({spec.pk: "HASH", spec.sk: "RANGE"} if spec.sk else {spec.pk: "HASH"})
+        assert {g["IndexName"] for g in declared[name].get("GlobalSecondaryIndexes", [])} == {
+            g.name for g in spec.gsis}
+        if spec.ttl_attribute:
+            assert declared[name]["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute,
+                                                                 "Enabled": True}
+
+
+def test_every_queue_has_a_dead_letter_queue_a_subscription_and_a_batch_failure_aware_consumer(
+        packaged: Any) -> None:
+    for service, spec in SERVICES.items():
+        template = packaged.template(service)
+        queues = resources(template, "AWS::SQS::Queue")
+        if spec.queue is None:
+            assert queues == {} and resources(template, "AWS::Lambda::EventSourceMapping") == {}
+            continue
+        main, dead = queues["Queue"]["Properties"], queues["DeadLetterQueue"]["Properties"]
+        assert main["QueueName"] == queue_name("infra1", service)
+        assert dead["QueueName"] == queue_name("infra1", service, dead_letter=True)
+        assert main["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+                                         "maxReceiveCount": 5}
+        assert dead["MessageRetentionPeriod"] == 4 * 86400
+        (mapping,) = resources(template, "AWS::Lambda::EventSourceMapping").values()
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["Properties"]["BatchSize"] == spec.queue.batch_size
+        assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["Queue", "Arn"]}
+        consumer = template["Resources"][mapping["Properties"]["FunctionName"]["Ref"]]
+        assert consumer["Properties"]["Handler"] == f"app.{spec.queue.consumer}"
+        subscriptions = resources(template, "AWS::SNS::Subscription")
+        topics = sorted(s["Properties"]["TopicArn"]["Fn::Sub"].rsplit(":", 1)[1]
+                        for s in subscriptions.values())
+        assert topics == sorted(topic_name("infra1", t) for t in spec.queue.subscribes_to)
+        assert all(s["Properties"]["RawMessageDelivery"] is True for s in subscriptions.values())
+
+
+def _arns(resource: Any) -> list[Any]:
+    return resource if isinstance(resource, list) else [resource]
+
+
+def test_every_role_is_scoped_to_its_own_service(packaged: Any) -> None:
+    for service, spec in SERVICES.items():
+        template = packaged.template(service)
+        own_tables = set(resources(template, "AWS::DynamoDB::Table"))
+        functions = resources(template, "AWS::Lambda::Function")
+        roles = {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()}
+        assert roles and roles <= set(resources(template, "AWS::IAM::Role"))
+        for role in roles:
+            (policy,) = template["Resources"][role]["Properties"]["Policies"]
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = _arns(statement["Action"])
+                assert all("*" not in action for action in actions), statement
+                assert statement["Resource"] != "*" and "*" not in _arns(statement["Resource"])
+                services = {a.split(":")[0] for a in actions}
+                if "dynamodb" in services:
+                    for arn in _arns(statement["Resource"]):
+                        target = arn["Fn::GetAtt"][0] if "Fn::GetAtt" in arn else arn["Fn::Sub"][2:]
+                        target = target.split(".")[0]
+                        assert target in own_tables, (service, arn)
+                if "sqs" in services:
+                    allowed = {queue_name("infra1", s) for s in (*spec.sends_to, service)}
+                    for arn in _arns(statement["Resource"]):
+                        name = "Queue" if "Fn::GetAtt" in arn else arn["Fn::Sub"].rsplit(":", 1)[1]
+                        assert name == "Queue" and spec.queue or name in allowed, (service, arn)
+                if "sns" in services:
+                    topics = {arn["Fn::Sub"].rsplit(":", 1)[1] for arn in _arns(statement["Resource"])}
+                    assert topics == {topic_name("infra1", t) for t in spec.publishes_to}
+
+
+def test_alarms_cover_every_function_queue_and_api(packaged: Any) -> None:
+    names = set()
+    for service, spec in SERVICES.items():
+        template = packaged.template(service)
+        alarms = {a["Properties"]["AlarmName"]: a["Properties"]
+                  for a in resources(template, "AWS::CloudWatch::Alarm").values()}
+        names |= set(alarms)
+        for function in resources(template, "AWS::Lambda::Function").values():
+            name = function["Properties"]["FunctionName"]
+            assert alarms[f"{name}-errors"]["Threshold"] == 3
+            assert alarms[f"{name}-throttles"]["MetricName"] == "Throttles"
+        assert alarms[f"campaign-infra1-{service}-api-5xx"]["Threshold"] == 7
+        if spec.queue is not None:
+            dlq = alarms[f"campaign-infra1-{service}-dlq-depth"]
+            assert dlq["Threshold"] == 0 and dlq["Dimensions"] == [
+                {"Name": "QueueName", "Value": queue_name("infra1", service, dead_letter=True)}]
+        for alarm in alarms.values():
+            assert alarm["Period"] == 60
+            assert alarm["AlarmActions"] == [cfn.arn("sns", "campaign-infra1-alerts")]
+    assert len(names) >= 3 * len(SERVICES)
+
+
+def test_functions_get_the_campaigns_sizes_environment_and_layer(packaged: Any) -> None:
+    for service in SERVICE_NAMES:
+        for function in resources(packaged.template(service), "AWS::Lambda::Function").values():
+            props = function["Properties"]
+            env = props["Environment"]["Variables"]
+            assert env["CAMPAIGN_STAGE"] == "infra1" and env["CAMPAIGN_STOCK_SHARDS"] == "8"
+            assert env["CAMPAIGN_ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
+            assert env["CAMPAIGN_JWT_SECRET"] == SECRET_REFERENCE
+            assert env["CAMPAIGN_PUBLIC_BASE_URL"] == "https://infra1.api.example.com"
+            assert props["Layers"] == [{"Ref": cfn.LAYER_PARAM}] and props["Runtime"] == "python3.11"
+            assert props["FunctionName"].startswith(f"campaign-infra1-{service}-")
+    api = packaged.template("coupons")["Resources"]["APIHandler"]["Properties"]
+    assert (api["MemorySize"], api["ReservedConcurrentExecutions"], api["Timeout"]) == (1024, 50, 29)
+    consumer = packaged.template("coupons")["Resources"]["QueueConsumer"]["Properties"]
+    assert (consumer["MemorySize"], consumer["ReservedConcurrentExecutions"]) == (256, 5)
+    wishlist = packaged.template("wishlist")["Resources"]["APIHandler"]["Properties"]
+    assert "ReservedConcurrentExecutions" not in wishlist
+
+
+def test_timeouts_come_from_the_service_config_or_suit_the_trigger(packaged: Any) -> None:
+    from infrastructure.package import configured_timeouts
+
+    for service, spec in SERVICES.items():
+        configured = configured_timeouts(packaged.out / "build" / service)
+        for function in resources(packaged.template(service), "AWS::Lambda::Function").values():
+            props = function["Properties"]
+            name = props["Handler"].split(".", 1)[1]
+            if name == "app":
+                assert props["Timeout"] == 29
+            elif spec.queue is not None and name == spec.queue.consumer:
+                expected = configured.get(name) or configured.get("*") or spec.queue.visibility_timeout // 6
+                assert props["Timeout"] == expected <= spec.queue.visibility_timeout
+                advice = f"{service}.{name}: AWS advises a queue visibility timeout of 6x"
+                assert any(advice in w for w in packaged.manifest["warnings"]) == (
+                    expected * 6 > spec.queue.visibility_timeout)
+            else:
+                assert props["Timeout"] == configured.get(name, configured.get("*", 60))
+
+
+def test_the_custom_domain_maps_every_service_under_its_prefix(packaged: Any) -> None:
+    shared = packaged.template("shared")
+    (domain,) = resources(shared, "AWS::ApiGateway::DomainName").values()
+    assert domain["Properties"]["DomainName"] == "infra1.api.example.com"
+    assert domain["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    assert resources(shared, "AWS::Route53::RecordSet")
+    assert len(resources(shared, "AWS::SNS::Subscription")) == 1  # the alerts e-mail
+    for service in SERVICE_NAMES:
+        template = packaged.template(service)
+        (mapping,) = resources(template, "AWS::ApiGateway::BasePathMapping").values()
+        assert mapping["Properties"]["BasePath"] == service
+        assert mapping["Properties"]["DomainName"] == "infra1.api.example.com"
+        assert template["Outputs"]["ApiUrl"]["Value"] == f"https://infra1.api.example.com/{service}/"
+
+
+def test_the_settlement_schedule_comes_from_the_campaign(packaged: Any) -> None:
+    rules = resources(packaged.template("distribution"), "AWS::Events::Rule")
+    schedules = [r["Properties"]["ScheduleExpression"] for r in rules.values()]
+    assert "cron(30 3 * * ? *)" in schedules
+
+
+def test_code_zips_hold_the_service_and_the_shared_package_and_the_layer_the_dependencies(
+        packaged: Any) -> None:
+    for service in SERVICE_NAMES:
+        names = zipfile.ZipFile(packaged.out / service / "deployment.zip").namelist()
+        assert "app.py" in names and f"chalicelib/{service}/__init__.py" in names
+        assert "campaign_shared/resources/model.py" in names
+        assert not any(n.startswith(("pydantic", "boto3", "chalicelib/coupons/")) for n in names
+                       if service != "coupons")
+    layer = zipfile.ZipFile(packaged.out / "layer.zip").namelist()
+    assert any(n.startswith("python/pydantic_core/") and n.endswith(".so") for n in layer)
+    assert any(n.startswith("python/jwt/") for n in layer)
+    assert not any(n.startswith("python/boto3/") for n in layer)
+    config = json.loads((packaged.out / "build" / "coupons" / ".chalice" / "config.json").read_text())
+    assert list(config["stages"]) == ["infra1"]
+    assert (packaged.out / "build" / "coupons" / "requirements.txt").read_text() == ""
+
+
+def test_the_repository_campaigns_generate_their_templates(packaged: Any) -> None:
+    from infrastructure.campaign_def import load
+
+    for name in ("double11", "dev"):
+        definition, _ = load(name)
+        for service in SERVICE_NAMES:
+            sam = json.loads((packaged.out / service / "chalice-sam.json").read_text())
+            cfn.augment_service(sam, definition, service, f"{name}/{service}/x.zip")
+            for function in resources(sam, "AWS::Serverless::Function").values():
+                key = function["Properties"]["FunctionName"].removeprefix(f"campaign-{name}-{service}-")
+                assert function["Properties"]["MemorySize"] == definition.function(service, key).memory_mb
+        assert cfn.shared_template(definition, "k")["Resources"]["DependenciesLayer"]
+
+
+def test_sizing_a_function_the_app_does_not_have_is_refused(packaged: Any) -> None:
+    sizes = {"coupons.nope": packaged.definition.function_defaults}
+    definition = packaged.definition.model_copy(update={"functions": sizes})
+    sam = json.loads((packaged.out / "coupons" / "chalice-sam.json").read_text())
+    with pytest.raises(CampaignError, match="sizes coupons.nope, which the coupons app does not define"):
+        cfn.augment_service(sam, definition, "coupons", "k")
+
+
+def test_the_types_deploy_expects_moto_to_create_are_ones_moto_supports() -> None:
+    """moto's CloudFormation creates the types whose model's ``cloudformation_type()`` returns
+    them; read from its source (importing every backend to ask would take seconds)."""
+    import re
+
+    import moto
+
+    from infrastructure.deploy import APPLIED_BY_API, MOTO_CREATES
+
+    pattern = re.compile(r"def cloudformation_type\(\)[^:]*:\s+(?:#[^\n]*\s+)?return \"(AWS::[\w:]+)\"")
+    sources = (path.read_text(encoding="utf-8") for path in Path(moto.__file__).parent.rglob("*.py"))
+    supported = {t for text in sources if "cloudformation_type" in text for t in pattern.findall(text)}
+    assert {"AWS::DynamoDB::Table", "AWS::SQS::Queue"} <= supported
+    assert MOTO_CREATES <= supported
+    assert not set(APPLIED_BY_API) & supported  # else CloudFormation should create them
