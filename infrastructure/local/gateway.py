@@ -70,9 +70,11 @@ class Gateway:
         class Handler(_Handler):
             owner = gateway
 
-        server = ThreadingHTTPServer((self.host, self.port), Handler)
-        server.daemon_threads = True
-        server.request_queue_size = 128
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 128  # the listen() backlog is read in the constructor
+
+        server = Server((self.host, self.port), Handler)
         self._server = server
         self.port = server.server_address[1]
         self._thread = threading.Thread(target=server.serve_forever, name="gateway", daemon=True)

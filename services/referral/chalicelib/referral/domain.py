@@ -1,0 +1,356 @@
+"""The referral rules, pure: no boto3, no HTTP.
+
+Money is integer minor units (fen); rates are basis points; rounding is floor, as everywhere
+(``campaign_shared.money``). The counters and the report row are in ``counters``.
+
+**Customer state.** Each customer of a shop has one ``Buyer`` record: the signup binding (the
+code that referred them, once), the code they are *attributed* to (the bound code, or the
+``referral_code`` of their first paid order when they never signed up), a tally per order
+(paid amount, refunds by ``refund_id``) and the conversion, if any.
+
+**Funnel counters are differences of state.** A customer attributed to a code contributes to
+that code: ``first_orders`` 1 once they have a paid order, ``repeat_customers`` 1 once they
+have two, ``gmv_amount`` their net amount (each paid order's ``paid_amount`` less its refunds,
+never below 0 per order). An event changes the customer's state; the code's counters change by
+``contribution(after) - contribution(before)``. A duplicate event changes no state and so no
+counter, and whatever order events arrive in (a refund before its payment, a paid twice), the
+counters end equal to the contribution of the final state.
+
+**Conversion.** The first ``order.paid`` of a bound customer whose total ``paid_amount`` is at
+least the program's ``min_order_amount`` converts the referral, once: the referee gets a coupon
+of ``referee_template_id``; a referring customer gets one of ``referrer_template_id`` unless they
+already reached ``max_rewards_per_referrer`` (the reward is then recorded as ``capped``). A
+channel is not a customer: a channel referral rewards the referee only. A capped or failed
+referrer reward still counts towards the cap: the cap limits referral attempts rewarded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+from urllib.parse import quote
+
+from campaign_shared import clock
+from campaign_shared.errors import Conflict
+from chalicelib.referral.counters import Counters
+
+CustomerKind = Literal["customer", "channel"]
+# Visits of one code are counted in this many items with distinct partition keys, so a hot
+# channel is not capped by one partition's write throughput (1,000 writes/s each in DynamoDB).
+VISIT_SHARDS = 4
+CODE_LENGTH = 10
+# A code's first character tells its kind, so codes are unique across kinds and a shop's
+# channel codes sort together (listed with one key condition).
+CODE_PREFIX: dict[str, str] = {"channel": "c", "customer": "r"}
+
+
+# ---- codes --------------------------------------------------------------------------
+
+
+def normalize_code(text: str) -> str:
+    """Codes are case-insensitive for people typing them; stored lower case."""
+    return text.strip().lower()
+
+
+def code_url(base_url: str, shop: str, code: str) -> str:
+    """The public URL of a code: ``GET /referral/r/{shop}/{code}`` resolves it."""
+    return f"{base_url.rstrip('/')}/referral/r/{quote(shop, safe='')}/{quote(code, safe='')}"
+
+
+@dataclass(frozen=True)
+class CodeOwner:
+    """Who a code belongs to: a customer (personal code) or a merchant's channel."""
+
+    shop: str
+    code: str
+    kind: CustomerKind
+    owner_id: str
+    name: str | None = None
+
+    @property
+    def channel_id(self) -> str | None:
+        return self.owner_id if self.kind == "channel" else None
+
+    @property
+    def customer_id(self) -> str | None:
+        return self.owner_id if self.kind == "customer" else None
+
+
+@dataclass(frozen=True)
+class Program:
+    referrer_template_id: str
+    referee_template_id: str
+    min_order_amount: int = 0
+    max_rewards_per_referrer: int | None = None
+
+
+# ---- customer state -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderTally:
+    """What is known of one order: its payment (once seen) and its refunds by id."""
+
+    paid_amount: int | None = None
+    occurred_at: str | None = None
+    refunds: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def paid(self) -> bool:
+        return self.paid_amount is not None
+
+    @property
+    def contribution(self) -> int:
+        """The order's net amount: paid less refunds, floored at 0; 0 until paid is seen."""
+        if self.paid_amount is None:
+            return 0
+        return max(0, self.paid_amount - sum(self.refunds.values()))
+
+
+@dataclass(frozen=True)
+class Buyer:
+    customer_id: str
+    version: int = 0  # 0: never stored
+    bound_code: str | None = None
+    bound_at: str | None = None
+    referrer_kind: CustomerKind | None = None
+    referrer_id: str | None = None
+    attributed_code: str | None = None
+    orders: Mapping[str, OrderTally] = field(default_factory=dict)
+    converted_at: str | None = None
+    conversion_order_id: str | None = None
+
+    @property
+    def paid_orders(self) -> int:
+        return sum(1 for tally in self.orders.values() if tally.paid)
+
+    @property
+    def net_amount(self) -> int:
+        return sum(tally.contribution for tally in self.orders.values())
+
+    @property
+    def earliest_paid_at(self) -> str | None:
+        times = [t.occurred_at for t in self.orders.values() if t.paid and t.occurred_at]
+        return min(times, key=clock.parse) if times else None
+
+    @property
+    def has_ordered(self) -> bool:
+        """Any order seen (paid, or refunded: a refund implies a payment)."""
+        return bool(self.orders)
+
+
+# ---- funnel contribution -----------------------------------------------------------------
+
+
+def contribution(buyer: Buyer) -> tuple[str | None, Counters]:
+    """The counters an attributed customer adds to their code (none when unattributed)."""
+    if buyer.attributed_code is None:
+        return None, Counters()
+    paid = buyer.paid_orders
+    return buyer.attributed_code, Counters(
+        first_orders=int(paid >= 1), repeat_customers=int(paid >= 2), gmv_amount=buyer.net_amount
+    )
+
+
+def funnel_delta(before: Buyer, after: Buyer) -> dict[str, Counters]:
+    """How each code's counters change when a customer goes from ``before`` to ``after``."""
+    deltas: dict[str, Counters] = {}
+    code, counters = contribution(before)
+    if code is not None:
+        deltas[code] = -counters
+    code, counters = contribution(after)
+    if code is not None:
+        deltas[code] = deltas.get(code, Counters()) + counters
+    return {c: d for c, d in deltas.items() if d.nonzero()}
+
+
+# ---- signups ---------------------------------------------------------------------------
+
+
+class SignupRefused(Conflict):
+    """A refused signup: 409 with the reason as the error code."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message, code=reason)
+        self.reason = reason
+
+
+def signup(buyer: Buyer, owner: CodeOwner, now: str) -> Outcome:
+    """A signup: the binding, one more signup for the code and one more referral for a
+    referring customer. Refusals raise ``SignupRefused``."""
+    after = bind(buyer, owner, now)
+    return Outcome(
+        before=buyer,
+        after=after,
+        deltas={owner.code: Counters(signups=1)},
+        credit_referrer=owner.customer_id,
+        referrer_increments={"referred_count": 1} if owner.customer_id else {},
+    )
+
+
+def bind(buyer: Buyer, owner: CodeOwner, now: str) -> Buyer:
+    """Bind a new customer to the owner of ``owner.code``; refusals raise ``SignupRefused``."""
+    if owner.kind == "customer" and owner.owner_id == buyer.customer_id:
+        raise SignupRefused("self_referral", "a customer cannot sign up with their own referral code")
+    if buyer.bound_code is not None:
+        raise SignupRefused("already_referred", "this customer was already referred")
+    if buyer.has_ordered or buyer.attributed_code is not None:
+        raise SignupRefused("not_new_customer", "only a customer without a paid order can be referred")
+    return replace(
+        buyer,
+        bound_code=owner.code,
+        bound_at=now,
+        referrer_kind=owner.kind,
+        referrer_id=owner.owner_id,
+        attributed_code=owner.code,
+    )
+
+
+# ---- orders ----------------------------------------------------------------------------
+
+Side = Literal["referrer", "referee"]
+
+
+@dataclass(frozen=True)
+class RewardPlan:
+    side: Side
+    customer_id: str
+    template_id: str
+    grant_id: str
+    status: Literal["pending", "capped"]
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A customer's state before and after one event, and what follows from the change."""
+
+    before: Buyer
+    after: Buyer
+    deltas: Mapping[str, Counters] = field(default_factory=dict)
+    rewards: tuple[RewardPlan, ...] = ()
+    # A referring customer whose counters (``referred_count``, ``converted_count``,
+    # ``rewards_granted``) this event raises; ``rewards_granted`` only while below the cap.
+    credit_referrer: str | None = None
+    referrer_increments: Mapping[str, int] = field(default_factory=dict)
+    referrer_reward_cap: int | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.after != self.before
+
+
+def grant_id(shop: str, referee_id: str, side: Side) -> str:
+    """One grant id per (referral, side): a redelivered conversion sends the same id."""
+    digest = hashlib.sha256(f"referral\x00{shop}\x00{referee_id}\x00{side}".encode()).hexdigest()
+    return f"rf-{digest[:40]}"
+
+
+@dataclass(frozen=True)
+class PaidOrder:
+    order_id: str
+    total_paid: int
+    occurred_at: str
+    referral_code: str | None = None
+
+
+def apply_paid(
+    shop: str,
+    buyer: Buyer,
+    order: PaidOrder,
+    *,
+    code_owner: CodeOwner | None,
+    program: Program | None,
+    referrer_rewards_granted: int,
+    now: str,
+) -> Outcome:
+    """The outcome of an ``order.paid``; a repeated payment of the same order changes nothing.
+
+    ``code_owner`` resolves the order's ``referral_code`` (None when absent or unknown). An
+    unattributed customer is attributed to it when this order is their earliest paid order
+    (also when it arrives after a later one) and the code is not their own.
+    """
+    existing = buyer.orders.get(order.order_id)
+    if existing is not None and existing.paid:
+        return Outcome(before=buyer, after=buyer)
+    tally = OrderTally(
+        paid_amount=order.total_paid,
+        occurred_at=order.occurred_at,
+        refunds=dict(existing.refunds) if existing else {},
+    )
+    after = replace(buyer, orders={**buyer.orders, order.order_id: tally})
+    if (
+        buyer.attributed_code is None
+        and code_owner is not None
+        and code_owner.customer_id != buyer.customer_id
+    ):
+        earliest = buyer.earliest_paid_at
+        if earliest is None or clock.parse(order.occurred_at) < clock.parse(earliest):
+            after = replace(after, attributed_code=code_owner.code)
+    deltas = funnel_delta(buyer, after)
+    outcome = Outcome(before=buyer, after=after, deltas=deltas)
+    if (
+        after.bound_code is not None
+        and after.converted_at is None
+        and program is not None
+        and order.total_paid >= program.min_order_amount
+    ):
+        outcome = _convert(shop, outcome, order, program, referrer_rewards_granted, now)
+    return outcome
+
+
+def _convert(
+    shop: str, outcome: Outcome, order: PaidOrder, program: Program, granted: int, now: str
+) -> Outcome:
+    buyer = replace(outcome.after, converted_at=now, conversion_order_id=order.order_id)
+    code = buyer.bound_code
+    assert code is not None
+    deltas = dict(outcome.deltas)
+    deltas[code] = deltas.get(code, Counters()) + Counters(conversions=1)
+    rewards = [
+        RewardPlan(
+            side="referee",
+            customer_id=buyer.customer_id,
+            template_id=program.referee_template_id,
+            grant_id=grant_id(shop, buyer.customer_id, "referee"),
+            status="pending",
+        )
+    ]
+    referrer = buyer.referrer_id if buyer.referrer_kind == "customer" else None
+    increments: dict[str, int] = {}
+    if referrer is not None:
+        cap = program.max_rewards_per_referrer
+        capped = cap is not None and granted >= cap
+        increments = {"converted_count": 1} if capped else {"converted_count": 1, "rewards_granted": 1}
+        rewards.append(
+            RewardPlan(
+                side="referrer",
+                customer_id=referrer,
+                template_id=program.referrer_template_id,
+                grant_id=grant_id(shop, buyer.customer_id, "referrer"),
+                status="capped" if capped else "pending",
+                reason="max_rewards_per_referrer reached" if capped else None,
+            )
+        )
+    return replace(
+        outcome,
+        after=buyer,
+        deltas=deltas,
+        rewards=tuple(rewards),
+        credit_referrer=referrer,
+        referrer_increments=increments,
+        referrer_reward_cap=program.max_rewards_per_referrer,
+    )
+
+
+def apply_refund(buyer: Buyer, order_id: str, refund_id: str, amount: int) -> Outcome:
+    """The outcome of a refund; the same ``refund_id`` twice changes nothing. A refund that
+    arrives before its payment is kept on the order and counts once the payment is seen."""
+    existing = buyer.orders.get(order_id, OrderTally())
+    if refund_id in existing.refunds:
+        return Outcome(before=buyer, after=buyer)
+    tally = replace(existing, refunds={**existing.refunds, refund_id: amount})
+    after = replace(buyer, orders={**buyer.orders, order_id: tally})
+    return Outcome(before=buyer, after=after, deltas=funnel_delta(buyer, after))

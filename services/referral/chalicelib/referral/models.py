@@ -1,0 +1,182 @@
+"""Request and response models of /referral (API.md, referral section)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from campaign_shared.dynamo import PageParams
+from campaign_shared.events import Id
+
+# Money in minor units; JSON numbers only ("100" or 1.5 are refused, not coerced).
+Amount = Annotated[int, Field(ge=0, le=10**12, strict=True)]
+# Codes are 10 lower-case base32 characters; people may type them in upper case. Anything
+# id-like is accepted (an unknown code is a 404, not a 400); blanks and symbols are 400.
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+# A storefront's visitor id (a cookie, an OpenID...): printable ASCII, no spaces.
+VisitorId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[!-~]+$")]
+ChannelName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- program ---------------------------------------------------------------------------
+
+
+class ProgramIn(_In):
+    referrer_template_id: Id
+    referee_template_id: Id
+    min_order_amount: Amount = 0
+    max_rewards_per_referrer: int | None = Field(default=None, ge=1, le=1_000_000, strict=True)
+
+
+class ProgramOut(_Out):
+    referrer_template_id: str
+    referee_template_id: str
+    min_order_amount: int
+    max_rewards_per_referrer: int | None = None
+    updated_at: str
+
+
+# ---- codes and channels ------------------------------------------------------------------
+
+
+class CodeOut(_Out):
+    code: str
+    url: str
+
+
+class ChannelIn(_In):
+    name: ChannelName
+
+
+class ChannelOut(_Out):
+    channel_id: str
+    code: str
+    url: str
+    name: str
+    created_at: str
+
+
+class ChannelList(_Out):
+    items: list[ChannelOut]
+    next_cursor: str | None = None
+
+
+class QrQuery(BaseModel):
+    """``?scale=`` pixels per module (1..40, default 8), ``?border=`` quiet zone in modules."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    scale: int = Field(default=8, ge=1, le=40)
+    border: int = Field(default=4, ge=0, le=16)
+
+
+class PublicCode(_Out):
+    shop: str
+    code: str
+    kind: Literal["customer", "channel"]
+
+
+# ---- visits and signups ------------------------------------------------------------------
+
+
+class VisitIn(_In):
+    code: Code
+    visitor_id: VisitorId
+
+
+class VisitOut(_Out):
+    code: str
+    new_visitor: bool
+
+
+class SignupIn(_In):
+    code: Code
+
+
+class SignupOut(_Out):
+    code: str
+    referrer_kind: Literal["customer", "channel"]
+    channel_id: str | None = None
+    bound_at: str
+
+
+# ---- me --------------------------------------------------------------------------------
+
+
+class RewardOut(_Out):
+    grant_id: str
+    side: Literal["referrer", "referee"]
+    template_id: str
+    status: Literal["pending", "issued", "failed", "capped"]
+    coupon_id: str | None = None
+    reason: str | None = None
+    order_id: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class ReferredBy(_Out):
+    code: str
+    kind: Literal["customer", "channel"]
+    bound_at: str
+    converted: bool
+
+
+class MeOut(_Out):
+    code: str | None = None
+    url: str | None = None
+    referred_count: int = 0
+    converted_count: int = 0
+    rewards: list[RewardOut] = Field(default_factory=list)
+    referred_by: ReferredBy | None = None
+
+
+# ---- report ----------------------------------------------------------------------------
+
+
+class ReportQuery(PageParams):
+    """Paging as every list, and optional filters: one ``code``, one ``channel_id``, or a ``kind``."""
+
+    code: Code | None = None
+    channel_id: Id | None = None
+    kind: Literal["customer", "channel"] | None = None
+
+
+class Refusals(_Out):
+    self_referral: int = 0
+    already_referred: int = 0
+    not_new_customer: int = 0
+
+
+class ReportRow(_Out):
+    code: str
+    kind: Literal["customer", "channel"]
+    channel_id: str | None = None
+    channel_name: str | None = None
+    customer_id: str | None = None
+    visits: int
+    unique_visitors: int
+    signups: int
+    first_orders: int
+    repeat_customers: int
+    gmv_amount: int
+    repurchase_rate_bps: int
+    conversions: int
+    refusals: Refusals
+
+
+class ReportOut(_Out):
+    items: list[ReportRow]
+    next_cursor: str | None = None
