@@ -91,14 +91,15 @@ def _jsonable(value: Any) -> Any:
 
 
 def error_response(exc: errors.ApiError) -> Response:
-    headers = {"Content-Type": "application/json", **exc.headers}
+    headers: dict[str, Any] = {"Content-Type": "application/json", **exc.headers}
     return Response(body=json.dumps(exc.body()), status_code=exc.status, headers=headers)
 
 
 def _json_response(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
     if body is None or status == 204:
-        return Response(body="", status_code=status, headers=dict(headers or {}))
-    merged = {"Content-Type": "application/json", **(headers or {})}
+        empty: dict[str, Any] = dict(headers or {})
+        return Response(body="", status_code=status, headers=empty)
+    merged: dict[str, Any] = {"Content-Type": "application/json", **(headers or {})}
     return Response(body=json.dumps(body, separators=(",", ":")), status_code=status, headers=merged)
 
 
@@ -170,7 +171,7 @@ class ServiceApi:
         status: int,
         idempotent: bool,
     ) -> Response:
-        request = self.app.current_request
+        request: Any = self.app.current_request  # always set for a REST invocation
         try:
             principal = self._authorize(request, roles)
             for name, value in path_params.items():

@@ -166,7 +166,7 @@ def consume(event: dict[str, Any], context: Any, handlers: dict[str, RecordHandl
         )
     observability.count(service, "MessagesFailed", len(failures))
     observability.count(service, "MessagesProcessed", len(event.get("Records", [])) - len(failures))
-    return result
+    return dict(result)
 
 
 def parse_order_event(body: dict[str, Any]) -> OrderEvent:
