@@ -1,0 +1,286 @@
+"""Distribution benchmarks on the local stack.
+
+- **Consumer throughput.** ``ORDERS`` ``order.paid`` events (two lines each, through a
+  tier-2 link, so four commission entries per order) are sent to the distribution queue in
+  batches of 10 and consumed by the stack's poller (batches of 10). Reported: orders/s and
+  order lines/s, DynamoDB request units per order line (computed from what is sent, by the
+  pricing rules: ``campaign_shared.capacity``), and both as a ratio to the raw writes the
+  ledger itself needs (one PutItem per entry and one UpdateItem per distributor balance per
+  order) timed with a raw client on the same moto server.
+- **Balance read.** p50 of ``GET /distribution/me/balance`` for a distributor with 10,000
+  ledger entries versus one with 10 (target ratio under 1.5: balances are maintained, never
+  summed on read). The big ledger is seeded with raw batch writes (consuming 5,000 orders
+  would take minutes on moto); the balance item is set to the seeded sums so the
+  distributor reconciles.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+ORDERS = 50
+LINES = 2
+READS = 200
+BIG, SMALL = 10_000, 10
+
+
+def _pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def _check(response: Any, status: int) -> Any:
+    if response.status_code != status:
+        raise RuntimeError(
+            f"{response.request.method} {response.url}: {response.status_code} {response.text}"
+        )
+    return response.json() if response.content else None
+
+
+def _setup(ctx: Any, session: Any, shop: str) -> str:
+    url = ctx.url
+    rules = {"default_rate_bps": 1000, "parent_rate_bps": 500, "settle_after_days": 7, "auto_approve": True}
+    _check(
+        session.put(f"{url}/distribution/rules", json=rules, headers=ctx.bearer("merchant", shop, "m")), 200
+    )
+    _check(
+        session.post(f"{url}/distribution/distributors", json={}, headers=ctx.bearer("customer", shop, "p")),
+        201,
+    )
+    child = {"invited_by": "p"}
+    _check(
+        session.post(
+            f"{url}/distribution/distributors", json=child, headers=ctx.bearer("customer", shop, "c")
+        ),
+        201,
+    )
+    link = session.post(f"{url}/distribution/links", json={}, headers=ctx.bearer("customer", shop, "c"))
+    return _check(link, 201)["code"]
+
+
+def _paid(shop: str, code: str, n: int) -> dict[str, Any]:
+    return {
+        "event_id": f"bench-{n}",
+        "type": "order.paid",
+        "order_id": f"o-{n}",
+        "customer_id": f"buyer-{n}",
+        "occurred_at": "2026-11-11T00:00:05Z",
+        "currency": "CNY",
+        "lines": [
+            {
+                "line_id": f"l-{i}",
+                "product_id": f"p-{i}",
+                "quantity": 1,
+                "unit_amount": 1000 + i,
+                "paid_amount": 1000 + i,
+            }
+            for i in range(LINES)
+        ],
+        "distributor_code": code,
+        "shop": shop,
+    }
+
+
+def _poller(ctx: Any) -> Any:
+    return next(p for p in ctx.stack.pollers if p.name == "distribution")
+
+
+def _consumer_throughput(ctx: Any, session: Any) -> list[dict[str, Any]]:
+    from campaign_shared import capacity
+
+    shop = f"bench-{uuid.uuid4().hex[:8]}"
+    code = _setup(ctx, session, shop)
+    poller = _poller(ctx)
+    queue = ctx.stack.resources["queues"]["distribution"]["url"]
+    messages = [_paid(shop, code, n) for n in range(ORDERS)]
+    before_messages = poller.stats["messages"]
+    before = (capacity.TOTAL.read, capacity.TOTAL.write, capacity.TOTAL.calls)
+    started = time.perf_counter()
+    for start in range(0, ORDERS, 10):
+        entries = [
+            {"Id": str(i), "MessageBody": json.dumps(m)} for i, m in enumerate(messages[start : start + 10])
+        ]
+        ctx.sqs.send_message_batch(QueueUrl=queue, Entries=entries)
+    deadline = time.monotonic() + 120
+    while poller.stats["messages"] - before_messages < ORDERS and time.monotonic() < deadline:
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - started
+    read = capacity.TOTAL.read - before[0]
+    write = capacity.TOTAL.write - before[1]
+    calls = capacity.TOTAL.calls - before[2]
+    balance = _check(
+        session.get(f"{ctx.url}/distribution/me/balance", headers=ctx.bearer("customer", shop, "c")), 200
+    )
+    expected = ORDERS * sum((1000 + i) // 10 for i in range(LINES))
+    if balance["pending_amount"] != expected:
+        raise RuntimeError(f"consumer credited {balance['pending_amount']}, expected {expected}")
+
+    raw_elapsed, raw_write, raw_calls = _raw_ledger_writes(ctx)
+    lines = ORDERS * LINES
+    rate = ORDERS / elapsed
+    raw_rate = ORDERS / raw_elapsed
+    return [
+        {
+            "benchmark": f"distribution consumer: order.paid, {LINES} lines, 2 tiers",
+            "metric": "orders/s",
+            "value": rate,
+            "baseline": raw_rate,
+            "ratio": raw_rate / rate,
+            "note": (
+                f"{lines / elapsed:.1f} lines/s; baseline = the ledger's raw writes alone "
+                f"({raw_calls // ORDERS} calls/order) on the same moto; ratio = time per order vs raw; "
+                f"{calls / ORDERS:.1f} DynamoDB calls/order; n={ORDERS}"
+            ),
+        },
+        {
+            "benchmark": "distribution consumer: request units per order line",
+            "metric": "WCU/line",
+            "value": write / lines,
+            "baseline": raw_write / lines,
+            "ratio": write / raw_write,
+            "note": (
+                f"{read / lines:.2f} RCU/line; baseline = one PutItem per entry + one UpdateItem per "
+                "balance; "
+                "extra: order record, commission rows, done marks, journal finish"
+            ),
+        },
+    ]
+
+
+def _raw_ledger_writes(ctx: Any) -> tuple[float, float, int]:
+    """The writes the ledger needs, straight to moto: per order, one PutItem per entry
+    (line x tier) and one UpdateItem per distributor balance."""
+    from campaign_shared import capacity
+
+    table = ctx.table("distribution")
+    run = uuid.uuid4().hex[:8]
+    write = 0.0
+    calls = 0
+    started = time.perf_counter()
+    for n in range(ORDERS):
+        for tier, who in ((1, "c"), (2, "p")):
+            for i in range(LINES):
+                item = {
+                    "pk": {"S": f"raw#{run}#{who}"},
+                    "sk": {"S": f"entry#2026-11-11T00:00:05Z#o-{n}#l-{i}#t{tier}#accrual"},
+                    "entry_id": {"S": f"o-{n}#l-{i}#t{tier}#accrual"},
+                    "kind": {"S": "accrual"},
+                    "amount": {"N": "100"},
+                    "pending": {"N": "100"},
+                }
+                ctx.dynamodb.put_item(
+                    TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+                )
+                write += capacity.write_units(capacity.item_size(item))
+                calls += 1
+            key = {"pk": {"S": f"raw#{run}#{who}"}, "sk": {"S": "distributor"}}
+            ctx.dynamodb.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression="ADD pending :a, version :one",
+                ExpressionAttributeValues={":a": {"N": "200"}, ":one": {"N": "1"}},
+            )
+            write += 1
+            calls += 1
+    return time.perf_counter() - started, write, calls
+
+
+def _seed_ledger(ctx: Any, shop: str, sub: str, count: int) -> None:
+    from chalicelib.distribution import store
+
+    table = ctx.table("distribution")
+    pk = store.dist_pk(shop, sub)
+    batch = []
+    for n in range(count):
+        entry_id = f"o-{n:06d}#l-1#t1#accrual"
+        batch.append(
+            {
+                "PutRequest": {
+                    "Item": {
+                        "pk": {"S": pk},
+                        "sk": {"S": f"entry#2026-11-11T00:00:05Z#{entry_id}"},
+                        "entry_id": {"S": entry_id},
+                        "kind": {"S": "accrual"},
+                        "order_id": {"S": f"o-{n:06d}"},
+                        "line_id": {"S": "l-1"},
+                        "tier": {"N": "1"},
+                        "amount": {"N": "100"},
+                        "pending": {"N": "100"},
+                        "earned": {"N": "100"},
+                        "currency": {"S": "CNY"},
+                        "at": {"S": "2026-11-11T00:00:05Z"},
+                    }
+                }
+            }
+        )
+        if len(batch) == 25 or n == count - 1:
+            pending = {table: batch}
+            while pending:
+                pending = ctx.dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            batch = []
+    ctx.dynamodb.update_item(
+        TableName=table,
+        Key={"pk": {"S": pk}, "sk": {"S": "distributor"}},
+        UpdateExpression="SET pending = :p, earned = :p ADD version :one",
+        ExpressionAttributeValues={":p": {"N": str(100 * count)}, ":one": {"N": "1"}},
+    )
+
+
+def _balance_reads(ctx: Any, session: Any) -> list[dict[str, Any]]:
+    shop = f"bench-{uuid.uuid4().hex[:8]}"
+    rules = {"default_rate_bps": 1000, "auto_approve": True}
+    _check(
+        session.put(f"{ctx.url}/distribution/rules", json=rules, headers=ctx.bearer("merchant", shop, "m")),
+        200,
+    )
+    seeded = time.perf_counter()
+    for sub, count in (("small", SMALL), ("big", BIG)):
+        _check(
+            session.post(
+                f"{ctx.url}/distribution/distributors", json={}, headers=ctx.bearer("customer", shop, sub)
+            ),
+            201,
+        )
+        _seed_ledger(ctx, shop, sub, count)
+    seeded = time.perf_counter() - seeded
+    urls = {}
+    for sub, count in (("small", SMALL), ("big", BIG)):
+        headers = ctx.bearer("customer", shop, sub)
+        url = f"{ctx.url}/distribution/me/balance"
+        body = _check(session.get(url, headers=headers), 200)
+        if body["pending_amount"] != 100 * count:
+            raise RuntimeError(f"balance of {sub} is {body}")
+        urls[sub] = headers
+    samples = {"small": [], "big": []}
+    for _ in range(READS):  # interleaved, so load on the machine hits both alike
+        for sub, headers in urls.items():
+            started = time.perf_counter()
+            _check(session.get(f"{ctx.url}/distribution/me/balance", headers=headers), 200)
+            samples[sub].append(time.perf_counter() - started)
+    small, big = _pct(samples["small"], 50), _pct(samples["big"], 50)
+    return [
+        {
+            "benchmark": f"distribution: GET /me/balance, {BIG:,} ledger entries vs {SMALL}",
+            "metric": "p50 ms",
+            "value": big * 1000,
+            "baseline": small * 1000,
+            "ratio": big / small,
+            "note": (
+                f"target ratio < 1.5; p99 {_pct(samples['big'], 99) * 1000:.2f} vs "
+                f"{_pct(samples['small'], 99) * 1000:.2f} ms; "
+                f"n={READS} each, interleaved; ledger seeded with raw batch writes in {seeded:.1f} s"
+            ),
+        }
+    ]
+
+
+def run(ctx: Any) -> list[dict[str, Any]]:
+    import requests
+
+    with requests.Session() as session:
+        rows = _consumer_throughput(ctx, session)
+        rows += _balance_reads(ctx, session)
+    return rows

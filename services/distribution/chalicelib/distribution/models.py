@@ -1,0 +1,235 @@
+"""Request and response models of /distribution (API.md, distribution section).
+
+Inputs forbid unknown fields; money is a strict integer in minor units (``5.0``, ``"5"`` and
+``true`` are refused), rates are 0..10000 basis points, ids are bounded."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+)
+
+from campaign_shared.dynamo import PageParams
+from campaign_shared.events import Id
+
+Bps = Annotated[StrictInt, Field(ge=0, le=10_000)]
+Money = Annotated[StrictInt, Field(ge=1, le=10**12)]
+PrincipalId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+def _rfc3339_text(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 time string, e.g. 2026-11-11T00:00:00Z")
+    return value
+
+
+Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+
+CommissionStatus = Literal["pending", "available", "reversed", "clawed_back"]
+EntryKind = Literal["accrual", "reversal", "settlement", "clawback", "withdrawal"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# ---- rules ------------------------------------------------------------------------------------
+
+
+class RulesIn(_In):
+    default_rate_bps: Bps = 0
+    parent_rate_bps: Bps = Field(
+        default=0, description="Second tier: the distributor who invited the seller."
+    )
+    product_rates_bps: dict[Id, Bps] = Field(default_factory=dict, max_length=1000)
+    settle_after_days: Annotated[StrictInt, Field(ge=0, le=365)] = 7
+    auto_approve: StrictBool = False
+    self_purchase_commission: StrictBool = Field(
+        default=False, description="Whether a distributor earns on orders they place through their own link."
+    )
+    currency: Currency = "CNY"
+
+
+class RulesOut(_Out):
+    default_rate_bps: int
+    parent_rate_bps: int
+    product_rates_bps: dict[str, int]
+    settle_after_days: int
+    auto_approve: bool
+    self_purchase_commission: bool
+    currency: str
+    updated_at: str | None = None
+
+
+class StatsOut(_Out):
+    """Orders whose distributor code earned nothing, by reason."""
+
+    unknown_code_orders: int
+    inactive_code_orders: int
+    self_purchase_orders: int
+    currency_mismatch_orders: int
+    no_commission_orders: int
+
+
+# ---- distributors and links ----------------------------------------------------------------
+
+
+class RegisterIn(_In):
+    invited_by: PrincipalId | None = None
+
+
+class DistributorOut(_Out):
+    distributor_id: str
+    status: Literal["pending", "approved", "suspended"]
+    parent_id: str | None = None
+    created_at: str | None = None
+
+
+class LinkIn(_In):
+    product_id: Id | None = None
+
+
+class LinkOut(_Out):
+    code: str
+    url: str
+    product_id: str | None = None
+    distributor_id: str
+
+
+# ---- balances and ledger --------------------------------------------------------------------
+
+
+class BalanceOut(_Out):
+    distributor_id: str
+    pending_amount: int
+    available_amount: int = Field(description="May be negative after a clawback.")
+    withdrawn_amount: int
+    earned_amount: int = Field(description="Commissions accrued less reversals and clawbacks.")
+    currency: str
+
+
+class CommissionQuery(PageParams):
+    status: CommissionStatus | None = None
+
+
+class CommissionOut(_Out):
+    order_id: str
+    line_id: str
+    product_id: str
+    tier: Literal[1, 2]
+    rate_bps: int
+    paid_amount: int
+    accrued_amount: int
+    reversed_amount: int
+    clawback_amount: int
+    amount: int = Field(description="Accrued less reversed less clawed back.")
+    status: CommissionStatus
+    currency: str
+    created_at: str
+    settled_at: str | None = None
+
+
+class CommissionPage(_Out):
+    items: list[CommissionOut]
+    next_cursor: str | None = None
+
+
+class LedgerQuery(PageParams):
+    kind: EntryKind | None = None
+
+
+class LedgerEntryOut(_Out):
+    entry_id: str
+    kind: EntryKind
+    order_id: str | None = None
+    line_id: str | None = None
+    tier: int | None = None
+    refund_id: str | None = None
+    withdrawal_id: str | None = None
+    amount: int
+    pending_delta: int
+    available_delta: int
+    withdrawn_delta: int
+    currency: str
+    created_at: str
+
+
+class LedgerPage(_Out):
+    items: list[LedgerEntryOut]
+    next_cursor: str | None = None
+
+
+class WithdrawalIn(_In):
+    amount: Money
+
+
+class WithdrawalOut(_Out):
+    withdrawal_id: str
+    amount: int
+    status: Literal["completed"]
+    currency: str
+    created_at: str
+    available_amount: int
+
+
+class LeaderboardItem(_Out):
+    distributor_id: str
+    earned_amount: int
+    pending_amount: int
+    available_amount: int
+    status: str | None = None
+
+
+class LeaderboardPage(_Out):
+    items: list[LeaderboardItem]
+    next_cursor: str | None = None
+
+
+# ---- settlement and reconciliation ------------------------------------------------------------
+
+
+class SettlementIn(_In):
+    as_of: Rfc3339 | None = Field(default=None, description="Settle what is due at this time; default now.")
+
+
+class SettlementOut(_Out):
+    settled_count: int = Field(description="Commissions (line and tier) moved from pending to available.")
+    settled_amount: int
+    as_of: str
+    has_more: bool = Field(description="True when the run stopped early; run it again for the rest.")
+
+
+class Buckets(_Out):
+    pending: int
+    available: int
+    withdrawn: int
+    earned: int
+
+
+class ReconciliationOut(_Out):
+    distributor_id: str
+    balance: Buckets
+    ledger: Buckets
+    drift: Buckets
+    entry_count: int
+    journal_groups: int
+    consistent: bool
+
+
+class ReconciliationPage(_Out):
+    items: list[ReconciliationOut]
+    next_cursor: str | None = None

@@ -1,0 +1,239 @@
+"""Posting entry groups to a distributor's balance and ledger exactly once, without
+multi-item transactions (moto copies every table a transaction touches, and the ledger
+grows; see DESIGN.md).
+
+A group is what one cause (a payment, a refund, a settlement, a withdrawal) means for one
+distributor. An order's groups are posted in steps, each one single-item conditional write:
+
+0. **Claim** the group on the order (``applied.<group>``: a claim with a token and an
+   expiry). The delivery that records a new fact claims the groups it implies in the same
+   write; any other delivery claims a group only if it is free or its claim has expired.
+   A group that is done, or claimed by a live delivery, is left alone.
+1. **Balance.** Read the distributor; unless the group is already in its ``journal``,
+   write the new balances *and the group's entries into the journal* in one ``UpdateItem``
+   conditioned on the ``version`` read (optimistic; re-read and retried on conflict).
+   Withdrawals add ``available >= amount`` here, so concurrent withdrawals never overdraw.
+2. **Entries.** Put each entry (conditional on absence: ids are business keys).
+3. **Done.** Mark the group done on the order: the durable record that stops redeliveries.
+4. **Finish.** Drop the group from the journal.
+
+Invariant: balances = the sums of the ledger entries plus the journal's entries not written
+yet (``service.reconcile`` checks it); when deliveries are idle the journal is empty and
+balances equal the ledger. Once a group is in the journal, steps 2-4 are idempotent and
+anyone may finish them (a retry, or ``flush_journal``). A delivery only starts step 1 within
+``STEP_SECONDS`` of its claim, which expires after ``CLAIM_SECONDS``, so a slow delivery can
+never post a group that another delivery took over and finished.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from campaign_shared import clock, ids
+from campaign_shared.errors import Conflict, ServiceUnavailable
+from chalicelib.distribution import domain, ledger, store, store_orders
+
+CLAIM_SECONDS = 120
+STEP_SECONDS = 60
+MAX_ATTEMPTS = 25
+
+
+class UnknownDistributor(LookupError):
+    pass
+
+
+def group_id(order_id: str, key: str) -> str:
+    return f"{order_id}|{key}"
+
+
+def new_claim(now_epoch: int) -> dict[str, Any]:
+    return {"s": "claimed", "t": ids.token(9), "u": now_epoch + CLAIM_SECONDS}
+
+
+def is_done(mark: Any) -> bool:
+    return isinstance(mark, dict) and mark.get("s") == "done"
+
+
+def _held(mark: Any, now_epoch: int) -> bool:
+    return isinstance(mark, dict) and mark.get("s") == "claimed" and int(mark.get("u", 0)) >= now_epoch
+
+
+def new_group_claims(
+    before: dict[str, Any], after: dict[str, Any], now_epoch: int
+) -> dict[str, dict[str, Any]]:
+    """Claims for the groups that ``after``'s facts imply and ``before``'s did not: the
+    delivery that records the facts claims them in the same write."""
+    old = {g["key"] for g in ledger.groups(before)}
+    claim = new_claim(now_epoch)
+    return {g["key"]: claim for g in ledger.groups(after) if g["key"] not in old}
+
+
+# ---- step 1 ---------------------------------------------------------------------------------
+
+
+def apply_group(
+    shop: str,
+    distributor_id: str,
+    gid: str,
+    entries: list[dict[str, Any]],
+    *,
+    require_available: int | None = None,
+    snapshot: dict[str, Any] | None = None,
+    receipt: dict[str, Any] | None = None,
+    deadline: float | None = None,
+) -> dict[str, Any]:
+    """Post a group's deltas to the balance once. Returns the balance after the group (or as
+    found, when the group is already in the journal). ``snapshot``: a fresh read of the
+    distributor to try first (its version guards the write). ``deadline`` (``time.monotonic``):
+    no balance write is attempted after it (the caller's claim would be at risk)."""
+    for attempt in range(MAX_ATTEMPTS):
+        if deadline is not None and time.monotonic() > deadline:
+            raise ServiceUnavailable("posting took too long; the message will be retried")
+        record = (
+            snapshot if snapshot is not None and attempt == 0 else store.get_distributor(shop, distributor_id)
+        )
+        if record is None:
+            raise UnknownDistributor(distributor_id)
+        journal = record.get("journal") or {}
+        if gid in journal:
+            return record
+        now = clock.epoch(clock.now())
+        if any(int(value.get("at", 0)) < now - CLAIM_SECONDS for value in journal.values()):
+            flush_journal(shop, distributor_id)  # left by a delivery that never came back
+            continue
+        available = int(record.get("available", 0))
+        if require_available is not None and available < require_available:
+            raise Conflict(
+                f"available balance {available} is less than {require_available}", code="insufficient_balance"
+            )
+        balance = domain.add_entries(record, entries)
+        written = store.write_balance(
+            shop,
+            distributor_id,
+            version=int(record.get("version", 0)),
+            balance=balance,
+            rank=domain.rank_key(balance["earned"], distributor_id),
+            group_id=gid,
+            journal={"at": now, "entries": entries, **({"receipt": receipt} if receipt else {})},
+        )
+        if written:
+            return {**record, **balance}
+        time.sleep(random.uniform(0, 0.004 * (attempt + 1)))
+    raise ServiceUnavailable("the balance is busy; retry shortly")
+
+
+# ---- an order's groups --------------------------------------------------------------------
+
+
+class GroupsHeld(ServiceUnavailable):
+    """A redelivered event found groups claimed by a delivery that may have died: retry later."""
+
+
+def post_order(
+    order: dict[str, Any],
+    *,
+    claimed: dict[str, dict[str, Any]] | None = None,
+    claimed_at: float | None = None,
+    redelivered: bool = False,
+    snapshots: dict[str, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Post every group the order's facts imply that is not done: those in ``claimed`` (held
+    since ``claimed_at``, ``time.monotonic``) and any free or expired one it can claim.
+    Writes the commission rows when they lag the order. Idempotent; returns what it posted.
+
+    A redelivery also finishes groups a crashed delivery left in a journal, and raises
+    ``GroupsHeld`` (the message is retried) when a group is still claimed by a delivery that
+    may have died. On any failure the claims taken here are released for the retry."""
+    shop, order_id = order["shop"], order["order_id"]
+    marks = order.get("applied") or {}
+    claims = dict(claimed or {})
+    started = claimed_at if claimed_at is not None else time.monotonic()
+    now = clock.epoch(clock.now())
+    mine, elsewhere = [], []
+    try:
+        for group in ledger.groups(order):
+            mark = marks.get(group["key"])
+            if is_done(mark):
+                if redelivered:
+                    store.finish_group(shop, group["distributor_id"], group_id(order_id, group["key"]))
+                continue
+            if group["key"] not in claims and not _held(mark, now):
+                claim = new_claim(now)
+                if store_orders.claim_group(shop, order_id, group["key"], claim, now):
+                    claims[group["key"]] = claim
+            (mine if group["key"] in claims else elsewhere).append(group)
+        deadline = started + STEP_SECONDS
+        for group in mine:
+            snapshot = (snapshots or {}).pop(group["distributor_id"], None)
+            gid = group_id(order_id, group["key"])
+            apply_group(
+                shop, group["distributor_id"], gid, group["entries"], snapshot=snapshot, deadline=deadline
+            )
+            store.put_entries(shop, group["distributor_id"], group["entries"])
+        project = order.get("state") == ledger.PAID and int(order.get("projected", 0)) < int(order["version"])
+        if project:
+            store.put_rows(shop, ledger.rows(order), int(order["version"]))
+        unindex = bool(order.get("settled_at")) and not elsewhere
+        if mine or project or unindex:
+            store_orders.mark_done(
+                shop,
+                order_id,
+                [g["key"] for g in mine],
+                clock.iso(clock.now()),
+                projected=int(order["version"]) if project else None,
+                unindex=unindex,
+            )
+    except BaseException:
+        for key, claim in claims.items():
+            store_orders.release_group(shop, order_id, key, claim["t"])
+        raise
+    for group in mine:
+        store.finish_group(shop, group["distributor_id"], group_id(order_id, group["key"]))
+    if redelivered and elsewhere:
+        raise GroupsHeld(f"{len(elsewhere)} groups of order {order_id} are claimed by another delivery")
+    return mine
+
+
+# ---- withdrawals and repair ---------------------------------------------------------------------
+
+
+def post_withdrawal(
+    shop: str, distributor_id: str, entry: dict[str, Any], receipt: dict[str, Any]
+) -> dict[str, Any]:
+    """Post a withdrawal entry if ``available`` covers it (409 ``insufficient_balance``), then
+    its receipt (what a retry with the same Idempotency-Key finds), then finish. Returns the
+    receipt with the available amount after it."""
+    gid = entry["entry_id"]
+    after = apply_group(
+        shop, distributor_id, gid, [entry], require_available=entry["amount"], receipt=receipt
+    )
+    store.put_entries(shop, distributor_id, [entry])
+    done = {**receipt, "available_amount": int(after.get("available", 0))}
+    store.put_withdrawal(shop, distributor_id, done)
+    store.finish_group(shop, distributor_id, gid)
+    return done
+
+
+def flush_journal(shop: str, distributor_id: str, older_than_seconds: int = CLAIM_SECONDS) -> int:
+    """Finish journal groups left by deliveries that never came back (a message in the DLQ):
+    write their entries, mark their cause done, drop them from the journal. Safe at any time
+    (every step after the balance write is idempotent). Returns how many it finished."""
+    record = store.get_distributor(shop, distributor_id)
+    if record is None:
+        return 0
+    now = clock.now()
+    done = 0
+    for gid, value in (record.get("journal") or {}).items():
+        if int(value.get("at", 0)) > clock.epoch(now) - older_than_seconds:
+            continue
+        store.put_entries(shop, distributor_id, value["entries"])
+        if value.get("receipt"):
+            store.put_withdrawal(shop, distributor_id, value["receipt"])
+        order_id, _, key = gid.partition("|")
+        if key:  # an order's group (withdrawal groups have no "|")
+            store_orders.mark_done(shop, order_id, [key], clock.iso(now))
+        store.finish_group(shop, distributor_id, gid)
+        done += 1
+    return done
