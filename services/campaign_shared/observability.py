@@ -16,43 +16,42 @@ _tracers: dict[str, Any] = {}
 _metrics_lock = threading.Lock()
 
 
-def logger(service: str) -> Any:
-    found = _loggers.get(service)
+def _cached(cache: dict[str, Any], service: str, factory: Any) -> Any:
+    found = cache.get(service)
     if found is None:
+        with _lock:
+            found = cache.get(service)
+            if found is None:
+                found = factory()
+                cache[service] = found
+    return found
+
+
+def logger(service: str) -> Any:
+    def make() -> Any:
         from aws_lambda_powertools import Logger
 
-        with _lock:
-            found = _loggers.get(service)
-            if found is None:
-                found = Logger(service=service, logger_handler=None)
-                _loggers[service] = found
-    return found
+        return Logger(service=service)
+
+    return _cached(_loggers, service, make)
 
 
 def metrics(service: str) -> Any:
-    found = _metrics.get(service)
-    if found is None:
+    def make() -> Any:
         from aws_lambda_powertools import Metrics
 
-        with _lock:
-            found = _metrics.get(service)
-            if found is None:
-                found = Metrics(namespace="Campaign", service=service)
-                _metrics[service] = found
-    return found
+        return Metrics(namespace="Campaign", service=service)
+
+    return _cached(_metrics, service, make)
 
 
 def tracer(service: str) -> Any:
-    found = _tracers.get(service)
-    if found is None:
+    def make() -> Any:
         from aws_lambda_powertools import Tracer
 
-        with _lock:
-            found = _tracers.get(service)
-            if found is None:
-                found = Tracer(service=service)
-                _tracers[service] = found
-    return found
+        return Tracer(service=service)
+
+    return _cached(_tracers, service, make)
 
 
 def metrics_enabled() -> bool:
