@@ -17,7 +17,7 @@ run: $(STAMP)  ## serve every service locally on an embedded AWS (Ctrl-C saves d
 	$(BIN)/campaign local
 
 test: $(STAMP)  ## the whole suite: unit, integration, e2e, reliability, infra
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q -n 2 --dist loadfile -m "not soak"
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

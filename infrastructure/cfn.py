@@ -12,7 +12,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from campaign_shared.resources import SERVICES, TOPICS, ServiceSpec, TableSpec, queue_name, topic_name
+from campaign_shared.resources import (
+    SERVICES,
+    TOPICS,
+    ServiceSpec,
+    TableSpec,
+    queue_name,
+    table_name,
+    topic_name,
+)
 from campaign_shared.runtime import SERVICE_NAMES
 from infrastructure.campaign_def import CampaignDef, CampaignError
 from infrastructure.provision import table_request
@@ -329,6 +337,10 @@ def _statements(defn: CampaignDef, spec: ServiceSpec, tables: list[str], log_gro
         statements.append({"Sid": "SendToServices", "Effect": "Allow",
                            "Action": ["sqs:GetQueueUrl", "sqs:SendMessage"],
                            "Resource": [arn("sqs", queue_name(stage, s)) for s in others]})
+    if spec.reads_from:
+        statements.append({"Sid": "ReadOtherTablesByKey", "Effect": "Allow", "Action": ["dynamodb:GetItem"],
+                           "Resource": [arn("dynamodb", f"table/{table_name(stage, s, t)}")
+                                        for s, t in spec.reads_from]})
     if spec.publishes_to:
         statements.append({"Sid": "PublishTopics", "Effect": "Allow", "Action": ["sns:Publish"],
                            "Resource": [arn("sns", topic_name(stage, t)) for t in spec.publishes_to]})

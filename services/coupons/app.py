@@ -3,13 +3,146 @@
 from typing import Any
 
 from campaign_shared import events
-from campaign_shared.api import ServiceApi
+from campaign_shared.api import ApiRequest, ServiceApi
+from campaign_shared.auth import Role
+from campaign_shared.dynamo import PageParams
+from chalicelib.coupons import consumer, service
+from chalicelib.coupons.models import (
+    CouponOut,
+    CouponPage,
+    IssueJobAccepted,
+    IssueJobIn,
+    IssueJobOut,
+    LockIn,
+    LuckyAmountsPage,
+    TemplateIn,
+    TemplateOut,
+    ValidateIn,
+    ValidateOut,
+)
 
 api = ServiceApi("coupons")
 app = api.app
 
 # Message type -> handler of the parsed message body (idempotent on a business key).
-HANDLERS: dict[str, events.RecordHandler] = {}
+HANDLERS: dict[str, events.RecordHandler] = {
+    "order.paid": consumer.on_order_event,
+    "order.cancelled": consumer.on_order_event,
+    "coupon.grant": consumer.on_grant,
+    "coupon.issue_chunk": consumer.on_issue_chunk,
+}
+
+
+@api.route(
+    "/templates",
+    methods=["POST"],
+    roles=[Role.merchant],
+    body=TemplateIn,
+    response=TemplateOut,
+    status=201,
+    summary="Create a coupon template (amount_off, percent_off or lucky).",
+)
+def create_template(req: ApiRequest) -> TemplateOut:
+    return service.create_template(req.shop, req.body)
+
+
+@api.route(
+    "/templates/{template_id}",
+    roles=[Role.merchant],
+    response=TemplateOut,
+    errors_=(404,),
+    summary="A template with issued_count, redeemed_count and remaining_stock.",
+)
+def get_template(req: ApiRequest) -> TemplateOut:
+    return service.get_template(req.shop, req.path["template_id"])
+
+
+@api.route(
+    "/templates/{template_id}/lucky-amounts",
+    roles=[Role.merchant],
+    query=PageParams,
+    response=LuckyAmountsPage,
+    errors_=(404,),
+    summary="The lucky amounts drawn at creation, by stock slot (for audit).",
+)
+def lucky_amounts(req: ApiRequest) -> LuckyAmountsPage:
+    return service.lucky_amounts(req.shop, req.path["template_id"], req.query)
+
+
+@api.route(
+    "/templates/{template_id}/claim",
+    methods=["POST"],
+    roles=[Role.customer],
+    response=CouponOut,
+    status=201,
+    errors_=(404, 409),
+    summary="Claim one coupon; 409 sold_out, per_customer_limit_reached or not_active.",
+)
+def claim(req: ApiRequest) -> CouponOut:
+    return service.claim(req.shop, req.path["template_id"], req.sub)
+
+
+@api.route(
+    "/me",
+    roles=[Role.customer],
+    query=PageParams,
+    response=CouponPage,
+    summary="The caller's coupons, oldest first, paged.",
+)
+def my_coupons(req: ApiRequest) -> CouponPage:
+    return service.my_coupons(req.shop, req.sub, req.query)
+
+
+@api.route(
+    "/validate",
+    methods=["POST"],
+    roles=[Role.customer],
+    body=ValidateIn,
+    response=ValidateOut,
+    errors_=(404,),
+    summary="Whether one of the caller's coupons applies to a cart, and the discount.",
+)
+def validate(req: ApiRequest) -> ValidateOut:
+    return service.validate(req.shop, req.sub, req.body)
+
+
+@api.route(
+    "/{coupon_id}/lock",
+    methods=["POST"],
+    roles=[Role.customer],
+    body=LockIn,
+    response=CouponOut,
+    errors_=(404, 409),
+    summary="Lock one of the caller's coupons to an order; the same order again is 200, "
+    "another is 409 not_available.",
+)
+def lock(req: ApiRequest) -> CouponOut:
+    return service.lock(req.shop, req.sub, req.path["coupon_id"], req.body.order_id)
+
+
+@api.route(
+    "/templates/{template_id}/issue-jobs",
+    methods=["POST"],
+    roles=[Role.merchant],
+    body=IssueJobIn,
+    response=IssueJobAccepted,
+    status=202,
+    errors_=(404, 409),
+    summary="Issue one coupon to each of up to 100,000 customers, asynchronously.",
+)
+def create_issue_job(req: ApiRequest) -> IssueJobAccepted:
+    return service.create_issue_job(req.shop, req.path["template_id"], req.body)
+
+
+@api.route(
+    "/issue-jobs/{job_id}",
+    roles=[Role.merchant],
+    response=IssueJobOut,
+    errors_=(404,),
+    summary="A bulk issue job's progress: issued + skipped + failed ends at total.",
+)
+def get_issue_job(req: ApiRequest) -> IssueJobOut:
+    return service.get_issue_job(req.shop, req.path["job_id"])
 
 
 @app.lambda_function(name="queue_consumer")

@@ -130,7 +130,12 @@ def test_every_role_is_scoped_to_its_own_service(packaged: Any) -> None:
                 assert all("*" not in action for action in actions), statement
                 assert statement["Resource"] != "*" and "*" not in _arns(statement["Resource"])
                 services = {a.split(":")[0] for a in actions}
-                if "dynamodb" in services:
+                if "dynamodb" in services and statement["Sid"] == "ReadOtherTablesByKey":
+                    # Another service's table: only GetItem, only the tables the definition names.
+                    assert actions == ["dynamodb:GetItem"]
+                    read = {arn["Fn::Sub"].rsplit("table/", 1)[1] for arn in _arns(statement["Resource"])}
+                    assert read == {table_name("infra1", s, t) for s, t in spec.reads_from}, service
+                elif "dynamodb" in services:
                     for arn in _arns(statement["Resource"]):
                         target = arn["Fn::GetAtt"][0] if "Fn::GetAtt" in arn else arn["Fn::Sub"][2:]
                         target = target.split(".")[0]

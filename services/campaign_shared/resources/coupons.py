@@ -15,3 +15,14 @@ SPEC = ServiceSpec(
     # Grant results go back to the service that asked (referral).
     sends_to=("coupons", "referral"),
 )
+
+
+def _part(value: str) -> str:
+    return value.replace("%", "%25").replace("#", "%23")
+
+
+def template_key(shop: str, template_id: str) -> dict[str, str]:
+    """The key of a coupon template's record in the coupons table: the one piece of that
+    table's layout other services may rely on (the referral service checks, read-only and by
+    key, that a program names existing templates; see ``ServiceSpec.reads_from``)."""
+    return {"pk": "#".join(_part(p) for p in ("tpl", shop, template_id)), "sk": "meta"}

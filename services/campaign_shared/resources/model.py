@@ -71,6 +71,8 @@ class ServiceSpec(_Spec):
     publishes_to: tuple[str, ...] = ()
     # Queues of other services this service may send to (e.g. referral -> coupons).
     sends_to: tuple[str, ...] = ()
+    # Other services' tables this service may read by key, as (service, logical): GetItem only.
+    reads_from: tuple[tuple[str, str], ...] = ()
 
     def table(self, logical: str) -> TableSpec:
         for spec in self.tables:

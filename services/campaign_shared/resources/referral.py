@@ -28,4 +28,6 @@ SPEC = ServiceSpec(
     ),
     queue=QueueSpec(),
     sends_to=("coupons",),
+    # A program must name existing coupon templates: key-only GetItem on the coupons table.
+    reads_from=(("coupons", "main"),),
 )

@@ -100,7 +100,16 @@ def send():
 
 
 @pytest.fixture
-def program(gateway, auth):
+def templates_exist(monkeypatch, gateway):
+    """Pretend the coupons service has every template (its own tests cover templates); the
+    tests of missing and foreign templates use the real check."""
+    from chalicelib.referral import store
+
+    monkeypatch.setattr(store, "coupon_template_exists", lambda shop, template_id: True)
+
+
+@pytest.fixture
+def program(gateway, auth, templates_exist):
     def put(min_order_amount: int = 0, cap: int | None = None, shop: str = "s1") -> dict[str, Any]:
         body: dict[str, Any] = {
             "referrer_template_id": "t-referrer",

@@ -113,7 +113,7 @@ def test_program_is_stored_and_returned(gateway, auth, program):
     assert gateway.get("/referral/program", headers=auth("merchant", shop="s2")).status_code == 404
 
 
-def test_program_bad_input_is_400(gateway, auth):
+def test_program_bad_input_is_400(gateway, auth, templates_exist):
     good = {"referrer_template_id": "t1", "referee_template_id": "t2", "min_order_amount": 100}
     for bad in (
         {**good, "min_order_amount": -1},
@@ -129,6 +129,42 @@ def test_program_bad_input_is_400(gateway, auth):
         assert response.status_code == 400, (bad, response)
     assert gateway.put("/referral/program", good, headers=auth("customer")).status_code == 403
     assert gateway.get("/referral/program", headers=auth("merchant")).status_code == 404
+
+
+def test_program_with_a_missing_template_is_400_and_nothing_is_written(gateway, auth):
+    body = {
+        "referrer_template_id": "t-missing",
+        "referee_template_id": "t-missing-too",
+        "min_order_amount": 0,
+    }
+    response = gateway.put("/referral/program", body, headers=auth("merchant"))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request" and "t-missing" in error["message"]
+    assert [d["loc"] for d in error["details"]] == [
+        ["body", "referrer_template_id"],
+        ["body", "referee_template_id"],
+    ]
+    assert gateway.get("/referral/program", headers=auth("merchant")).status_code == 404
+
+
+def _coupon_template(gateway, auth, shop="s1"):
+    body = {"name": "referral reward", "kind": "amount_off", "amount_off": 500, "total_stock": 10}
+    response = gateway.post("/coupons/templates", body, headers=auth("merchant", shop=shop))
+    assert response.status_code == 201, response
+    return response.json()["template_id"]
+
+
+def test_program_accepts_the_shops_own_coupon_templates_only(gateway, auth):
+    mine, theirs = _coupon_template(gateway, auth), _coupon_template(gateway, auth, shop="s2")
+    body = {"referrer_template_id": mine, "referee_template_id": mine, "min_order_amount": 100}
+    response = gateway.put("/referral/program", body, headers=auth("merchant"))
+    assert response.status_code == 200, response
+    foreign = {**body, "referee_template_id": theirs}
+    refused = gateway.put("/referral/program", foreign, headers=auth("merchant"))
+    assert refused.status_code == 400
+    assert [d["loc"] for d in refused.json()["error"]["details"]] == [["body", "referee_template_id"]]
+    assert gateway.get("/referral/program", headers=auth("merchant")).json()["referee_template_id"] == mine
 
 
 def test_every_referral_route_of_the_contract_is_documented(gateway):

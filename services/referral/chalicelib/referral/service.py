@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from campaign_shared import clock, dynamo, ids
-from campaign_shared.errors import NotFound, ServiceUnavailable
+from campaign_shared.errors import InvalidRequest, NotFound, ServiceUnavailable
 from campaign_shared.settings import get_settings
 from chalicelib.referral import counters, domain, models, qr, store
 from chalicelib.referral.domain import CodeOwner, Program, SignupRefused
@@ -44,9 +44,20 @@ def _program_out(program: Program, updated_at: str) -> models.ProgramOut:
 
 
 def put_program(shop: str, body: models.ProgramIn) -> models.ProgramOut:
-    """Set the shop's program. The templates are the coupons service's: this service does not
-    read its tables (services talk only by messages), so a template that does not exist shows
-    up as a failed reward with reason ``template_not_found`` in ``GET /referral/me``."""
+    """Set the shop's program; both templates must exist in the shop's coupons (else 400,
+    nothing written). A template deleted later shows as a failed reward, never a lost one."""
+    details = []
+    checked: dict[str, bool] = {}
+    for field in ("referrer_template_id", "referee_template_id"):
+        template_id = getattr(body, field)
+        if template_id not in checked:
+            checked[template_id] = store.coupon_template_exists(shop, template_id)
+        if not checked[template_id]:
+            details.append(
+                {"loc": ["body", field], "msg": f"no coupon template {template_id}", "type": "not_found"}
+            )
+    if details:
+        raise InvalidRequest(f"invalid body: {details[0]['loc'][1]}: {details[0]['msg']}", details=details)
     program = Program(
         referrer_template_id=body.referrer_template_id,
         referee_template_id=body.referee_template_id,

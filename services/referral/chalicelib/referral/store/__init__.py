@@ -17,6 +17,7 @@ Key parts are escaped (``%`` and ``#``), so no id can forge another shop's key.
 """
 
 from chalicelib.referral.store.codes import (
+    coupon_template_exists,
     delete_code,
     get_channel,
     get_code,
@@ -46,6 +47,7 @@ from chalicelib.referral.store.rewards import (
 )
 
 __all__ = [
+    "coupon_template_exists",
     "add_refusal",
     "commit",
     "customer_items",

@@ -6,6 +6,8 @@ import threading
 from typing import Any
 
 from campaign_shared import aws, dynamo
+from campaign_shared.resources import table_name
+from campaign_shared.settings import get_settings
 from chalicelib.referral.domain import CodeOwner, Program
 from chalicelib.referral.store import keys
 
@@ -128,3 +130,16 @@ def get_program(shop: str) -> tuple[Program, str] | None:
         max_rewards_per_referrer=item.get("max_rewards_per_referrer"),
     )
     return program, item["updated_at"]
+
+
+def coupon_template_exists(shop: str, template_id: str) -> bool:
+    """Whether the coupons service has this template in this shop: a key-only GetItem on the
+    coupons table by the key that table publishes (``resources.coupons.template_key``)."""
+    from campaign_shared.resources.coupons import template_key
+
+    response = aws.dynamodb().get_item(
+        TableName=table_name(get_settings().stage, "coupons", "main"),
+        Key=dynamo.to_item(template_key(shop, template_id)),
+        ProjectionExpression="pk",
+    )
+    return "Item" in response

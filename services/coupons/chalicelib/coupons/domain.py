@@ -1,0 +1,261 @@
+"""Coupon rules, pure: no boto3, no HTTP. Money is integer minor units.
+
+Discount rounding (written down once, here):
+
+- ``amount_off`` and ``lucky``: the coupon's amount, capped at the in-scope subtotal.
+- ``percent_off``: ``floor(subtotal * percent / 100)`` (``money.apply_bps`` with
+  ``percent * 100`` basis points), then capped at ``max_discount_amount`` when set.
+  Rounding is floor: a customer never gets a fraction of a fen more than the rate says.
+- The in-scope subtotal is ``sum(quantity * unit_amount)`` over lines whose product is in
+  the template's ``product_ids`` (every line when the template has no scope).
+  ``min_spend_amount`` (满减) is compared with that in-scope subtotal.
+- A discount is never negative and never more than the in-scope subtotal.
+
+Lucky packs: ``split_lucky(total, count)`` draws ``count`` amounts, each at least 1, that
+add up to exactly ``total``: the cut points of a uniformly random composition. The draw
+happens once, when the template is created; the amounts are stored, and the n-th unit of
+stock always carries the n-th amount, so every coupon's amount can be audited.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from campaign_shared import money
+from campaign_shared.errors import Conflict, InvalidRequest
+
+LUCKY_CHUNK = 1000  # lucky amounts stored per item (about 5 KB)
+RETENTION_DAYS = 90  # how long an expired, unused coupon is kept before TTL cleans it up
+
+# Reasons a coupon does not apply to a cart (validate).
+NOT_AVAILABLE = "not_available"
+EXPIRED = "expired"
+OUT_OF_SCOPE = "out_of_scope"
+BELOW_MIN_SPEND = "below_min_spend"
+
+
+# ---- templates ------------------------------------------------------------------------
+
+
+def check_new_template(valid_from: datetime | None, valid_until: datetime | None, now: datetime) -> None:
+    """Time rules that need "now" (the model checks the rest)."""
+    if valid_until is not None and valid_until <= now:
+        raise InvalidRequest(
+            "valid_until is in the past",
+            details=[{"loc": ["body", "valid_until"], "msg": "must be in the future"}],
+        )
+
+
+def window_state(template: dict[str, Any], now: datetime) -> str:
+    """``scheduled`` before ``valid_from``, ``ended`` from ``valid_until`` on, else ``active``."""
+    start, end = template.get("valid_from"), template.get("valid_until")
+    if start is not None and now < _parse(start):
+        return "scheduled"
+    if end is not None and now >= _parse(end):
+        return "ended"
+    return "active"
+
+
+def require_active(template: dict[str, Any], now: datetime) -> None:
+    state = window_state(template, now)
+    if state == "scheduled":
+        raise Conflict("this coupon cannot be claimed yet", code="not_active")
+    if state == "ended":
+        raise Conflict("this coupon can no longer be claimed", code="not_active")
+
+
+def coupon_expiry(template: dict[str, Any], issued_at: datetime) -> datetime | None:
+    """``valid_days`` after the claim when set; otherwise the end of the template's window
+    (``None``: the coupon never expires)."""
+    if template.get("valid_days"):
+        return issued_at + timedelta(days=int(template["valid_days"]))
+    end = template.get("valid_until")
+    return _parse(end) if end is not None else None
+
+
+def shard_caps(total_stock: int, shards: int) -> list[int]:
+    """How many units each stock shard holds: as even as possible, never an empty shard."""
+    count = max(1, min(shards, total_stock))
+    base, extra = divmod(total_stock, count)
+    return [base + (1 if i < extra else 0) for i in range(count)]
+
+
+def shard_starts(caps: list[int]) -> list[int]:
+    """The global slot number of each shard's first unit (lucky amounts are indexed by slot)."""
+    starts, running = [], 0
+    for cap in caps:
+        starts.append(running)
+        running += cap
+    return starts
+
+
+def split_lucky(total: int, count: int, rng: random.Random | None = None) -> list[int]:
+    """``count`` random amounts, each >= 1, summing to exactly ``total``."""
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    if total < count:
+        raise ValueError("total must be at least count (every amount is at least 1)")
+    rng = rng or random.SystemRandom()
+    cuts = sorted(rng.sample(range(1, total), count - 1)) if count > 1 else []
+    bounds = [0, *cuts, total]
+    return [bounds[i + 1] - bounds[i] for i in range(count)]
+
+
+def lucky_chunks(amounts: list[int]) -> list[list[int]]:
+    return [amounts[i : i + LUCKY_CHUNK] for i in range(0, len(amounts), LUCKY_CHUNK)]
+
+
+def lucky_position(slot: int) -> tuple[int, int]:
+    """(chunk number, offset in the chunk) of a global slot."""
+    return divmod(slot, LUCKY_CHUNK)
+
+
+# ---- coupons ---------------------------------------------------------------------------
+
+
+def new_coupon(
+    template: dict[str, Any],
+    *,
+    coupon_id: str,
+    customer_id: str,
+    issued_at: datetime,
+    shard: int,
+    slot: int,
+    lucky_amount: int | None,
+    source: str,
+) -> dict[str, Any]:
+    """The stored coupon: the template's discount terms copied at issue (a lucky coupon
+    carries its drawn amount in ``amount_off``)."""
+    from campaign_shared import clock
+
+    expires = coupon_expiry(template, issued_at)
+    kind = template["kind"]
+    coupon: dict[str, Any] = {
+        "coupon_id": coupon_id,
+        "template_id": template["template_id"],
+        "customer_id": customer_id,
+        "name": template["name"],
+        "kind": kind,
+        "amount_off": lucky_amount if kind == "lucky" else template.get("amount_off"),
+        "percent_off": template.get("percent_off"),
+        "max_discount_amount": template.get("max_discount_amount"),
+        "min_spend_amount": template.get("min_spend_amount", 0),
+        "currency": template.get("currency", "CNY"),
+        "status": "available",
+        "issued_at": clock.iso(issued_at),
+        "expires_at": clock.iso(expires) if expires else None,
+        "shard": shard,
+        "slot": slot,
+        "source": source,
+    }
+    if expires is not None:
+        coupon["expires_at_epoch"] = clock.epoch(expires) + RETENTION_DAYS * 86400
+    return coupon
+
+
+def is_expired(coupon: dict[str, Any], now: datetime) -> bool:
+    expires = coupon.get("expires_at")
+    return expires is not None and now >= _parse(expires)
+
+
+def visible_status(coupon: dict[str, Any], now: datetime) -> str:
+    """The status a reader sees. An ``available`` coupon past its expiry is ``expired`` (TTL
+    only cleans up). A ``locked`` coupon stays ``locked``: its order is in flight, and the
+    order's payment redeems it, its cancellation expires it."""
+    status = coupon["status"]
+    if status == "available" and is_expired(coupon, now):
+        return "expired"
+    return str(status)
+
+
+def status_after_release(coupon: dict[str, Any], now: datetime) -> str:
+    return "expired" if is_expired(coupon, now) else "available"
+
+
+@dataclass(frozen=True)
+class Line:
+    product_id: str
+    quantity: int
+    unit_amount: int
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    valid: bool
+    discount_amount: int
+    reason: str | None
+    eligible_subtotal_amount: int
+
+
+def in_scope_subtotal(lines: list[Line], product_ids: list[str] | None) -> tuple[int, int]:
+    """(subtotal of in-scope lines, number of in-scope lines)."""
+    scope = set(product_ids) if product_ids else None
+    chosen = [line for line in lines if scope is None or line.product_id in scope]
+    return sum(line.quantity * line.unit_amount for line in chosen), len(chosen)
+
+
+def discount_for(coupon: dict[str, Any], subtotal: int) -> int:
+    """The discount on an in-scope subtotal (rounding: floor), 0 <= result <= subtotal."""
+    if subtotal <= 0:
+        return 0
+    if coupon["kind"] == "percent_off":
+        amount = money.apply_bps(subtotal, int(coupon["percent_off"]) * 100)
+        cap = coupon.get("max_discount_amount")
+        if cap is not None:
+            amount = min(amount, int(cap))
+    else:
+        amount = int(coupon.get("amount_off") or 0)
+    return max(0, min(amount, subtotal))
+
+
+def evaluate(
+    coupon: dict[str, Any],
+    product_ids: list[str] | None,
+    lines: list[Line],
+    now: datetime,
+    order_id: str | None = None,
+) -> Evaluation:
+    """Whether ``coupon`` applies to a cart, and the discount if it does."""
+    subtotal, in_scope = in_scope_subtotal(lines, product_ids)
+
+    def refuse(reason: str) -> Evaluation:
+        return Evaluation(False, 0, reason, subtotal)
+
+    status = visible_status(coupon, now)
+    locked_here = status == "locked" and order_id is not None and coupon.get("order_id") == order_id
+    if status == "expired":
+        return refuse(EXPIRED)
+    if status != "available" and not locked_here:
+        return refuse(NOT_AVAILABLE)
+    if in_scope == 0:
+        return refuse(OUT_OF_SCOPE)
+    if subtotal < int(coupon.get("min_spend_amount") or 0):
+        return refuse(BELOW_MIN_SPEND)
+    return Evaluation(True, discount_for(coupon, subtotal), None, subtotal)
+
+
+# ---- bulk issue -------------------------------------------------------------------------
+
+
+def chunk_customers(customer_ids: list[str], size: int) -> tuple[list[list[str]], int]:
+    """Unique customers in input order, cut into chunks; and how many duplicates were dropped."""
+    unique = list(dict.fromkeys(customer_ids))
+    return [unique[i : i + size] for i in range(0, len(unique), size)], len(customer_ids) - len(unique)
+
+
+def job_status(job: dict[str, Any]) -> str:
+    done = len(job.get("done_chunks") or ())
+    if done >= int(job["chunk_total"]):
+        return "done"
+    if done or job.get("started"):
+        return "running"
+    return "queued"
+
+
+def _parse(text: str) -> datetime:
+    from campaign_shared import clock
+
+    return clock.parse(text)

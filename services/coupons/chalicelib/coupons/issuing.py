@@ -1,0 +1,303 @@
+"""Issuing coupons: a customer's claim, a grant from another service, a bulk-issue chunk.
+
+All three keep the same two invariants with single-item conditional writes, whatever the
+concurrency: never more coupons than ``total_stock`` (each stock shard's ``taken < cap``)
+and never more per customer than ``per_customer_limit`` (the customer's limit record).
+The order is: count the customer first, then take stock, then write the coupon; when the
+stock is gone the customer's count is given back. A failure can strand a unit of stock
+or a count (never oversell); it cannot issue twice.
+
+- **Claim**: a random shard first, then the others (so when demand exceeds stock the
+  whole stock is issued). A process remembers shards it saw empty: stock never grows back,
+  so once every shard is empty a sold-out claim costs no write at all.
+- **Grant** (``grant_id``) and **bulk chunk** (job, chunk): retried messages must not issue
+  twice, so their limit count is keyed by an issue key (``reserve`` says ``held`` on a
+  retry), stock comes in blocks recorded on the shard (``take_block``), coupon ids are
+  derived from the grant record / job, and a chunk's outcome is fixed in a plan record
+  before any coupon is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from typing import Any
+
+from campaign_shared import clock, ids
+from campaign_shared.errors import Conflict, NotFound
+from campaign_shared.grants import CouponGrant, CouponGrantResult
+from chalicelib.coupons import domain, store, store_jobs, store_stock
+from chalicelib.coupons.models import IssueChunk
+
+_empty_shards: set[tuple[str, str, str, int]] = set()
+
+
+def _log() -> Any:
+    from campaign_shared import observability
+
+    return observability.logger("coupons")
+
+
+def _layout(template: dict[str, Any]) -> tuple[list[int], list[int]]:
+    caps = domain.shard_caps(int(template["total_stock"]), int(template["shard_count"]))
+    return caps, domain.shard_starts(caps)
+
+
+def _lucky_amounts(shop: str, template: dict[str, Any], slots: list[int]) -> dict[int, int]:
+    if template["kind"] != "lucky" or not slots:
+        return {}
+    positions = {s: domain.lucky_position(s) for s in slots}
+    chunks = store_stock.lucky_amounts(shop, template["template_id"], [c for c, _ in positions.values()])
+    return {s: chunks[c][offset] for s, (c, offset) in positions.items()}
+
+
+def template_or_404(shop: str, template_id: str) -> dict[str, Any]:
+    template = store_stock.get_template(shop, template_id)
+    if template is None:
+        raise NotFound("no such template")
+    return template
+
+
+# ---- claims -----------------------------------------------------------------------------
+
+
+def claim(shop: str, template_id: str, customer_id: str) -> dict[str, Any]:
+    """One coupon for the caller: 409 ``not_active``, ``per_customer_limit_reached`` or ``sold_out``."""
+    template = template_or_404(shop, template_id)
+    now = clock.now()
+    domain.require_active(template, now)
+    caps, starts = _layout(template)
+    table = store.table()
+    order = random.sample(range(len(caps)), len(caps))
+    live = [s for s in order if (table, shop, template_id, s) not in _empty_shards]
+    if not live:
+        raise Conflict("this coupon is sold out", code="sold_out")
+    coupon_id = ids.new_id("cp-")
+    if store.reserve(shop, template_id, customer_id, int(template["per_customer_limit"])) != "reserved":
+        raise Conflict(
+            "you already hold as many of these coupons as allowed", code="per_customer_limit_reached"
+        )
+    try:
+        taken = None
+        for shard in live:
+            offset = store_stock.take_one(shop, template_id, shard, caps[shard])
+            if offset is not None:
+                taken = shard, starts[shard] + offset
+                break
+            _empty_shards.add((table, shop, template_id, shard))
+        if taken is None:
+            raise Conflict("this coupon is sold out", code="sold_out")
+        shard, slot = taken
+        coupon = domain.new_coupon(
+            template,
+            coupon_id=coupon_id,
+            customer_id=customer_id,
+            issued_at=now,
+            shard=shard,
+            slot=slot,
+            lucky_amount=_lucky_amounts(shop, template, [slot]).get(slot),
+            source="claim",
+        )
+        store.put_coupon(shop, coupon)
+        return coupon
+    except BaseException:
+        _give_back(shop, template_id, customer_id)
+        raise
+
+
+def _give_back(shop: str, template_id: str, customer_id: str) -> None:
+    try:
+        store.release(shop, template_id, customer_id)
+    except Exception:  # the count stays taken: the customer loses one claim, nothing is oversold
+        _log().exception("could not give back a per-customer count", extra={"template_id": template_id})
+
+
+# ---- stock blocks (grants, bulk chunks) ---------------------------------------------------
+
+
+def take_units(shop: str, template: dict[str, Any], want: int, op: str) -> list[tuple[int, int, int]]:
+    """Up to ``want`` units as (shard, first slot, count) blocks, exactly once per ``op``.
+
+    Shards are tried in an order fixed by ``op``, so a retry meets its own blocks (stock
+    is never given back, so shards before them are still empty)."""
+    caps, starts = _layout(template)
+    order = sorted(range(len(caps)), key=lambda s: hashlib.sha256(f"{op}/{s}".encode()).digest())
+    blocks: list[tuple[int, int, int]] = []
+    need = want
+    for shard in order:
+        ask = need
+        while need > 0 and ask > 0:
+            result = store_stock.take_block(shop, template["template_id"], shard, caps[shard], ask, op)
+            if isinstance(result, tuple):
+                offset, count = result
+                blocks.append((shard, starts[shard] + offset, count))
+                need -= count
+                break
+            ask = min(need, result)
+        if need <= 0:
+            break
+    return blocks
+
+
+def _finish_blocks(shop: str, template_id: str, blocks: list[tuple[int, int, int]], op: str) -> None:
+    for shard, _, _ in blocks:
+        store_stock.finish_block(shop, template_id, shard, op)
+
+
+# ---- grants -------------------------------------------------------------------------------
+
+
+def grant(message: CouponGrant) -> CouponGrantResult:
+    """Issue one coupon per ``grant_id``; a redelivered grant answers the same."""
+    shop = message.shop
+    record = store_jobs.start_grant(
+        shop,
+        {
+            "grant_id": message.grant_id,
+            "template_id": message.template_id,
+            "customer_id": message.customer_id,
+            "coupon_id": ids.new_id("cp-"),
+        },
+    )
+    if record["status"] == "pending":
+        status, reason = _issue_grant(shop, record)
+        store_jobs.finish_grant(shop, message.grant_id, status, reason)
+        record = {**record, "status": status, "reason": reason}
+    return CouponGrantResult(
+        grant_id=message.grant_id,
+        shop=shop,
+        customer_id=record["customer_id"],
+        template_id=record["template_id"],
+        status=record["status"],
+        coupon_id=record["coupon_id"] if record["status"] == "issued" else None,
+        reason=record.get("reason"),
+    )
+
+
+def _issue_grant(shop: str, record: dict[str, Any]) -> tuple[str, str | None]:
+    template_id, customer_id, coupon_id = record["template_id"], record["customer_id"], record["coupon_id"]
+    template = store_stock.get_template(shop, template_id)
+    if template is None:
+        return "failed", "template_not_found"
+    if store.get_coupon(shop, customer_id, coupon_id) is not None:
+        return "issued", None  # written before a crash
+    now = clock.now()
+    if domain.window_state(template, now) != "active":
+        return "failed", "not_active"
+    holder = f"grant:{record['grant_id']}"
+    limit = int(template["per_customer_limit"])
+    if store.reserve(shop, template_id, customer_id, limit, holder) == "limit_reached":
+        return "failed", "per_customer_limit_reached"
+    blocks = take_units(shop, template, 1, holder)
+    if not blocks:
+        store.release(shop, template_id, customer_id, holder)
+        return "failed", "sold_out"
+    shard, slot, _ = blocks[0]
+    coupon = domain.new_coupon(
+        template,
+        coupon_id=coupon_id,
+        customer_id=customer_id,
+        issued_at=now,
+        shard=shard,
+        slot=slot,
+        lucky_amount=_lucky_amounts(shop, template, [slot]).get(slot),
+        source="grant",
+    )
+    store.put_coupon(shop, coupon)
+    _finish_blocks(shop, template_id, blocks, holder)
+    return "issued", None
+
+
+# ---- bulk chunks -----------------------------------------------------------------------------
+
+
+def chunk_coupon_id(job_id: str, index: int) -> str:
+    """Derived from the job, so a retry writes the same coupon; time-sortable like claim ids."""
+    return f"cp-{job_id.removeprefix('job-')}-{index}"
+
+
+def issue_chunk(message: IssueChunk) -> None:
+    """Issue one chunk of a bulk job; a redelivered chunk issues and counts nothing twice."""
+    shop, job_id = message.shop, message.job_id
+    job = store_jobs.get_job(shop, job_id)
+    if job is None:
+        _log().warning("issue chunk for an unknown job dropped", extra={"job_id": job_id})
+        return
+    if store_jobs.chunk_done(job, message.chunk):
+        return
+    if not job.get("started"):
+        store_jobs.mark_started(shop, job_id)
+    template = store_stock.get_template(shop, message.template_id)
+    plan = store_jobs.get_plan(shop, job_id, message.chunk)
+    fresh = plan is None
+    if plan is None:
+        plan = _plan_chunk(shop, template, message)
+        if not store_jobs.put_plan(shop, job_id, message.chunk, plan):  # a concurrent copy fixed it first
+            plan = store_jobs.get_plan(shop, job_id, message.chunk) or plan
+            fresh = False
+    _finish_blocks(shop, message.template_id, plan["blocks"], f"job:{job_id}:{message.chunk}")
+    holder = f"job:{job_id}"
+    for customer in plan["losers"]:
+        store.release(shop, message.template_id, customer, holder)
+    if plan["winners"] and template is not None:
+        _write_chunk_coupons(shop, template, plan, job_id, check_existing=not fresh)
+    store_jobs.complete_chunk(
+        shop,
+        job_id,
+        message.chunk,
+        len(plan["winners"]),
+        int(plan["skipped"]),
+        len(plan["losers"]) + int(plan["failed"]),
+    )
+
+
+def _plan_chunk(shop: str, template: dict[str, Any] | None, message: IssueChunk) -> dict[str, Any]:
+    """Who gets which unit of stock: counted against the limit, then stock in blocks."""
+    customers = message.customer_ids
+    empty = {"winners": [], "losers": [], "blocks": [], "skipped": 0, "failed": 0}
+    if template is None or domain.window_state(template, clock.now()) != "active":
+        return {**empty, "failed": len(customers)}
+    holder = f"job:{message.job_id}"
+    limit = int(template["per_customer_limit"])
+    reserved: list[tuple[int, str]] = []
+    for position, customer in enumerate(customers):
+        if store.reserve(shop, message.template_id, customer, limit, holder) != "limit_reached":
+            reserved.append((message.first_index + position, customer))
+    blocks = take_units(shop, template, len(reserved), f"job:{message.job_id}:{message.chunk}")
+    slots = [(shard, first + i) for shard, first, count in blocks for i in range(count)]
+    winners = [
+        [index, customer, shard, slot]
+        for (index, customer), (shard, slot) in zip(reserved, slots, strict=False)
+    ]
+    return {
+        **empty,
+        "winners": winners,
+        "losers": [customer for _, customer in reserved[len(slots) :]],
+        "blocks": [list(b) for b in blocks],
+        "skipped": len(customers) - len(reserved),
+    }
+
+
+def _write_chunk_coupons(
+    shop: str, template: dict[str, Any], plan: dict[str, Any], job_id: str, check_existing: bool
+) -> None:
+    now = clock.now()
+    winners = [(int(i), str(c), int(shard), int(slot)) for i, c, shard, slot in plan["winners"]]
+    if check_existing:  # a retry: never overwrite a coupon already written (it may be locked by now)
+        done = store.existing_coupons(shop, [(c, chunk_coupon_id(job_id, i)) for i, c, _, _ in winners])
+        winners = [w for w in winners if chunk_coupon_id(job_id, w[0]) not in done]
+    amounts = _lucky_amounts(shop, template, [slot for _, _, _, slot in winners])
+    coupons = [
+        domain.new_coupon(
+            template,
+            coupon_id=chunk_coupon_id(job_id, index),
+            customer_id=customer,
+            issued_at=now,
+            shard=shard,
+            slot=slot,
+            lucky_amount=amounts.get(slot),
+            source="bulk",
+        )
+        for index, customer, shard, slot in winners
+    ]
+    store.put_coupons(shop, coupons)

@@ -1,0 +1,225 @@
+"""Request and response models of /coupons (API.md) and the service's own queue messages.
+
+Every input model forbids unknown fields and bounds every string and number, so bad input
+is a 400 before anything is written.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from campaign_shared.events import Id
+
+MAX_AMOUNT = 10**12
+MAX_STOCK = 10_000_000
+MAX_BULK_CUSTOMERS = 100_000
+MAX_LUCKY_STOCK = 100_000
+RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
+
+Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
+PositiveAmount = Annotated[int, Field(ge=1, le=MAX_AMOUNT)]
+Timestamp = Annotated[str, StringConstraints(pattern=RFC3339)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Kind = Literal["amount_off", "percent_off", "lucky"]
+CouponStatus = Literal["available", "locked", "redeemed", "expired"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# ---- templates --------------------------------------------------------------------------
+
+
+class TemplateIn(_In):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    kind: Kind
+    amount_off: PositiveAmount | None = None
+    percent_off: Annotated[int, Field(ge=1, le=99)] | None = None
+    max_discount_amount: PositiveAmount | None = None
+    lucky_total_amount: PositiveAmount | None = None
+    min_spend_amount: Amount = 0
+    total_stock: Annotated[int, Field(ge=1, le=MAX_STOCK)]
+    per_customer_limit: Annotated[int, Field(ge=1, le=100)] = 1
+    valid_from: Timestamp | None = None
+    valid_until: Timestamp | None = None
+    valid_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    product_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)] | None = None
+    currency: Currency = "CNY"
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _real_time(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from campaign_shared import clock
+
+        try:
+            return clock.iso(clock.parse(value))
+        except ValueError:
+            raise ValueError("not a valid RFC 3339 time") from None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TemplateIn:
+        fields = {
+            "amount_off": {"amount_off"},
+            "percent_off": {"percent_off", "max_discount_amount"},
+            "lucky": {"lucky_total_amount"},
+        }
+        required = {"amount_off": "amount_off", "percent_off": "percent_off", "lucky": "lucky_total_amount"}
+        if getattr(self, required[self.kind]) is None:
+            raise ValueError(f"{self.kind} templates require {required[self.kind]}")
+        foreign = [
+            f
+            for f in ("amount_off", "percent_off", "max_discount_amount", "lucky_total_amount")
+            if getattr(self, f) is not None and f not in fields[self.kind]
+        ]
+        if foreign:
+            raise ValueError(f"{', '.join(foreign)} not allowed for {self.kind} templates")
+        if self.kind == "lucky":
+            if self.total_stock > MAX_LUCKY_STOCK:
+                raise ValueError(f"lucky templates hold at most {MAX_LUCKY_STOCK} coupons")
+            if (self.lucky_total_amount or 0) < self.total_stock:
+                raise ValueError(
+                    "lucky_total_amount must be at least total_stock (each coupon is at least 1)"
+                )
+        if self.valid_from and self.valid_until:
+            from campaign_shared import clock
+
+            if clock.parse(self.valid_until) <= clock.parse(self.valid_from):
+                raise ValueError("valid_until must be after valid_from")
+        if self.product_ids is not None and len(set(self.product_ids)) != len(self.product_ids):
+            raise ValueError("product_ids must be unique")
+        return self
+
+
+class TemplateOut(_Out):
+    template_id: str
+    name: str
+    kind: Kind
+    amount_off: int | None = None
+    percent_off: int | None = None
+    max_discount_amount: int | None = None
+    lucky_total_amount: int | None = None
+    min_spend_amount: int
+    total_stock: int
+    per_customer_limit: int
+    valid_from: str | None = None
+    valid_until: str | None = None
+    valid_days: int | None = None
+    product_ids: list[str] | None = None
+    currency: str
+    created_at: str
+    state: Literal["scheduled", "active", "ended"] = Field(description="Claim window state now.")
+    issued_count: int
+    redeemed_count: int
+    remaining_stock: int
+
+
+class LuckySlot(_Out):
+    slot: int
+    amount: int
+
+
+class LuckyAmountsPage(_Out):
+    """The amounts drawn when the template was created; the n-th unit of stock carries the
+    n-th amount."""
+
+    total_amount: int
+    items: list[LuckySlot]
+    next_cursor: str | None = None
+
+
+# ---- coupons -----------------------------------------------------------------------------
+
+
+class CouponOut(_Out):
+    coupon_id: str
+    template_id: str
+    customer_id: str
+    name: str
+    status: CouponStatus
+    kind: Kind
+    amount_off: int | None = None
+    percent_off: int | None = None
+    max_discount_amount: int | None = None
+    min_spend_amount: int
+    currency: str
+    issued_at: str
+    expires_at: str | None = None
+    order_id: str | None = None
+
+
+class CouponPage(_Out):
+    items: list[CouponOut]
+    next_cursor: str | None = None
+
+
+class CartLine(_In):
+    product_id: Id
+    quantity: Annotated[int, Field(ge=1, le=1_000_000)]
+    unit_amount: Amount
+
+
+class ValidateIn(_In):
+    coupon_id: Id
+    lines: Annotated[list[CartLine], Field(min_length=1, max_length=500)]
+    order_id: Id | None = Field(default=None, description="An order the coupon is locked to, if any.")
+
+
+class ValidateOut(_Out):
+    coupon_id: str
+    valid: bool
+    discount_amount: int
+    reason: str | None = Field(
+        default=None, description="not_available, expired, out_of_scope or below_min_spend when not valid"
+    )
+    eligible_subtotal_amount: int
+
+
+class LockIn(_In):
+    order_id: Id
+
+
+# ---- bulk issue -------------------------------------------------------------------------
+
+
+class IssueJobIn(_In):
+    customer_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_BULK_CUSTOMERS)]
+
+
+class IssueJobAccepted(_Out):
+    job_id: str
+    status: Literal["queued", "running", "done"]
+    total: int
+
+
+class IssueJobOut(_Out):
+    job_id: str
+    template_id: str
+    status: Literal["queued", "running", "done"]
+    total: int = Field(description="customer_ids posted; issued + skipped + failed reaches it when done")
+    issued: int
+    skipped: int = Field(description="duplicates in the list and customers already at their limit")
+    failed: int = Field(description="sold out or outside the claim window")
+    created_at: str
+
+
+class IssueChunk(BaseModel):
+    """One slice of a bulk issue job, on the coupons queue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["coupon.issue_chunk"] = "coupon.issue_chunk"
+    shop: Id
+    job_id: Id
+    template_id: Id
+    chunk: Annotated[int, Field(ge=0)]
+    first_index: Annotated[int, Field(ge=0)]
+    customer_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
