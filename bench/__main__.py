@@ -35,6 +35,30 @@ class Context:
         token = mint(role=role, shop=shop, sub=sub, secret=SECRET)
         return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
+    def raw_client(self, pool: int = 64) -> Any:
+        """A raw DynamoDB client to the same moto server, with a connection pool for threads."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.session.Session().client(
+            "dynamodb",
+            endpoint_url=self.dynamodb.meta.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(max_pool_connections=pool, retries={"mode": "standard", "max_attempts": 3}),
+        )
+
+    @staticmethod
+    def percentile(samples: list[float], q: float) -> float:
+        return percentile(samples, q)
+
+    @staticmethod
+    def units(header: str | None) -> float:
+        """Read plus write request units from an ``X-Request-Units`` header."""
+        parts = dict(p.split("=", 1) for p in (header or "").split(";") if "=" in p)
+        return float(parts.get("read", 0)) + float(parts.get("write", 0))
+
     def table(self, service: str, logical: str = "main") -> str:
         from campaign_shared.resources import table_name
 

@@ -38,25 +38,6 @@ ISSUED = int(os.environ.get("BENCH_COUPONS_ISSUED", "50000"))
 THEORETICAL_UNITS = 3.0
 
 
-def _raw_client(ctx: Any) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.session.Session().client(
-        "dynamodb",
-        endpoint_url=ctx.dynamodb.meta.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(max_pool_connections=CLIENTS * 2, retries={"mode": "standard", "max_attempts": 3}),
-    )
-
-
-def _units(header: str | None) -> float:
-    parts = dict(p.split("=", 1) for p in (header or "").split(";") if "=" in p)
-    return float(parts.get("read", 0)) + float(parts.get("write", 0))
-
-
 def _template(ctx: Any, shop: str, stock: int) -> str:
     import requests
 
@@ -94,7 +75,7 @@ def _throughput(ctx: Any, shop: str, template_id: str) -> tuple[float, float, in
         out = []
         for i in range(CLAIMS_PER_CLIENT):
             response = session.post(url, headers=ctx.bearer("customer", shop, f"tp-{n}-{i}"))
-            out.append((response.status_code, _units(response.headers.get("X-Request-Units"))))
+            out.append((response.status_code, ctx.units(response.headers.get("X-Request-Units"))))
         return out
 
     start = time.perf_counter()
@@ -107,7 +88,7 @@ def _throughput(ctx: Any, shop: str, template_id: str) -> tuple[float, float, in
 
 def _raw_claims(ctx: Any) -> float:
     """The three writes of a claim, straight to moto from 32 threads: claims/s."""
-    raw = _raw_client(ctx)
+    raw = ctx.raw_client(CLIENTS * 2)
     table = ctx.table("coupons")
     run = uuid.uuid4().hex[:8]
     shard = {"pk": {"S": f"bench#raw#{run}#shard"}, "sk": {"S": "stock"}}

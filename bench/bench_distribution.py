@@ -27,11 +27,6 @@ READS = 200
 BIG, SMALL = 10_000, 10
 
 
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
 def _check(response: Any, status: int) -> Any:
     if response.status_code != status:
         raise RuntimeError(
@@ -260,7 +255,7 @@ def _balance_reads(ctx: Any, session: Any) -> list[dict[str, Any]]:
             started = time.perf_counter()
             _check(session.get(f"{ctx.url}/distribution/me/balance", headers=headers), 200)
             samples[sub].append(time.perf_counter() - started)
-    small, big = _pct(samples["small"], 50), _pct(samples["big"], 50)
+    small, big = ctx.percentile(samples["small"], 50), ctx.percentile(samples["big"], 50)
     return [
         {
             "benchmark": f"distribution: GET /me/balance, {BIG:,} ledger entries vs {SMALL}",
@@ -269,8 +264,8 @@ def _balance_reads(ctx: Any, session: Any) -> list[dict[str, Any]]:
             "baseline": small * 1000,
             "ratio": big / small,
             "note": (
-                f"target ratio < 1.5; p99 {_pct(samples['big'], 99) * 1000:.2f} vs "
-                f"{_pct(samples['small'], 99) * 1000:.2f} ms; "
+                f"target ratio < 1.5; p99 {ctx.percentile(samples['big'], 99) * 1000:.2f} vs "
+                f"{ctx.percentile(samples['small'], 99) * 1000:.2f} ms; "
                 f"n={READS} each, interleaved; ledger seeded with raw batch writes in {seeded:.1f} s"
             ),
         }

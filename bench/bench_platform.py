@@ -17,11 +17,6 @@ from typing import Any
 N = 400
 
 
-def _percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
 def _fresh_import(code: str, repeat: int = 5) -> float:
     timings = []
     for _ in range(repeat):
@@ -48,7 +43,7 @@ def run(ctx: Any) -> list[dict[str, Any]]:
     key = {"pk": {"S": "bench#raw"}, "sk": {"S": "event"}}
     ctx.dynamodb.put_item(TableName=table, Item={**key, "digest": {"S": "x" * 64}})
     raw = ctx.timeit(lambda: ctx.dynamodb.get_item(TableName=table, Key=key), N)
-    raw_p50, raw_p99 = _percentile(raw, 50), _percentile(raw, 99)
+    raw_p50, raw_p99 = ctx.percentile(raw, 50), ctx.percentile(raw, 99)
     rows.append(
         {
             "benchmark": "raw DynamoDB GetItem (moto)",
@@ -65,7 +60,7 @@ def run(ctx: Any) -> list[dict[str, Any]]:
         ("GET /events/whoami (auth, no storage)", lambda: session.get(whoami_url, headers=headers)),
     ):
         samples = ctx.timeit(call, N)
-        p50, p99 = _percentile(samples, 50), _percentile(samples, 99)
+        p50, p99 = ctx.percentile(samples, 50), ctx.percentile(samples, 99)
         rows.append(
             {
                 "benchmark": f"gateway: {label}",

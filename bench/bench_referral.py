@@ -30,25 +30,6 @@ CODES = 1_000
 SMALL = 100
 
 
-def _p50(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[len(ordered) // 2]
-
-
-def _raw_client(ctx: Any) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.session.Session().client(
-        "dynamodb",
-        endpoint_url=ctx.dynamodb.meta.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(max_pool_connections=CLIENTS * 2, retries={"mode": "standard", "max_attempts": 3}),
-    )
-
-
 def _parallel(jobs: list[Any], workers: int) -> list[Any]:
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda job: job(), jobs))
@@ -98,7 +79,7 @@ def _visits(ctx: Any) -> list[dict[str, Any]]:
         counts.append(int(item.get("Item", {}).get("visits", {}).get("N", "0")))
 
     # the raw baseline: the same two writes per visit, 32 threads, same server
-    raw = _raw_client(ctx)
+    raw = ctx.raw_client(CLIENTS * 2)
     visitors_table, stats_table = ctx.table("referral", "visitors"), ctx.table("referral", "stats")
 
     shards = domain.VISIT_SHARDS
@@ -133,7 +114,7 @@ def _visits(ctx: Any) -> list[dict[str, Any]]:
             "baseline": raw_rate,
             "ratio": rate / raw_rate,
             "note": (
-                f"{total} visits, p50 {_p50(latencies) * 1000:.1f} ms, {failures} non-202; report "
+                f"{total} visits, p50 {ctx.percentile(latencies, 50) * 1000:.1f} ms, {failures} non-202; report "
                 f"counted {row['visits']} visits / {row['unique_visitors']} unique "
                 f"(expected {total} / {CLIENTS * 10}); "
                 f"spread over {sum(1 for c in counts if c)} of {len(counts)} shard partitions, busiest "
@@ -252,9 +233,9 @@ def _report(ctx: Any) -> list[dict[str, Any]]:
             {
                 "benchmark": f"referral: GET /report, {label}",
                 "metric": "p50 ms",
-                "value": _p50(ours) * 1000,
-                "baseline": _p50(raw) * 1000,
-                "ratio": _p50(ours) / _p50(raw),
+                "value": ctx.percentile(ours, 50) * 1000,
+                "baseline": ctx.percentile(raw, 50) * 1000,
+                "ratio": ctx.percentile(ours, 50) / ctx.percentile(raw, 50),
                 "note": (
                     f"max {max(ours) * 1000:.1f} ms, n={n}; baseline = raw Query of the same page of "
                     f"code items (the report adds BatchGetItem of 1 summary + {domain.VISIT_SHARDS} visit "
@@ -268,9 +249,9 @@ def _report(ctx: Any) -> list[dict[str, Any]]:
         {
             "benchmark": f"referral: GET /report, all {CODES} codes (5 pages of 200)",
             "metric": "p50 ms",
-            "value": _p50(whole) * 1000,
-            "baseline": _p50(raw_whole) * 1000,
-            "ratio": _p50(whole) / _p50(raw_whole),
+            "value": ctx.percentile(whole, 50) * 1000,
+            "baseline": ctx.percentile(raw_whole, 50) * 1000,
+            "ratio": ctx.percentile(whole, 50) / ctx.percentile(raw_whole, 50),
             "note": (
                 f"n=3; baseline = the 5 raw Query pages; seeding {CODES + SMALL} codes took "
                 f"{seed_seconds:.1f} s"

@@ -37,25 +37,6 @@ def _store() -> Any:
     return store
 
 
-def _raw_client(ctx: Any) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.session.Session().client(
-        "dynamodb",
-        endpoint_url=ctx.dynamodb.meta.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(max_pool_connections=FRIENDS * 2, retries={"mode": "standard", "max_attempts": 3}),
-    )
-
-
-def _units(header: str | None) -> float:
-    parts = dict(p.split("=", 1) for p in (header or "").split(";") if "=" in p)
-    return float(parts.get("read", 0)) + float(parts.get("write", 0))
-
-
 def _shared_list(ctx: Any, shop: str, items: int, quantity: int) -> dict[str, Any]:
     import requests
 
@@ -94,7 +75,7 @@ def _view(ctx: Any) -> list[dict[str, Any]]:
         response = session.get(url, headers=headers)
         assert response.status_code == 200 and len(response.json()["items"]) == ITEMS, response.text[:200]
 
-    raw = _raw_client(ctx)
+    raw = ctx.raw_client(FRIENDS * 2)
     table = ctx.table("wishlist")
     names = {f"#p{n}": name for n, name in enumerate(store.PUBLIC_FIELDS)}
 
@@ -169,7 +150,7 @@ def _reservations(ctx: Any) -> list[dict[str, Any]]:
 
     def reserve(n: int, i: int) -> tuple[int, float]:
         response = sessions[n].post(url, json={"quantity": 1}, headers=headers[n])
-        return response.status_code, _units(response.headers.get("X-Request-Units"))
+        return response.status_code, ctx.units(response.headers.get("X-Request-Units"))
 
     latencies, results = _concurrently(reserve)
     made = [units for status, units in results if status == 201]
@@ -179,7 +160,7 @@ def _reservations(ctx: Any) -> list[dict[str, Any]]:
     )
     assert left["reserved_quantity"] == len(made) and left["open_quantity"] == 999 - len(made), left
 
-    raw = _raw_client(ctx)
+    raw = ctx.raw_client(FRIENDS * 2)
     table = ctx.table("wishlist")
     run = uuid.uuid4().hex[:8]
     item_key = {"pk": {"S": f"bench#raw#{run}"}, "sk": {"S": "item#x"}}
