@@ -114,7 +114,8 @@ def _visits(ctx: Any) -> list[dict[str, Any]]:
             "baseline": raw_rate,
             "ratio": rate / raw_rate,
             "note": (
-                f"{total} visits, p50 {ctx.percentile(latencies, 50) * 1000:.1f} ms, {failures} non-202; report "
+                f"{total} visits, p50 {ctx.percentile(latencies, 50) * 1000:.1f} ms, "
+                f"{failures} non-202; report "
                 f"counted {row['visits']} visits / {row['unique_visitors']} unique "
                 f"(expected {total} / {CLIENTS * 10}); "
                 f"spread over {sum(1 for c in counts if c)} of {len(counts)} shard partitions, busiest "
