@@ -1,0 +1,250 @@
+"""Every public route of API.md on the local stack: p50 and p99 over HTTP, the request units
+and storage calls one call costs (from the platform's accounting, ``X-Request-Units``), and the
+ratio of the route's p50 to the raw storage calls it makes (that many raw GetItems on the same
+moto server, measured in the same run).
+
+A ratio near 1 means the route costs what its storage calls cost; the gateway, auth, parsing
+and the handler add the rest. Non-idempotent POSTs (claims, signups, reservations) use a fresh
+customer per call, so each sample does the full work.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+N = 40
+
+
+def _ok(response: Any, status: int = 200) -> Any:
+    if response.status_code != status:
+        raise AssertionError(
+            f"{response.request.method} {response.url}: {response.status_code} {response.text[:300]}"
+        )
+    return response.json() if response.content else None
+
+
+def run(ctx: Any) -> list[dict[str, Any]]:
+    import requests
+
+    http = requests.Session()
+    url = ctx.url
+    shop = f"routes-{uuid.uuid4().hex[:8]}"
+    merchant = ctx.bearer("merchant", shop, "m1")
+    storefront = ctx.bearer("storefront", shop, "store")
+    counter = itertools.count()
+
+    def customer(prefix: str = "c") -> dict[str, str]:
+        return ctx.bearer("customer", shop, f"{prefix}-{next(counter)}")
+
+    alice = ctx.bearer("customer", shop, "alice")
+
+    # ---- fixtures: one of everything --------------------------------------------------
+    template = _ok(
+        http.post(
+            f"{url}/coupons/templates",
+            json={"name": "bench", "kind": "amount_off", "amount_off": 500, "total_stock": 100_000},
+            headers=merchant,
+        ),
+        201,
+    )
+    tid = template["template_id"]
+    coupon = _ok(http.post(f"{url}/coupons/templates/{tid}/claim", headers=alice), 201)
+    cart = {
+        "coupon_id": coupon["coupon_id"],
+        "lines": [{"product_id": "p-1", "quantity": 2, "unit_amount": 1500}],
+    }
+    rules = {"default_rate_bps": 1000, "parent_rate_bps": 500, "settle_after_days": 7, "auto_approve": True}
+    _ok(http.put(f"{url}/distribution/rules", json=rules, headers=merchant))
+    _ok(http.post(f"{url}/distribution/distributors", json={}, headers=alice), 201)
+    wish = _ok(http.post(f"{url}/wishlist/lists", json={"title": "Birthday"}, headers=alice), 201)
+    list_id = wish["list_id"]
+    item = _ok(
+        http.post(
+            f"{url}/wishlist/lists/{list_id}/items",
+            json={"product_id": "p-1", "name": "Lamp", "unit_amount": 19900, "quantity": 999},
+            headers=alice,
+        ),
+        201,
+    )
+    share = _ok(http.post(f"{url}/wishlist/lists/{list_id}/share", headers=alice), 201)
+    token = share["share_token"]
+    program = {"referrer_template_id": tid, "referee_template_id": tid, "min_order_amount": 0}
+    _ok(http.put(f"{url}/referral/program", json=program, headers=merchant))
+    code = _ok(http.post(f"{url}/referral/codes", headers=alice), 201)["code"]
+    channel = _ok(http.post(f"{url}/referral/channels", json={"name": "poster"}, headers=merchant), 201)
+
+    def event() -> dict[str, Any]:
+        n = next(counter)
+        return {
+            "event_id": f"e-{uuid.uuid4().hex}",
+            "type": "order.paid",
+            "order_id": f"o-{n}",
+            "customer_id": f"buyer-{n}",
+            "occurred_at": "2026-11-11T00:00:05Z",
+            "lines": [
+                {"line_id": "l-1", "product_id": "p-1", "quantity": 1, "unit_amount": 100, "paid_amount": 100}
+            ],
+        }
+
+    routes: list[tuple[str, int, Callable[[], Any]]] = [
+        ("GET /coupons/health", 200, lambda: http.get(f"{url}/coupons/health")),
+        (
+            "POST /coupons/templates",
+            201,
+            lambda: http.post(
+                f"{url}/coupons/templates",
+                json={"name": "b", "kind": "amount_off", "amount_off": 100, "total_stock": 10},
+                headers=merchant,
+            ),
+        ),
+        (
+            "GET /coupons/templates/{id}",
+            200,
+            lambda: http.get(f"{url}/coupons/templates/{tid}", headers=merchant),
+        ),
+        (
+            "POST /coupons/templates/{id}/claim",
+            201,
+            lambda: http.post(f"{url}/coupons/templates/{tid}/claim", headers=customer("claim")),
+        ),
+        ("GET /coupons/me", 200, lambda: http.get(f"{url}/coupons/me", headers=alice)),
+        (
+            "POST /coupons/validate",
+            200,
+            lambda: http.post(f"{url}/coupons/validate", json=cart, headers=alice),
+        ),
+        (
+            "POST /coupons/{id}/lock (same order)",
+            200,
+            lambda: http.post(
+                f"{url}/coupons/{coupon['coupon_id']}/lock", json={"order_id": "o-bench"}, headers=alice
+            ),
+        ),
+        (
+            "PUT /distribution/rules",
+            200,
+            lambda: http.put(f"{url}/distribution/rules", json=rules, headers=merchant),
+        ),
+        (
+            "POST /distribution/distributors",
+            201,
+            lambda: http.post(f"{url}/distribution/distributors", json={}, headers=customer("dist")),
+        ),
+        (
+            "POST /distribution/links",
+            201,
+            lambda: http.post(f"{url}/distribution/links", json={"product_id": "p-1"}, headers=alice),
+        ),
+        (
+            "GET /distribution/me/balance",
+            200,
+            lambda: http.get(f"{url}/distribution/me/balance", headers=alice),
+        ),
+        (
+            "GET /distribution/me/commissions",
+            200,
+            lambda: http.get(f"{url}/distribution/me/commissions", headers=alice),
+        ),
+        (
+            "GET /distribution/distributors/{id}/balance",
+            200,
+            lambda: http.get(f"{url}/distribution/distributors/alice/balance", headers=merchant),
+        ),
+        (
+            "POST /wishlist/lists",
+            201,
+            lambda: http.post(f"{url}/wishlist/lists", json={"title": "t"}, headers=customer("wl")),
+        ),
+        ("GET /wishlist/lists/{id}", 200, lambda: http.get(f"{url}/wishlist/lists/{list_id}", headers=alice)),
+        (
+            "GET /wishlist/shared/{token}",
+            200,
+            lambda: http.get(f"{url}/wishlist/shared/{token}", headers=customer("friend")),
+        ),
+        (
+            "POST /wishlist/shared/{token}/items/{id}/reservations",
+            201,
+            lambda: http.post(
+                f"{url}/wishlist/shared/{token}/items/{item['item_id']}/reservations",
+                json={"quantity": 1},
+                headers=customer("friend"),
+            ),
+        ),
+        ("POST /referral/codes (existing)", 201, lambda: http.post(f"{url}/referral/codes", headers=alice)),
+        (
+            "POST /referral/channels",
+            201,
+            lambda: http.post(f"{url}/referral/channels", json={"name": "store"}, headers=merchant),
+        ),
+        (
+            "GET /referral/channels/{id}/qr.svg",
+            200,
+            lambda: http.get(f"{url}/referral/channels/{channel['channel_id']}/qr.svg", headers=merchant),
+        ),
+        (
+            "POST /referral/visits",
+            202,
+            lambda: http.post(
+                f"{url}/referral/visits",
+                json={"code": code, "visitor_id": f"v-{next(counter)}"},
+                headers=storefront,
+            ),
+        ),
+        (
+            "POST /referral/signups",
+            201,
+            lambda: http.post(f"{url}/referral/signups", json={"code": code}, headers=customer("new")),
+        ),
+        ("GET /referral/me", 200, lambda: http.get(f"{url}/referral/me", headers=alice)),
+        ("GET /referral/report", 200, lambda: http.get(f"{url}/referral/report", headers=merchant)),
+        (
+            "POST /events/orders",
+            202,
+            lambda: http.post(f"{url}/events/orders", json=event(), headers=storefront),
+        ),
+    ]
+
+    table = ctx.table("events")
+    key = {"pk": {"S": "bench#routes"}, "sk": {"S": "event"}}
+    ctx.dynamodb.put_item(TableName=table, Item={**key, "digest": {"S": "x" * 64}})
+    raw = ctx.timeit(lambda: ctx.dynamodb.get_item(TableName=table, Key=key), N * 2)
+    raw_p50 = ctx.percentile(raw, 50)
+    rows: list[dict[str, Any]] = [
+        {
+            "benchmark": "routes: raw GetItem baseline",
+            "metric": "p50 ms",
+            "value": raw_p50 * 1000,
+            "note": f"p99 {ctx.percentile(raw, 99) * 1000:.2f} ms; one storage call",
+        }
+    ]
+    for name, status, call in routes:
+        last: dict[str, Any] = {}
+
+        def timed(
+            call: Callable[[], Any] = call, status: int = status, name: str = name, last: dict = last
+        ) -> None:
+            response = call()
+            if response.status_code != status:
+                raise AssertionError(f"{name}: {response.status_code} {response.text[:200]}")
+            last["units"] = response.headers.get("X-Request-Units", "")
+
+        samples = ctx.timeit(timed, N, warmup=2)
+        parts = dict(p.split("=", 1) for p in last["units"].split(";") if "=" in p)
+        calls = int(parts.get("calls", "0"))
+        p50, p99 = ctx.percentile(samples, 50), ctx.percentile(samples, 99)
+        baseline = raw_p50 * max(calls, 1)
+        rows.append(
+            {
+                "benchmark": f"route: {name}",
+                "metric": "p50 ms",
+                "value": p50 * 1000,
+                "baseline": baseline * 1000,
+                "ratio": p50 / baseline,
+                "note": f"p99 {p99 * 1000:.2f} ms; {calls} storage calls, "
+                f"{float(parts.get('read', 0)):g} RRU + {float(parts.get('write', 0)):g} WRU per call",
+            }
+        )
+    return rows
