@@ -186,6 +186,9 @@ def main(argv: list[str]) -> int:
         stack.stop()
     path = write_results(fresh, failures, time.perf_counter() - started)
     print(f"wrote {path}")
+    from bench import cost
+
+    print(f"wrote {cost.write()}")
     return 1 if failures else 0
 
 

@@ -238,6 +238,8 @@ def run(ctx: Any) -> list[dict[str, Any]]:
         baseline = raw_p50 * max(calls, 1)
         rows.append(
             {
+                "read_units": float(parts.get("read", 0)),
+                "write_units": float(parts.get("write", 0)),
                 "benchmark": f"route: {name}",
                 "metric": "p50 ms",
                 "value": p50 * 1000,
@@ -247,4 +249,75 @@ def run(ctx: Any) -> list[dict[str, Any]]:
                 f"{float(parts.get('read', 0)):g} RRU + {float(parts.get('write', 0)):g} WRU per call",
             }
         )
+    rows.append(_order_event_units(ctx, http, url, storefront, alice, shop))
     return rows
+
+
+def _order_event_units(
+    ctx: Any, http: Any, url: str, storefront: dict, alice: dict, shop: str
+) -> dict[str, Any]:
+    """Request units one order event costs end to end: the producer plus every consumer.
+
+    Measured from the process-wide accounting (the stack runs in this process): the units of
+    every DynamoDB call made between posting N events and the queues draining, divided by N.
+    Each event is an ``order.paid`` of two lines through a distributor's link.
+    """
+    import time
+
+    from campaign_shared import capacity
+
+    bob = ctx.bearer("customer", shop, "bob")
+    _ok(http.post(f"{url}/distribution/distributors", json={"invited_by": "alice"}, headers=bob), 201)
+    link = _ok(http.post(f"{url}/distribution/links", json={}, headers=bob), 201)["code"]
+
+    def drained() -> bool:
+        queues = ctx.stack.status()["queues"]
+        return all(q["depth"] == 0 for q in queues.values())
+
+    deadline = time.monotonic() + 60
+    while not drained() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    events = 30
+    before = (capacity.TOTAL.read, capacity.TOTAL.write, capacity.TOTAL.calls)
+    for n in range(events):
+        body = {
+            "event_id": f"units-{uuid.uuid4().hex}",
+            "type": "order.paid",
+            "order_id": f"units-{n}-{uuid.uuid4().hex[:6]}",
+            "customer_id": f"units-buyer-{n}",
+            "occurred_at": "2026-11-11T00:00:05Z",
+            "distributor_code": link,
+            "lines": [
+                {
+                    "line_id": "l-1",
+                    "product_id": "p-1",
+                    "quantity": 1,
+                    "unit_amount": 5000,
+                    "paid_amount": 5000,
+                },
+                {
+                    "line_id": "l-2",
+                    "product_id": "p-2",
+                    "quantity": 2,
+                    "unit_amount": 1000,
+                    "paid_amount": 2000,
+                },
+            ],
+        }
+        _ok(http.post(f"{url}/events/orders", json=body, headers=storefront), 202)
+    time.sleep(1)
+    deadline = time.monotonic() + 120
+    while not drained() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    read = (capacity.TOTAL.read - before[0]) / events
+    write = (capacity.TOTAL.write - before[1]) / events
+    calls = (capacity.TOTAL.calls - before[2]) / events
+    return {
+        "benchmark": "order event end to end (producer + 4 consumers)",
+        "metric": "request units",
+        "value": read + write,
+        "read_units": read,
+        "write_units": write,
+        "note": f"{read:g} RRU + {write:g} WRU, {calls:g} DynamoDB calls per order.paid of 2 lines with a "
+        f"distributor link (tier 1 and its inviter's tier 2), mean of {events}; queues drained: {drained()}",
+    }
