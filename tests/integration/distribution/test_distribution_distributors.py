@@ -67,7 +67,12 @@ def test_register_pending_then_approved_by_the_merchant(dist, gateway, auth):
         "parent_id": None,
         "created_at": response.json()["created_at"],
     }
-    _error(dist.register("d1"), 409, "already_registered")
+    again = dist.register("d1")  # the same request again (a retry): the same registration
+    assert again.status_code == 201 and again.json() == response.json()
+    dist.rules(auto_approve=True)
+    assert dist.register("d0").status_code == 201
+    dist.rules(auto_approve=False)
+    _error(dist.register("d1", invited_by="d0"), 409, "already_registered")  # another request
     # a pending distributor cannot make links or invite
     _error(gateway.post("/distribution/links", {}, headers=auth("customer", "s1", "d1")), 403, "forbidden")
     _error(dist.register("d2", invited_by="d1"), 409, "inviter_not_approved")

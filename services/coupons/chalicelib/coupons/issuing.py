@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
 from typing import Any
 
-from campaign_shared import clock, ids
+from campaign_shared import clock, dynamo, ids
 from campaign_shared.errors import Conflict, NotFound
 from campaign_shared.grants import CouponGrant, CouponGrantResult
 from chalicelib.coupons import domain, store, store_jobs, store_stock
@@ -77,32 +78,61 @@ def claim(shop: str, template_id: str, customer_id: str) -> dict[str, Any]:
         raise Conflict(
             "you already hold as many of these coupons as allowed", code="per_customer_limit_reached"
         )
+    op = f"claim:{coupon_id}"
     try:
         taken = None
         for shard in live:
-            offset = store_stock.take_one(shop, template_id, shard, caps[shard])
-            if offset is not None:
-                taken = shard, starts[shard] + offset
+            # The unit is recorded under this claim on the shard in the same write, so a write
+            # retried after a lost answer gets the same unit back instead of a second one.
+            got = store_stock.take_block(shop, template_id, shard, caps[shard], 1, op)
+            if isinstance(got, tuple):
+                taken = shard, starts[shard] + got[0]
                 break
             _empty_shards.add((table, shop, template_id, shard))
         if taken is None:
             raise Conflict("this coupon is sold out", code="sold_out")
-        shard, slot = taken
-        coupon = domain.new_coupon(
-            template,
-            coupon_id=coupon_id,
-            customer_id=customer_id,
-            issued_at=now,
-            shard=shard,
-            slot=slot,
-            lucky_amount=_lucky_amounts(shop, template, [slot]).get(slot),
-            source="claim",
-        )
-        store.put_coupon(shop, coupon)
-        return coupon
     except BaseException:
         _give_back(shop, template_id, customer_id)
         raise
+    shard, slot = taken
+    coupon = domain.new_coupon(
+        template,
+        coupon_id=coupon_id,
+        customer_id=customer_id,
+        issued_at=now,
+        shard=shard,
+        slot=slot,
+        lucky_amount=_lucky_amounts(shop, template, [slot]).get(slot),
+        source="claim",
+    )
+    _write_claimed(shop, coupon)
+    try:
+        store_stock.finish_block(shop, template_id, shard, op)
+    except Exception:  # harmless: the record only names a unit that is already a coupon
+        _log().warning("could not clear a finished claim on its shard", extra={"op": op})
+    return coupon
+
+
+CLAIM_WRITE_ATTEMPTS = 6
+
+
+def _write_claimed(shop: str, coupon: dict[str, Any]) -> None:
+    """Write the coupon of a unit already taken, retrying storage failures with backoff (the
+    put is idempotent: a fixed coupon id, and "exists" means an earlier attempt committed).
+    Giving up leaves the unit recorded on its shard under ``claim:<coupon_id>`` (never sold
+    twice, visible to an operator) and answers 503."""
+    for attempt in range(CLAIM_WRITE_ATTEMPTS):
+        try:
+            store.put_coupon(shop, coupon)
+            return
+        except Exception as exc:
+            if dynamo.translate(exc) is None or attempt == CLAIM_WRITE_ATTEMPTS - 1:
+                _log().error(
+                    "claimed unit without a coupon",
+                    extra={"coupon_id": coupon["coupon_id"], "shard": coupon.get("shard")},
+                )
+                raise
+            time.sleep(0.02 * 2**attempt)
 
 
 def _give_back(shop: str, template_id: str, customer_id: str) -> None:

@@ -39,8 +39,9 @@ def create_template(shop: str, template: dict[str, Any], caps: list[int], lucky:
     ]
     children += [{**lucky_key(shop, tid, k), "amounts": amounts} for k, amounts in enumerate(lucky)]
     batch_put(children)
-    if not put_new(template_key(shop, tid), template):
-        raise RuntimeError(f"template id {tid} already exists")  # ids are random: never in practice
+    # The id is new for this request: "already exists" means an earlier attempt of this same
+    # call committed and its answer was lost (a retry after a dropped connection), so it is done.
+    put_new(template_key(shop, tid), template)
 
 
 def get_template(shop: str, template_id: str) -> dict[str, Any] | None:
@@ -79,18 +80,6 @@ def lucky_amounts(shop: str, template_id: str, chunks: list[int]) -> dict[int, l
             _remember(_lucky, (name, item["pk"]), amounts)
             result[chunk] = amounts
     return result
-
-
-def take_one(shop: str, template_id: str, shard: int, cap: int) -> int | None:
-    """One unit from a shard: its offset in the shard, or None when the shard is empty."""
-    ok, attrs = update(
-        shard_key(shop, template_id, shard),
-        "SET taken = taken + :one",
-        "taken < :cap",
-        values={"one": 1, "cap": cap},
-        returns="UPDATED_NEW",
-    )
-    return int(attrs["taken"]) - 1 if ok else None
 
 
 def take_block(

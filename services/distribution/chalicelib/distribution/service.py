@@ -85,7 +85,12 @@ def register(shop: str, distributor_id: str, invited_by: str | None) -> dict[str
         "journal": {},
     }
     if not store.create_distributor(shop, record, domain.rank_key(0, distributor_id)):
-        raise Conflict("you are already a distributor of this shop", code="already_registered")
+        # Registering is idempotent for the same request: a retry after a lost answer (the
+        # record was written, the reply never arrived) gets the registration it made.
+        existing = store.get_distributor(shop, distributor_id)
+        if existing is None or existing.get("parent_id") != invited_by:
+            raise Conflict("you are already a distributor of this shop", code="already_registered")
+        return _public(existing)
     return _public(record)
 
 

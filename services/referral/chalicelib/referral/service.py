@@ -95,10 +95,13 @@ def customer_code(shop: str, customer_id: str) -> models.CodeOut:
         candidate = _new_code(shop, "customer", customer_id, None, now)
         if store.put_own_code(shop, customer_id, candidate, now):
             code = candidate
-        else:  # a concurrent call won: keep its code, drop ours (nobody has seen it)
-            store.delete_code(shop, candidate)
+        else:
             code = store.get_own_code(shop, customer_id)
-            assert code is not None
+            if code is None:
+                raise ServiceUnavailable("could not record the referral code; retry")
+            if code != candidate:  # a concurrent call won: keep its code, drop ours (unseen)
+                store.delete_code(shop, candidate)
+            # (code == candidate: an earlier attempt of this write committed; its answer was lost)
     return models.CodeOut(code=code, url=_url(shop, code))
 
 
@@ -168,14 +171,25 @@ def record_visit(shop: str, body: models.VisitIn) -> models.VisitOut:
 def signup(shop: str, customer_id: str, body: models.SignupIn) -> models.SignupOut:
     """Bind the caller to the code's owner, once; every refusal is counted on the code."""
     owner = _owner_or_404(shop, body.code)
+    attempted: set[str] = set()
     for _ in range(MAX_ATTEMPTS):
         now = _now()
         buyer = store.get_buyer(shop, customer_id)
+        if buyer.bound_code == owner.code and buyer.bound_at in attempted:
+            # An earlier attempt of this request committed and its answer was lost (a retried
+            # write then saw its own binding): the signup is done, not refused.
+            return models.SignupOut(
+                code=owner.code,
+                referrer_kind=owner.kind,
+                channel_id=owner.channel_id,
+                bound_at=buyer.bound_at,
+            )
         try:
             outcome = domain.signup(buyer, owner, now)
         except SignupRefused as refused:
             store.add_refusal(shop, owner.code, refused.reason)
             raise
+        attempted.add(now)
         if store.commit(shop, outcome, now):
             return models.SignupOut(
                 code=owner.code, referrer_kind=owner.kind, channel_id=owner.channel_id, bound_at=now

@@ -96,16 +96,27 @@ def _entry(kind: str, pk: str, sk: str, condition: str | None = None, **parts: A
 
 def _transact(*entries: dict[str, Any]) -> list[str] | None:
     """Write all or nothing; the per-entry reasons when a condition failed, else None."""
+    import uuid
+
     from botocore.exceptions import ClientError
 
     try:
-        aws.dynamodb().transact_write_items(TransactItems=list(entries))
+        # The token makes a retried call (botocore retries after a dropped connection) a no-op
+        # on DynamoDB instead of a second attempt that trips its own conditions.
+        aws.dynamodb().transact_write_items(TransactItems=list(entries), ClientRequestToken=str(uuid.uuid4()))
         return None
     except ClientError as exc:
         reasons = dynamo.cancellation_reasons(exc)
         if dynamo.error_code(exc) == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
             return reasons
         raise
+
+
+def _created_by_earlier_attempt(reasons: list[str]) -> bool:
+    """A counted create is (count update, put of a fresh server-made id). When the put's
+    ``attribute_not_exists`` fails, the record with that fresh id exists already: an earlier
+    attempt of this same call committed (an ambiguous failure, then a retry), so it is done."""
+    return len(reasons) == 2 and reasons[1] == "ConditionalCheckFailed"
 
 
 # ---- lists -----------------------------------------------------------------------------------
@@ -131,7 +142,7 @@ def create_list(meta: dict[str, Any], cap: int) -> None:
         ),
         _entry("Put", list_pk(shop, list_id), LIST_SK, "attribute_not_exists(pk)", item=record),
     )
-    if failed is not None:
+    if failed is not None and not _created_by_earlier_attempt(failed):
         raise Conflict(f"a customer may keep at most {cap} lists", code="list_limit_reached")
 
 
@@ -259,7 +270,7 @@ def add_item(shop: str, list_id: str, owner: str, item: dict[str, Any], cap: int
             "Put", list_pk(shop, list_id), item_sk(item["item_id"]), "attribute_not_exists(pk)", item=record
         ),
     )
-    if failed is not None:
+    if failed is not None and not _created_by_earlier_attempt(failed):
         meta = get_meta(shop, list_id)
         if meta is None or meta.get("owner") != owner:
             raise NotFound("no such list")

@@ -91,11 +91,17 @@ def list_codes(
 
 def put_channel(shop: str, channel_id: str, name: str, code: str, created_at: str) -> None:
     item = {"channel_id": channel_id, "name": name, "code": code, "created_at": created_at}
-    aws.dynamodb().put_item(
-        TableName=keys.table("main"),
-        Item={**keys.channel_key(shop, channel_id), **dynamo.to_item(item)},
-        ConditionExpression="attribute_not_exists(pk)",
-    )
+    try:
+        aws.dynamodb().put_item(
+            TableName=keys.table("main"),
+            Item={**keys.channel_key(shop, channel_id), **dynamo.to_item(item)},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except keys.client_error() as exc:
+        # The channel id is new for this request: "exists" means an earlier attempt of this
+        # same write committed and its answer was lost (a retry after a dropped connection).
+        if not dynamo.is_conditional_failure(exc):
+            raise
 
 
 def get_channel(shop: str, channel_id: str) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ and the small ``stats`` table, so a counter moves exactly when the customer's st
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from campaign_shared import aws, dynamo
@@ -191,7 +192,8 @@ def commit(shop: str, outcome: Outcome, now: str) -> bool:
         if len(ops) == 1:
             aws.dynamodb().put_item(**put)
         else:
-            aws.dynamodb().transact_write_items(TransactItems=ops)
+            # The token makes a botocore retry of this same call a no-op on DynamoDB.
+            aws.dynamodb().transact_write_items(TransactItems=ops, ClientRequestToken=str(uuid.uuid4()))
     except keys.client_error() as exc:
         if keys.lost_race(exc):
             return False
