@@ -95,7 +95,27 @@ def claim(shop: str, template_id: str, customer_id: str) -> dict[str, Any]:
         _give_back(shop, template_id, customer_id)
         raise
     shard, slot = taken
-    coupon = domain.new_coupon(
+    coupon = _coupon_in_slot(shop, template, coupon_id, customer_id, now, shard, slot, "claim")
+    _write_claimed(shop, coupon)
+    try:
+        store_stock.finish_block(shop, template_id, shard, op)
+    except Exception:  # harmless: the record only names a unit that is already a coupon
+        _log().warning("could not clear a finished claim on its shard", extra={"op": op})
+    return coupon
+
+
+def _coupon_in_slot(
+    shop: str,
+    template: dict[str, Any],
+    coupon_id: str,
+    customer_id: str,
+    now: Any,
+    shard: int,
+    slot: int,
+    source: str,
+) -> dict[str, Any]:
+    """The coupon for one stock unit (a lucky template's unit carries its drawn amount)."""
+    return domain.new_coupon(
         template,
         coupon_id=coupon_id,
         customer_id=customer_id,
@@ -103,14 +123,8 @@ def claim(shop: str, template_id: str, customer_id: str) -> dict[str, Any]:
         shard=shard,
         slot=slot,
         lucky_amount=_lucky_amounts(shop, template, [slot]).get(slot),
-        source="claim",
+        source=source,
     )
-    _write_claimed(shop, coupon)
-    try:
-        store_stock.finish_block(shop, template_id, shard, op)
-    except Exception:  # harmless: the record only names a unit that is already a coupon
-        _log().warning("could not clear a finished claim on its shard", extra={"op": op})
-    return coupon
 
 
 CLAIM_WRITE_ATTEMPTS = 6
@@ -223,16 +237,7 @@ def _issue_grant(shop: str, record: dict[str, Any]) -> tuple[str, str | None]:
         store.release(shop, template_id, customer_id, holder)
         return "failed", "sold_out"
     shard, slot, _ = blocks[0]
-    coupon = domain.new_coupon(
-        template,
-        coupon_id=coupon_id,
-        customer_id=customer_id,
-        issued_at=now,
-        shard=shard,
-        slot=slot,
-        lucky_amount=_lucky_amounts(shop, template, [slot]).get(slot),
-        source="grant",
-    )
+    coupon = _coupon_in_slot(shop, template, coupon_id, customer_id, now, shard, slot, "grant")
     store.put_coupon(shop, coupon)
     _finish_blocks(shop, template_id, blocks, holder)
     return "issued", None
