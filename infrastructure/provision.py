@@ -55,19 +55,20 @@ def provision(stage: str, dynamodb: Any, sqs: Any, sns: Any) -> dict[str, Any]:
     for service in SERVICES.values():
         if service.queue is None:
             continue
-        dlq_url = sqs.create_queue(QueueName=queue_name(stage, service.name, dead_letter=True))["QueueUrl"]
+        dlq_url = _queue(sqs, queue_name(stage, service.name, dead_letter=True), {})
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
-        url = sqs.create_queue(
-            QueueName=queue_name(stage, service.name),
-            Attributes={
+        url = _queue(
+            sqs,
+            queue_name(stage, service.name),
+            {
                 "VisibilityTimeout": str(service.queue.visibility_timeout),
                 "RedrivePolicy": json.dumps(
                     {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(service.queue.max_receive_count)}
                 ),
             },
-        )["QueueUrl"]
+        )
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         created["queues"][service.name] = {"url": url, "arn": arn, "dlq_url": dlq_url, "dlq_arn": dlq_arn}
         for logical in service.queue.subscribes_to:
@@ -81,6 +82,17 @@ def provision(stage: str, dynamodb: Any, sqs: Any, sns: Any) -> dict[str, Any]:
                 Attributes={"RawMessageDelivery": "true"},
             )
     return created
+
+
+def _queue(sqs: Any, name: str, attributes: dict[str, str]) -> str:
+    """Create a queue, or bring an existing one back to the definition's attributes."""
+    try:
+        return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+    except sqs.exceptions.QueueNameExists:
+        url = str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+        if attributes:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        return url
 
 
 def _all_tables(dynamodb: Any) -> list[str]:

@@ -95,3 +95,14 @@ def test_unhandled_message_types_are_acknowledged(aws, drain):
     stats = drain("distribution")
     assert stats["distribution"]["failed"] == 0
     assert _depth(aws, aws["resources"]["queues"]["distribution"]["url"]) == 0
+
+
+def test_provisioning_again_restores_the_definition(aws):
+    from infrastructure.provision import provision
+
+    url = aws["resources"]["queues"]["coupons"]["url"]
+    aws["sqs"].set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "2"})
+    again = provision("test", aws["dynamodb"], aws["sqs"], aws["sns"])
+    assert again["queues"]["coupons"]["url"] == url
+    attrs = aws["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
+    assert attrs["VisibilityTimeout"] == "180"

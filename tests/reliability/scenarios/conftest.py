@@ -182,6 +182,13 @@ class Scenario:
         status, body = self.c.call("POST", f"/coupons/templates/{self.grab}/claim", None, "customer", sub)
         if status == 201:
             return sub, body["coupon_id"]
+        if status == 409 and body["error"]["code"] == "per_customer_limit_reached":
+            # The claim did succeed but its answer was lost (the client retried under a new
+            # key after a stuck in-progress key): the customer holds the coupon.
+            mine = ok(self.c.call("GET", "/coupons/me", None, "customer", sub))["items"]
+            held = [c["coupon_id"] for c in mine if c["template_id"] == self.grab]
+            assert len(held) == 1, (sub, mine)
+            return sub, held[0]
         assert status == 409 and body["error"]["code"] == "sold_out", (status, body)
         return sub, None
 
