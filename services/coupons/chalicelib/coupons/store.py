@@ -22,6 +22,7 @@ latency would grow with the data (DESIGN.md); every call there is a single-item 
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from campaign_shared import aws, dynamo
@@ -295,6 +296,7 @@ def redeem_coupon(shop: str, coupon: dict[str, Any], order_id: str, now_iso: str
     shard = shard_key(shop, coupon["template_id"], int(coupon.get("shard", 0)))
     try:
         aws.dynamodb().transact_write_items(
+            ClientRequestToken=str(uuid.uuid4()),  # a botocore retry of this call is a no-op
             TransactItems=[
                 {
                     "Update": {
@@ -317,7 +319,7 @@ def redeem_coupon(shop: str, coupon: dict[str, Any], order_id: str, now_iso: str
                         "ExpressionAttributeValues": dynamo.values(one=1),
                     }
                 },
-            ]
+            ],
         )
         return True
     except ClientError as exc:
