@@ -141,3 +141,26 @@ def test_a_stock_write_applied_twice_takes_one_unit(rel, gateway, monkeypatch):
     monkeypatch.undo()
     second = caller.call("POST", f"/coupons/templates/{tid}/claim", None, "customer", "second")
     assert second[0] == 201, second
+
+
+def test_a_limit_write_applied_twice_is_not_a_refusal(rel, gateway, monkeypatch):
+    """Found by the soak fault run: the per-customer count's write was retried after a lost
+    answer, met its own count and refused the claim as ``per_customer_limit_reached``."""
+    from campaign_shared import aws
+
+    caller = rel.GatewayCaller(gateway, "limit")
+    body = {"name": "one", "kind": "amount_off", "amount_off": 500, "total_stock": 5, "per_customer_limit": 1}
+    tid = rel.ok(caller.call("POST", "/coupons/templates", body, "merchant", "m"), 201)["template_id"]
+    client = aws.dynamodb()
+    real = client.update_item
+
+    def applied_twice(**kwargs):
+        if str(kwargs.get("UpdateExpression", "")).startswith("ADD n :one"):
+            real(**kwargs)  # committed, answer lost; the caller sees the retry's answer
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, "update_item", applied_twice)
+    rel.ok(caller.call("POST", f"/coupons/templates/{tid}/claim", None, "customer", "first"), 201)
+    monkeypatch.undo()
+    again = caller.call("POST", f"/coupons/templates/{tid}/claim", None, "customer", "first")
+    assert again[0] == 409 and again[1]["error"]["code"] == "per_customer_limit_reached"

@@ -74,11 +74,16 @@ def claim(shop: str, template_id: str, customer_id: str) -> dict[str, Any]:
     if not live:
         raise Conflict("this coupon is sold out", code="sold_out")
     coupon_id = ids.new_id("cp-")
-    if store.reserve(shop, template_id, customer_id, int(template["per_customer_limit"])) != "reserved":
+    op = f"claim:{coupon_id}"
+    # The count remembers this claim, so a write retried after a lost answer reads "held"
+    # (this claim's own count) instead of "limit reached".
+    if (
+        store.reserve(shop, template_id, customer_id, int(template["per_customer_limit"]), op)
+        == "limit_reached"
+    ):
         raise Conflict(
             "you already hold as many of these coupons as allowed", code="per_customer_limit_reached"
         )
-    op = f"claim:{coupon_id}"
     try:
         taken = None
         for shard in live:
@@ -92,7 +97,7 @@ def claim(shop: str, template_id: str, customer_id: str) -> dict[str, Any]:
         if taken is None:
             raise Conflict("this coupon is sold out", code="sold_out")
     except BaseException:
-        _give_back(shop, template_id, customer_id)
+        _give_back(shop, template_id, customer_id, op)
         raise
     shard, slot = taken
     coupon = _coupon_in_slot(shop, template, coupon_id, customer_id, now, shard, slot, "claim")
@@ -149,9 +154,9 @@ def _write_claimed(shop: str, coupon: dict[str, Any]) -> None:
             time.sleep(0.02 * 2**attempt)
 
 
-def _give_back(shop: str, template_id: str, customer_id: str) -> None:
+def _give_back(shop: str, template_id: str, customer_id: str, holder: str) -> None:
     try:
-        store.release(shop, template_id, customer_id)
+        store.release(shop, template_id, customer_id, holder)
     except Exception:  # the count stays taken: the customer loses one claim, nothing is oversold
         _log().exception("could not give back a per-customer count", extra={"template_id": template_id})
 
