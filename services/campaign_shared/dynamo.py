@@ -97,6 +97,24 @@ def cancellation_reasons(exc: BaseException) -> list[str]:
     return [r.get("Code", "None") for r in reasons]
 
 
+def put_new(table: str, item: dict[str, Any], key_attribute: str = "pk") -> bool:
+    """Put an AttributeValue item unless one with its key exists; False when it did.
+
+    Where the key is new for this request (a fresh id), False after a retried call means the
+    request's own earlier attempt committed (its answer was lost): callers treat it as done."""
+    try:
+        from campaign_shared import aws
+
+        aws.dynamodb().put_item(
+            TableName=table, Item=item, ConditionExpression=f"attribute_not_exists({key_attribute})"
+        )
+        return True
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+
+
 def translate(exc: BaseException) -> ApiError | None:
     """The API error a storage failure means, or ``None`` when it is not a storage failure."""
     from botocore.exceptions import BotoCoreError, ClientError

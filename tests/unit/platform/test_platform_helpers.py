@@ -83,3 +83,23 @@ def test_settings_validate_environment():
     assert settings.stage == "double11" and settings.stock_shards == 8
     with pytest.raises(ValueError):
         Settings.from_env({"CAMPAIGN_STAGE": "Bad Stage!"})
+
+
+def test_put_new_creates_once(monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from campaign_shared import aws
+
+    calls = []
+
+    class Fake:
+        def put_item(self, **kwargs):
+            calls.append(kwargs)
+            if len(calls) > 1:
+                raise ClientError({"Error": {"Code": "ConditionalCheckFailedException", "Message": "x"}}, "PutItem")
+
+    monkeypatch.setattr(aws, "dynamodb", lambda: Fake())
+    item = {"pk": {"S": "a"}}
+    assert dynamo.put_new("t", item) is True
+    assert dynamo.put_new("t", item) is False
+    assert calls[0]["ConditionExpression"] == "attribute_not_exists(pk)"

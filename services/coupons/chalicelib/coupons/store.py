@@ -129,17 +129,7 @@ def batch_put(items: list[dict[str, Any]]) -> None:
 
 def put_new(key: dict[str, Any], attributes: dict[str, Any]) -> bool:
     """Put an item unless it exists; False when it did."""
-    try:
-        aws.dynamodb().put_item(
-            TableName=table(),
-            Item=dynamo.to_item({**attributes, **key}),
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-        return True
-    except Exception as exc:
-        if dynamo.is_conditional_failure(exc):
-            return False
-        raise
+    return dynamo.put_new(table(), dynamo.to_item({**attributes, **key}))
 
 
 def _old(exc: BaseException) -> dict[str, Any]:

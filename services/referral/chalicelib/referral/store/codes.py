@@ -54,17 +54,9 @@ def put_code(owner: CodeOwner, created_at: str) -> bool:
         "name": owner.name,
         "created_at": created_at,
     }
-    try:
-        aws.dynamodb().put_item(
-            TableName=keys.table("codes"),
-            Item={**keys.code_key(owner.shop, owner.code), **dynamo.to_item(item)},
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-    except keys.client_error() as exc:
-        if dynamo.is_conditional_failure(exc):
-            return False
-        raise
-    return True
+    return dynamo.put_new(
+        keys.table("codes"), {**keys.code_key(owner.shop, owner.code), **dynamo.to_item(item)}
+    )
 
 
 def delete_code(shop: str, code: str) -> None:
@@ -91,17 +83,9 @@ def list_codes(
 
 def put_channel(shop: str, channel_id: str, name: str, code: str, created_at: str) -> None:
     item = {"channel_id": channel_id, "name": name, "code": code, "created_at": created_at}
-    try:
-        aws.dynamodb().put_item(
-            TableName=keys.table("main"),
-            Item={**keys.channel_key(shop, channel_id), **dynamo.to_item(item)},
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-    except keys.client_error() as exc:
-        # The channel id is new for this request: "exists" means an earlier attempt of this
-        # same write committed and its answer was lost (a retry after a dropped connection).
-        if not dynamo.is_conditional_failure(exc):
-            raise
+    # The channel id is new for this request: "exists" means an earlier attempt of this same
+    # write committed and its answer was lost (a retry after a dropped connection): done.
+    dynamo.put_new(keys.table("main"), {**keys.channel_key(shop, channel_id), **dynamo.to_item(item)})
 
 
 def get_channel(shop: str, channel_id: str) -> dict[str, Any] | None:

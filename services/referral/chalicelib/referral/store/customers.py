@@ -29,15 +29,7 @@ def put_own_code(shop: str, customer_id: str, code: str, created_at: str) -> boo
         **keys.customer_key(shop, customer_id, "code"),
         **dynamo.to_item({"code": code, "created_at": created_at}),
     }
-    try:
-        aws.dynamodb().put_item(
-            TableName=keys.table("main"), Item=item, ConditionExpression="attribute_not_exists(pk)"
-        )
-    except keys.client_error() as exc:
-        if dynamo.is_conditional_failure(exc):
-            return False
-        raise
-    return True
+    return dynamo.put_new(keys.table("main"), item)
 
 
 def customer_items(shop: str, customer_id: str) -> dict[str, dict[str, Any]]:

@@ -21,17 +21,7 @@ def record_visit(shop: str, code: str, visitor_id: str, now: str) -> bool:
     again so the retried request counts the visitor once (not zero times)."""
     client = aws.dynamodb()
     marker = keys.visitor_key(shop, code, visitor_id)
-    try:
-        client.put_item(
-            TableName=keys.table("visitors"),
-            Item={**marker, "first_at": {"S": now}},
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-        new = True
-    except keys.client_error() as exc:
-        if not dynamo.is_conditional_failure(exc):
-            raise
-        new = False
+    new = dynamo.put_new(keys.table("visitors"), {**marker, "first_at": {"S": now}})
     increments = {"visits": 1, "unique_visitors": 1} if new else {"visits": 1}
     shard = random.randrange(domain.VISIT_SHARDS)
     try:
