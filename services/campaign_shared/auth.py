@@ -6,9 +6,10 @@ import time
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
 from campaign_shared.errors import Unauthorized
+from campaign_shared.types import Id
 
 
 class Role(StrEnum):
@@ -18,12 +19,15 @@ class Role(StrEnum):
 
 
 class Principal(BaseModel):
+    """The caller. ``sub`` and ``shop`` are ids of the one identity alphabet (``types.Id``), so
+    whatever the door accepts every later step accepts too; ``exp`` is a JSON number."""
+
     model_config = ConfigDict(frozen=True)
 
-    sub: str = Field(min_length=1, max_length=128)
-    shop: str = Field(min_length=1, max_length=128)
+    sub: Id
+    shop: Id
     role: Role
-    exp: int
+    exp: StrictInt
 
 
 def decode_bearer(header: str | None, secret: str) -> Principal:
@@ -49,8 +53,9 @@ def decode_bearer(header: str | None, secret: str) -> Principal:
         raise Unauthorized(f"invalid token: {exc}") from None
     try:
         return Principal.model_validate(claims)
-    except ValidationError:
-        raise Unauthorized("invalid token claims") from None
+    except ValidationError as exc:
+        names = sorted({str(e["loc"][0]) for e in exc.errors() if e.get("loc")})
+        raise Unauthorized(f"invalid token claims: {', '.join(names)}") from None
 
 
 def _quiet_short_keys() -> None:

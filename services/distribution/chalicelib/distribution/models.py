@@ -30,7 +30,9 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 def _rfc3339_text(value: object) -> object:
     if not isinstance(value, str):
         raise ValueError("must be an RFC 3339 time string, e.g. 2026-11-11T00:00:00Z")
-    return value
+    from campaign_shared import clock
+
+    return clock.parse(value)  # bounded years; ValueError -> 400
 
 
 Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
