@@ -30,9 +30,11 @@ from pydantic import BaseModel, ValidationError
 
 from campaign_shared import errors
 from campaign_shared.auth import Principal, Role
+from campaign_shared.types import is_id
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous request payload limit
-_PATH_PARAM = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+MAX_JSON_DEPTH = 32  # deeper bodies are refused with 400 (no model nests more than a few levels)
+_TEMPLATE_PARAM = re.compile(r"\{(\w+)\}")
 # Bodies are parsed as JSON whatever the Content-Type (curl -d sends form encoding).
 JSON_TYPES = ["*/*"]
 
@@ -150,7 +152,7 @@ class ServiceApi:
                 self.docs.append(doc)
 
             def view(**path_params: str) -> Response:
-                return self._invoke(handler, path_params, role_set, body, query, status, idempotent)
+                return self._invoke(handler, path, path_params, role_set, body, query, status, idempotent)
 
             view.__name__ = f"{self.service}_{handler.__name__}"
             functools.update_wrapper(view, handler, assigned=("__doc__",), updated=())
@@ -164,6 +166,7 @@ class ServiceApi:
     def _invoke(
         self,
         handler: Callable[[ApiRequest], Any],
+        template: str,
         path_params: dict[str, str],
         roles: tuple[Role, ...] | None,
         body_model: type[BaseModel] | None,
@@ -175,8 +178,9 @@ class ServiceApi:
         try:
             principal = self._authorize(request, roles)
             for name, value in path_params.items():
-                if not _PATH_PARAM.match(value or ""):
+                if not is_id(value):
                     raise errors.NotFound(f"no such {name.removesuffix('_id').replace('_', ' ')}")
+            concrete = _TEMPLATE_PARAM.sub(lambda m: path_params.get(m.group(1), ""), template)
             raw_body = request.raw_body or b""
             if len(raw_body) > MAX_BODY_BYTES:
                 raise errors.PayloadTooLarge("request body exceeds 6 MB")
@@ -190,6 +194,11 @@ class ServiceApi:
                 headers=dict(request.headers),
                 raw=request,
             )
+            from campaign_shared import dynamo
+
+            # Cursors handed out and accepted here belong to this route and this caller only.
+            who = (principal.shop, principal.sub) if principal is not None else ("", "")
+            dynamo.bind_cursors(self.service, request.method, concrete, *who)
 
             def execute() -> dict[str, Any]:
                 return self._execute(handler, api_request, status)
@@ -198,14 +207,22 @@ class ServiceApi:
             if idempotent and key is not None and request.method == "POST" and principal is not None:
                 from campaign_shared import idempotency
 
-                fingerprint = request.method.encode() + b" " + request.path.encode() + b"\n" + raw_body
+                idempotency.check_key(key)
+                context = self.app.lambda_context
+                remaining = getattr(context, "get_remaining_time_in_millis", None)
                 result = idempotency.run(
                     service=self.service,
-                    scope=f"{principal.shop}#{principal.sub}#{request.method} {request.path}",
-                    key=key,
-                    fingerprint=fingerprint,
+                    record=idempotency.record_id(
+                        service=self.service,
+                        shop=principal.shop,
+                        sub=principal.sub,
+                        method=request.method,
+                        path=concrete,
+                        key=key,
+                    ),
+                    fingerprint=idempotency.fingerprint(raw_body, request.query_params),
                     execute=execute,
-                    lambda_context=self.app.lambda_context,
+                    remaining_ms=remaining() if callable(remaining) else None,
                 )
             else:
                 result = execute()
@@ -353,6 +370,10 @@ def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
             raise errors.InvalidRequest(
                 "request body is not valid JSON", details=[{"loc": ["body"], "msg": "malformed JSON"}]
             ) from None
+        except RecursionError:
+            raise _too_deep_error() from None
+        if _too_deep(data, MAX_JSON_DEPTH):
+            raise _too_deep_error()
     if not isinstance(data, dict):
         raise errors.InvalidRequest(
             "request body must be a JSON object", details=[{"loc": ["body"], "msg": "expected an object"}]
@@ -361,6 +382,30 @@ def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as exc:
         raise errors.invalid_from_validation(exc, "body") from None
+
+
+def _too_deep_error() -> errors.InvalidRequest:
+    return errors.InvalidRequest(
+        f"request body nests deeper than {MAX_JSON_DEPTH} levels",
+        details=[{"loc": ["body"], "msg": "too deeply nested"}],
+    )
+
+
+def _too_deep(data: Any, limit: int) -> bool:
+    """Whether a parsed JSON value nests more than ``limit`` arrays/objects (iteratively)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Iterable[Any] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _parse_query(params: dict[str, str] | None, model: type[BaseModel] | None) -> Any:

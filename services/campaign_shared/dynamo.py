@@ -4,15 +4,18 @@
 - ``translate``: a ``ClientError`` or connection failure -> the API error it means
   (conditional failure -> 409 conflict, throttling or a failing dependency -> 503).
 - ``encode_cursor`` / ``decode_cursor`` / ``query_page``: the cursor pagination of API.md.
-  Cursors are signed, so a client cannot hand back a key of its own making.
+  Cursors are opaque (encrypted) and authenticated together with the route and caller they
+  were issued to, so a client can neither read them, make its own, nor use one elsewhere.
 """
 
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
 import hmac
 import json
+import os
 from decimal import Decimal
 from typing import Any
 
@@ -154,18 +157,44 @@ class PageParams(BaseModel):
     cursor: str | None = Field(default=None, max_length=2048)
 
 
-def _cursor_key() -> bytes:
+_cursor_scope: contextvars.ContextVar[str] = contextvars.ContextVar("cursor_scope", default="")
+
+
+def bind_cursors(service: str, method: str, path: str, shop: str, sub: str) -> None:
+    """Bind the cursors of the current request to its route and caller (the route layer calls
+    this for every request): a cursor is accepted only by the same route of the same caller."""
+    _cursor_scope.set(json.dumps([service, method, path, shop, sub]))
+
+
+def _cursor_keys() -> tuple[bytes, bytes]:
     from campaign_shared.settings import get_settings
 
-    return hashlib.sha256(b"cursor:" + get_settings().jwt_secret.encode()).digest()
+    secret = get_settings().jwt_secret.encode()
+    return (
+        hashlib.sha256(b"cursor-enc:" + secret).digest(),
+        hashlib.sha256(b"cursor-mac:" + secret).digest(),
+    )
+
+
+def _keystream(key: bytes, nonce: bytes, length: int) -> bytes:
+    blocks = (length + 31) // 32
+    return b"".join(
+        hmac.new(key, nonce + n.to_bytes(4, "big"), hashlib.sha256).digest() for n in range(blocks)
+    )[:length]
 
 
 def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
+    """An opaque cursor: the key encrypted (HMAC-SHA256 keystream) and authenticated together
+    with the route and caller it was issued to (encrypt-then-MAC)."""
     if not last_key:
         return None
+    enc, mac = _cursor_keys()
     payload = json.dumps(last_key, sort_keys=True, separators=(",", ":")).encode()
-    sig = hmac.new(_cursor_key(), payload, hashlib.sha256).digest()[:12]
-    return base64.urlsafe_b64encode(sig + payload).decode().rstrip("=")
+    nonce = os.urandom(12)
+    sealed = bytes(a ^ b for a, b in zip(payload, _keystream(enc, nonce, len(payload)), strict=True))
+    scope = _cursor_scope.get().encode()
+    tag = hmac.new(mac, scope + b"\0" + nonce + sealed, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(nonce + tag + sealed).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
@@ -173,10 +202,15 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        sig, payload = raw[:12], raw[12:]
-        expected = hmac.new(_cursor_key(), payload, hashlib.sha256).digest()[:12]
-        if not hmac.compare_digest(sig, expected):
+        nonce, tag, sealed = raw[:12], raw[12:28], raw[28:]
+        if len(tag) != 16 or not sealed:
+            raise ValueError("short")
+        enc, mac = _cursor_keys()
+        scope = _cursor_scope.get().encode()
+        expected = hmac.new(mac, scope + b"\0" + nonce + sealed, hashlib.sha256).digest()[:16]
+        if not hmac.compare_digest(tag, expected):
             raise ValueError("bad signature")
+        payload = bytes(a ^ b for a, b in zip(sealed, _keystream(enc, nonce, len(sealed)), strict=True))
         key = json.loads(payload)
         if not isinstance(key, dict):
             raise ValueError("not a key")
