@@ -111,7 +111,8 @@ def test_responses_carry_correlation_id_and_request_units(gateway, auth):
         "/events/orders", PAID, headers=auth("storefront", **{"X-Correlation-Id": "corr-1"})
     )
     assert response.headers["x-correlation-id"] == "corr-1"
-    assert response.headers["x-request-units"].startswith("read=1;write=1;")
+    # A conditional create of the event's record, then its "published" mark: two writes.
+    assert response.headers["x-request-units"].startswith("read=0;write=2;")
 
 
 def test_storage_failure_is_503_with_retry_after(gateway, auth, monkeypatch):
@@ -120,9 +121,9 @@ def test_storage_failure_is_503_with_retry_after(gateway, auth, monkeypatch):
     from campaign_shared import aws as aws_clients
 
     def throttled(**kwargs):
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetItem")
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem")
 
-    monkeypatch.setattr(aws_clients.dynamodb(), "get_item", throttled)
+    monkeypatch.setattr(aws_clients.dynamodb(), "put_item", throttled)
     response = gateway.post("/events/orders", PAID, headers=auth("storefront"))
     _error(response, 503, "service_unavailable")
     assert response.headers["retry-after"] == "1"
