@@ -138,33 +138,136 @@ def _error(status: int, code: str, message: str) -> tuple[int, dict, bytes]:
     return status, {"Content-Type": "application/json"}, json.dumps(envelope(code, message)).encode()
 
 
+# What the HTTP layer itself refuses, as the error envelope (never http.server's HTML page).
+_HTTP_ERRORS = {
+    400: "invalid_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    411: "length_required",
+    413: "payload_too_large",
+    414: "uri_too_long",
+    431: "request_header_fields_too_large",
+    501: "not_implemented",
+    505: "http_version_not_supported",
+}
+
+
+class BadRequestBody(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 class _Handler(BaseHTTPRequestHandler):
     owner: Gateway
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body leave at once: no 40 ms delayed-ACK stall
     server_version = "campaign-gateway"
+    timeout = 30  # seconds a client may take to send what it announced (then 408 and close)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return
 
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Every refusal of the HTTP layer (bad request line, long URI or headers, unknown
+        method) in the error envelope, and the connection closed."""
+        self.close_connection = True
+        self.request_version = "HTTP/1.1"  # a malformed line reads as HTTP/0.9, which has no headers
+        status, headers, data = _error(
+            code, _HTTP_ERRORS.get(code, "invalid_request"), message or "bad request"
+        )
+        try:
+            self.send_response(code, message)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(data)
+        except OSError:  # the client is gone
+            pass
+
+    def _read_body(self) -> bytes:
+        """The request body: by Content-Length or chunked; bounded by the Lambda payload limit."""
+        encoding = (self.headers.get("Transfer-Encoding") or "").strip().lower()
+        length_header = self.headers.get("Content-Length")
+        if encoding:
+            if length_header is not None:
+                raise BadRequestBody(400, "both Content-Length and Transfer-Encoding were sent")
+            if encoding != "chunked":
+                raise BadRequestBody(400, f"unsupported Transfer-Encoding: {encoding}")
+            return self._read_chunked()
+        if length_header is None:
+            return b""
+        text = length_header.strip()
+        if not text.isdigit():
+            raise BadRequestBody(400, "Content-Length must be a non-negative integer")
+        length = int(text)
         if length > MAX_BODY_BYTES:
-            # Read and discard what was sent so the connection stays usable, then refuse.
-            remaining = length
-            while remaining > 0:
-                chunk = self.rfile.read(min(remaining, 1 << 20))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-            status, headers, data = _error(413, "payload_too_large", "request body exceeds 6 MB")
-        else:
-            body = self.rfile.read(length) if length else b""
-            headers_in = {k.lower(): v for k, v in self.headers.items()}
+            self._discard(length)
+            raise BadRequestBody(413, "request body exceeds 6 MB")
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            raise BadRequestBody(400, "request body is shorter than its Content-Length")
+        return body
+
+    def _read_chunked(self) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1024)
+            size_text = line.split(b";", 1)[0].strip()
             try:
-                status, headers, data = self.owner.dispatch(self.command, self.path, headers_in, body)
-            except Exception:  # never a stack trace on the wire
-                status, headers, data = _error(500, "internal_error", "internal error")
+                size = int(size_text, 16)
+            except ValueError:
+                raise BadRequestBody(400, "malformed chunked body") from None
+            if size < 0:
+                raise BadRequestBody(400, "malformed chunked body")
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(parts)
+            total += size
+            if total > MAX_BODY_BYTES:
+                raise BadRequestBody(413, "request body exceeds 6 MB")
+            chunk = self.rfile.read(size)
+            if len(chunk) < size or self.rfile.read(2) not in (b"\r\n",):
+                raise BadRequestBody(400, "malformed chunked body")
+            parts.append(chunk)
+
+    def _discard(self, length: int) -> None:
+        # Read and discard what was sent so the connection stays usable, then refuse.
+        remaining = length
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 1 << 20))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+
+    def _handle(self) -> None:
+        try:
+            body = self._read_body()
+        except BadRequestBody as exc:
+            if exc.status == 413 and not self.close_connection:
+                status, headers, data = _error(413, "payload_too_large", exc.message)
+                self._reply(status, headers, data)
+            else:
+                self.send_error(exc.status, exc.message)
+            return
+        except TimeoutError:
+            self.send_error(408, "the request body did not arrive in time")
+            return
+        headers_in = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            status, headers, data = self.owner.dispatch(self.command, self.path, headers_in, body)
+        except Exception:  # never a stack trace on the wire
+            status, headers, data = _error(500, "internal_error", "internal error")
+        self._reply(status, headers, data)
+
+    def _reply(self, status: int, headers: dict, data: bytes) -> None:
         self.send_response(status)
         for name, value in headers.items():
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -175,3 +278,4 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
+    do_TRACE = do_CONNECT = _handle  # known methods: the route answers 405 in the envelope
