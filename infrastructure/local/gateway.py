@@ -110,6 +110,8 @@ class Gateway:
     ) -> tuple[int, dict, bytes]:
         from chalice.local import ForbiddenError, LocalGatewayException, NotAuthorizedError
 
+        if method == "OPTIONS":
+            return _options(mount, target)
         try:
             response = mount.gateway.handle_request(
                 method=method, path=target, headers=headers, body=body or b""
@@ -132,6 +134,18 @@ class Gateway:
         else:
             data = raw.encode() if isinstance(raw, str) else raw
         return status, out_headers, data
+
+
+def _options(mount: Mount, target: str) -> tuple[int, dict, bytes]:
+    """``OPTIONS``: the methods of the matched route in ``Allow`` (204), or 404. No CORS is
+    configured, so no ``Access-Control-*`` header is sent."""
+    path = target.split("?", 1)[0]
+    try:
+        event = mount.gateway.event_converter.create_lambda_event(method="OPTIONS", path=path, headers={})
+    except ValueError:
+        return _error(404, "not_found", f"no route for OPTIONS {path}")
+    methods = sorted({*mount.app.routes[event["requestContext"]["resourcePath"]], "OPTIONS"})
+    return 204, {"Allow": ", ".join(methods)}, b""
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, dict, bytes]:

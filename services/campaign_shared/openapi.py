@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from campaign_shared.api import RouteDoc
+from campaign_shared.types import ID_PATTERN
 
 _STATUS_TEXT = {
     200: "OK",
@@ -92,7 +93,7 @@ def document(mounts: list[tuple[str, list[RouteDoc]]], title: str = "Campaign se
                         "name": name,
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:\\-]{1,128}$"},
+                        "schema": {"type": "string", "pattern": ID_PATTERN},
                     }
                 )
             if doc.query is not None:

@@ -1,5 +1,10 @@
 """Issue 8, suite 3: schemathesis over ``GET /openapi.json``, every operation, with valid
-tokens of every role (merchant, customer, storefront) of shop ``s1``.
+tokens of every role (merchant, customer, storefront) of shop ``s1`` and with no token at all.
+
+Two phases per operation and role: schemathesis' coverage phase (boundary values of every
+parameter and body field, wrong types, values off each pattern, and every HTTP method the
+operation does not declare, which must be 405 in the envelope) and its hypothesis fuzzing
+(positive and negative data).
 
 For every response: never a 5xx; every non-2xx body is the error envelope of API.md
 (``{"error": {"code", "message", "details"?}}``); every 2xx body matches the documented response
@@ -27,7 +32,7 @@ SOAK = os.environ.get("CAMPAIGN_SOAK") == "1"
 ALLOWED_EXAMPLES = int(os.environ.get("CAMPAIGN_FUZZ_EXAMPLES") or (150 if SOAK else 8))
 # Examples per operation for a role the operation refuses: the 403 comes before any parsing.
 REFUSED_EXAMPLES = 10 if SOAK else 2
-ROLES = {"merchant": "m-fuzz", "customer": "c-fuzz", "storefront": "store-fuzz"}
+ROLES = {"merchant": "m-fuzz", "customer": "c-fuzz", "storefront": "store-fuzz", "anonymous": None}
 SERVICES = ("coupons", "distribution", "wishlist", "referral", "events")
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -82,10 +87,15 @@ def fuzz_service(prefix: str, wsgi_app: Any, make_token: Any) -> tuple[Counter, 
     operations = [op for op in operations if op.path.startswith(f"/{prefix}/")]
     statuses: Counter = Counter()
     failures: list[str] = []
-    tokens = {role: make_token(role, "s1", sub) for role, sub in ROLES.items()}
+    tokens = {role: make_token(role, "s1", sub) if sub else None for role, sub in ROLES.items()}
 
     for operation in operations:
         allowed = operation.definition.raw.get("x-roles")
+        coverage = _coverage_cases(schema, operation)
+        for role, token in tokens.items():
+            refused = allowed is not None and role not in allowed
+            for case in coverage:
+                _check(case, role, token, refused, statuses, failures)
         has_input = bool(operation.definition.raw.get("parameters")) or "requestBody" in (
             operation.definition.raw
         )
@@ -101,12 +111,74 @@ def fuzz_service(prefix: str, wsgi_app: Any, make_token: Any) -> tuple[Counter, 
     return statuses, failures, len(operations)
 
 
-def _sender(
-    strategy: Any, role: str, token: str, refused: bool, statuses: Counter, failures: list[str]
-) -> Any:
-    from hypothesis import HealthCheck, Phase, given, settings
+def _coverage_cases(schema: Any, operation: Any) -> list[Any]:
+    """Schemathesis' coverage phase for one operation: boundary and off-pattern values of each
+    input, and every HTTP method the operation does not declare."""
+    from schemathesis import GenerationMode
+
+    config = schema.config.generation_for(operation=operation, phase="coverage")
+    return list(
+        schema.iter_coverage_cases(
+            operation,
+            generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+            generation_config=config,
+        )
+    )
+
+
+def _undeclared_method(case: Any) -> bool:
+    data = getattr(getattr(case, "meta", None), "phase", None)
+    scenario = getattr(getattr(data, "data", None), "scenario", None)
+    return str(getattr(scenario, "value", scenario)) == "unspecified_http_method"
+
+
+def _check(
+    case: Any, role: str, token: str | None, refused: bool, statuses: Counter, failures: list[str]
+) -> None:
     from schemathesis.core.failures import FailureGroup
     from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+
+    headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    case.headers = headers
+    response = case.call()
+    status = response.status_code
+    statuses[f"{status // 100}xx"] += 1
+    statuses[status] += 1
+    content = response.content or b""
+    where = _reproduction(case, role, status, content)
+    if status >= 500:
+        failures.append(f"5xx: {where}")
+        return
+    if _undeclared_method(case):
+        # OPTIONS names the route's methods (204 with Allow); every other undeclared method is
+        # 405 in the envelope.
+        if case.method == "OPTIONS":
+            allow = {k.lower(): v for k, v in response.headers.items()}.get("allow") or ""
+            if status != 204 or "OPTIONS" not in str(allow):
+                failures.append(f"OPTIONS not 204 with Allow: {where}")
+            return
+        if status != 405:
+            failures.append(f"undeclared method not 405: {where}")
+    elif refused and status != (401 if token is None else 403):
+        failures.append(f"role {role} not refused with {401 if token is None else 403}: {where}")
+    if not 200 <= status < 300:
+        problem = envelope_problem(status, dict(response.headers), content)
+        if problem:
+            failures.append(f"envelope: {problem}: {where}")
+        return
+    try:
+        case.validate_response(response, checks=[response_schema_conformance, content_type_conformance])
+    except FailureGroup as group:
+        for failure in group.exceptions:
+            failures.append(f"schema: {failure.title}: {failure.message[:300]}: {where}")
+
+
+def _sender(
+    strategy: Any, role: str, token: str | None, refused: bool, statuses: Counter, failures: list[str]
+) -> Any:
+    from hypothesis import HealthCheck, Phase, given, settings
 
     @given(case=strategy)
     @settings(
@@ -119,28 +191,7 @@ def _sender(
         phases=[Phase.explicit, Phase.reuse, Phase.generate],
     )
     def send(case: Any) -> None:
-        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
-        response = case.call()
-        status = response.status_code
-        statuses[f"{status // 100}xx"] += 1
-        statuses[status] += 1
-        content = response.content or b""
-        where = _reproduction(case, role, status, content)
-        if status >= 500:
-            failures.append(f"5xx: {where}")
-            return
-        if refused and status != 403:
-            failures.append(f"role {role} not refused with 403: {where}")
-        if not 200 <= status < 300:
-            problem = envelope_problem(status, dict(response.headers), content)
-            if problem:
-                failures.append(f"envelope: {problem}: {where}")
-            return
-        try:
-            case.validate_response(response, checks=[response_schema_conformance, content_type_conformance])
-        except FailureGroup as group:
-            for failure in group.exceptions:
-                failures.append(f"schema: {failure.title}: {failure.message[:300]}: {where}")
+        _check(case, role, token, refused, statuses, failures)
 
     return send
 
