@@ -127,6 +127,70 @@ class HttpCaller:
         raise AssertionError(f"{method} {path}: still failing after {self.patience}s: {history[:5]} {last}")
 
 
+class CarefulCaller(HttpCaller):
+    """A client that behaves well: an ``Idempotency-Key`` on every POST, kept across its
+    retries (never abandoned); 502, 503, 504, dropped connections and 409
+    ``request_in_progress`` retried with exponential backoff, never sooner than
+    ``Retry-After``; at most ``budget`` attempts per request. ``exhausted`` lists requests that
+    ran out of attempts, ``in_progress`` counts the answers that said the key was busy."""
+
+    RETRYABLE = (502, 503, 504)
+
+    def __init__(self, url: str, shop: str, budget: int = 12) -> None:
+        super().__init__(url, shop)
+        self.budget = budget
+        self.exhausted: list[str] = []
+        self.in_progress = 0
+        self.attempts: Counter[int] = Counter()  # attempts a request needed -> requests
+
+    def call(
+        self, method: str, path: str, body: Any = None, role: str = "customer", sub: str = "u"
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {self._token(role, sub)}", "Content-Type": "application/json"}
+        if method == "POST":
+            headers["Idempotency-Key"] = f"k-{uuid.uuid4().hex}"
+        data = json.dumps(body).encode() if body is not None else None
+        history: list[Any] = []
+        for attempt in range(1, self.budget + 1):
+            backoff = min(2.0, 0.05 * 2 ** (attempt - 1))
+            try:
+                response = self._session().request(
+                    method, self.url + path, data=data, headers=headers, timeout=30
+                )
+            except self._requests.ConnectionError as exc:
+                history.append(type(exc).__name__)
+                self._local.session = None
+                time.sleep(backoff)
+                continue
+            status = response.status_code
+            payload = response.json() if response.content else None
+            code = (payload or {}).get("error", {}).get("code") if isinstance(payload, dict) else None
+            history.append((status, code))
+            with self._lock:
+                self.statuses[status] += 1
+            busy = status == 409 and code == "request_in_progress"
+            if status in self.RETRYABLE or busy:
+                with self._lock:
+                    self.in_progress += busy
+                if "Retry-After" not in response.headers:
+                    self.bad.append(f"{method} {path}: {status} without Retry-After")
+                    time.sleep(backoff)
+                else:
+                    time.sleep(max(backoff, float(response.headers["Retry-After"])))
+                continue
+            if status >= 500:
+                with self._lock:
+                    self.bad.append(f"{method} {path}: {status} {response.text[:300]}")
+                time.sleep(backoff)
+                continue
+            with self._lock:
+                self.attempts[attempt] += 1
+            return status, payload
+        with self._lock:
+            self.exhausted.append(f"{method} {path}: {history}")
+        raise AssertionError(f"{method} {path}: no answer within {self.budget} attempts: {history}")
+
+
 class GatewayCaller:
     """The same interface over the in-process gateway (``gateway`` fixture of tests/conftest)."""
 
@@ -491,6 +555,7 @@ def rel() -> Any:
     return SimpleNamespace(
         SOAK=SOAK,
         HttpCaller=HttpCaller,
+        CarefulCaller=CarefulCaller,
         GatewayCaller=GatewayCaller,
         Scenario=Scenario,
         expected_snapshot=expected_snapshot,

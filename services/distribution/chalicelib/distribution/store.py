@@ -336,18 +336,25 @@ def get_owned_link(shop: str, distributor_id: str, product_id: str | None) -> di
 
 def create_link(shop: str, link: dict[str, Any]) -> bool:
     """Reserve a code (False if taken), then record it as the owner's link for the product;
-    returns False too when the owner got a link for that product meanwhile."""
-    code_item = {"pk": f"code#{part(shop)}#{link['code']}", "sk": "link", **link}
-    if not conditional(
-        db().put_item, Item=dynamo.to_item(code_item), ConditionExpression="attribute_not_exists(pk)"
-    ):
+    returns False too when the owner got a link for that product meanwhile.
+
+    A write whose answer was lost and which was retried meets its own item: an item equal to
+    the one written is this call's own, never "taken" (before, the owner's retried record was
+    taken for a rival, its code deleted, and the link handed out pointed nowhere)."""
+    code_key = key(f"code#{part(shop)}#{link['code']}", "link")
+    if not _put_mine(code_key, link):
         return False
-    owned = {
-        "pk": dist_pk(shop, link["distributor_id"]),
-        "sk": f"link#{link.get('product_id') or '*'}",
-        **link,
-    }
-    if conditional(db().put_item, Item=dynamo.to_item(owned), ConditionExpression="attribute_not_exists(pk)"):
+    owned_key = key(dist_pk(shop, link["distributor_id"]), f"link#{link.get('product_id') or '*'}")
+    if _put_mine(owned_key, link):
         return True
-    db().delete_item(TableName=table(), Key=key(code_item["pk"], "link"))
+    db().delete_item(TableName=table(), Key=code_key)
     return False
+
+
+def _put_mine(item_key: dict[str, Any], attributes: dict[str, Any]) -> bool:
+    """Create the item unless it exists; True also when the existing item is this very one."""
+    item = {**dynamo.to_item(attributes), **item_key}
+    if conditional(db().put_item, Item=item, ConditionExpression="attribute_not_exists(pk)"):
+        return True
+    found = get(item_key)
+    return found is not None and strip(found) == {k: v for k, v in attributes.items() if v is not None}

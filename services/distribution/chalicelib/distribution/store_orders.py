@@ -6,6 +6,7 @@ until the settlement is posted). Part of the store layer (see ``store``)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from campaign_shared import dynamo
@@ -86,6 +87,12 @@ def save_order(
     else:
         condition = "version = :expected"
         vals["expected"] = expected_version
+    if claims:
+        # A retry of this very write (its answer was lost) finds its own claim token: it is
+        # this call's save, not a rival's, so it succeeds again instead of reading as "busy".
+        names["#own"] = next(iter(claims))
+        vals["own"] = next(iter(claims.values()))["t"]
+        condition = f"({condition}) OR (version = :version AND applied.#own.t = :own)"
     return conditional(
         db().update_item,
         Key=_order_key(order["shop"], order["order_id"]),
@@ -104,25 +111,30 @@ def claim_group(shop: str, order_id: str, group: str, claim: dict[str, Any], now
         Key=_order_key(shop, order_id),
         UpdateExpression="SET applied.#g = :claim",
         ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(applied.#g) OR "
-        "(applied.#g.s = :claimed AND applied.#g.u < :now))",
+        "(applied.#g.s = :claimed AND (applied.#g.u < :now OR applied.#g.t = :token)))",
         ExpressionAttributeNames={"#g": group},
-        ExpressionAttributeValues=dynamo.values(claim=claim, claimed="claimed", now=now_epoch),
+        ExpressionAttributeValues=dynamo.values(
+            claim=claim, claimed="claimed", now=now_epoch, token=claim["t"]
+        ),
     )
 
 
 def release_group(shop: str, order_id: str, group: str, token: str) -> None:
-    """Give a claim back (after a failure), unless it is done or no longer ours."""
-    try:
-        conditional(
-            db().update_item,
-            Key=_order_key(shop, order_id),
-            UpdateExpression="REMOVE applied.#g",
-            ConditionExpression="applied.#g.t = :t AND applied.#g.s = :claimed",
-            ExpressionAttributeNames={"#g": group},
-            ExpressionAttributeValues=dynamo.values(t=token, claimed="claimed"),
-        )
-    except Exception:  # best effort: the claim expires anyway
-        pass
+    """Give a claim back (after a failure), unless it is done or no longer ours. Retried a few
+    times: a claim left behind holds the group's redeliveries off until it expires."""
+    for attempt in range(4):
+        try:
+            conditional(
+                db().update_item,
+                Key=_order_key(shop, order_id),
+                UpdateExpression="REMOVE applied.#g",
+                ConditionExpression="applied.#g.t = :t AND applied.#g.s = :claimed",
+                ExpressionAttributeNames={"#g": group},
+                ExpressionAttributeValues=dynamo.values(t=token, claimed="claimed"),
+            )
+            return
+        except Exception:  # best effort: the claim expires anyway
+            time.sleep(0.02 * 2**attempt)
 
 
 def mark_done(
