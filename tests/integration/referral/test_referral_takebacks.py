@@ -348,3 +348,21 @@ def test_an_unanswered_revoke_is_sent_again_then_given_up(
     assert _statuses(gateway, auth, "bob")["bob"] == [
         ("referee", "revoke_failed", "no answer from the coupons service")
     ]
+
+
+def test_the_release_sweep_pages_through_many_due_rewards(
+    gateway, auth, program, code_of, send, drain, paid, queued, monkeypatch
+):
+    from chalicelib.referral import consumer
+
+    program(hold_days=1)
+    code = code_of("alice")
+    friends = [f"f{i}" for i in range(5)]
+    for friend in friends:
+        assert _signup(gateway, auth, friend, code).status_code == 201
+        send(paid(friend, f"o-{friend}", 100))
+    drain("referral")
+    real_now = clock.now
+    monkeypatch.setattr(clock, "now", lambda: real_now() + timedelta(days=2))
+    assert consumer.release_held_rewards(limit=3) == {"released": 10}  # rounds of 3 until none is left
+    assert len({g["grant_id"] for g in _grants(queued)}) == 10

@@ -179,12 +179,21 @@ def resend_stale_grants(limit: int = 100) -> dict[str, int]:
     return {"resent": resent, "gave_up": gave_up}
 
 
-def release_held_rewards(limit: int = 500) -> dict[str, int]:
+def release_held_rewards(limit: int = 500, max_rounds: int = 20) -> dict[str, int]:
     """Grant the held rewards whose refund window is over: each is moved to ``pending`` (one
     conditional write: a reward cancelled meanwhile stays cancelled), then its grant is sent.
-    A send lost after the write is sent again by ``resend_stale_grants``."""
+    A send lost after the write is sent again by ``resend_stale_grants``. Released rewards
+    leave the held index, so each round reads the next ones; at most ``max_rounds`` rounds of
+    ``limit`` per run (the rest waits for the next run), and a round that releases nothing
+    (the index lagging behind its table) ends the run."""
     now = _now()
-    messages = [_item_grant(item) for item in store.held_due(now, limit) if store.release_held(item, now)]
-    if messages:
-        messaging.send_batch("coupons", messages)
-    return {"released": len(messages)}
+    released = 0
+    for _ in range(max_rounds):
+        due = store.held_due(now, limit)
+        messages = [_item_grant(item) for item in due if store.release_held(item, now)]
+        if messages:
+            messaging.send_batch("coupons", messages)
+        released += len(messages)
+        if len(due) < limit or not messages:
+            break
+    return {"released": released}
