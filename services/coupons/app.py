@@ -20,6 +20,7 @@ from chalicelib.coupons.models import (
     ValidateIn,
     ValidateOut,
 )
+from chalicelib.coupons.revoke import on_revoke
 
 api = ServiceApi("coupons")
 app = api.app
@@ -30,6 +31,7 @@ HANDLERS: dict[str, events.RecordHandler] = {
     "order.cancelled": consumer.on_order_event,
     "coupon.grant": consumer.on_grant,
     "coupon.issue_chunk": consumer.on_issue_chunk,
+    "coupon.revoke": on_revoke,
 }
 
 

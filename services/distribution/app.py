@@ -189,10 +189,12 @@ def create_link(req: ApiRequest) -> Reply:
     roles=[M, C, S],
     response=models.LinkOut,
     errors_=(401, 404),
-    summary="Resolve a share code of the shop.",
+    summary="Resolve a share code of the shop; distributor_id is shown to its owner and the merchant only.",
 )
 def resolve_link(req: ApiRequest) -> models.LinkOut:
-    return models.LinkOut(**service.resolve_link(req.shop, req.path["code"]))
+    assert req.principal is not None
+    viewer = None if req.principal.role == M else req.sub
+    return models.LinkOut(**service.resolve_link(req.shop, req.path["code"], viewer))
 
 
 # ---- the distributor's own views ------------------------------------------------------------

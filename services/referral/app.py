@@ -24,7 +24,8 @@ app = api.app
     body=models.ProgramIn,
     response=models.ProgramOut,
     errors_=(400, 401, 403),
-    summary="Set the shop's referral program; both coupon templates must exist (else 400).",
+    summary="Set the shop's referral program; both coupon templates must exist and the referrer template's "
+    "per_customer_limit must cover max_rewards_per_referrer (else 400).",
 )
 def put_program(req: ApiRequest) -> models.ProgramOut:
     return service.put_program(req.shop, req.body)
@@ -214,6 +215,7 @@ HANDLERS: dict[str, events.RecordHandler] = {
     "order.paid": _consumer("on_order_paid"),
     "order.refunded": _consumer("on_order_refunded"),
     "coupon.grant_result": _consumer("on_grant_result"),
+    "coupon.revoke_result": _consumer("on_revoke_result"),
 }
 
 
@@ -229,3 +231,11 @@ def resend_stale_grants(event: Any) -> dict[str, int]:
     from chalicelib.referral import consumer
 
     return consumer.resend_stale_grants()
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="release_held_rewards")
+def release_held_rewards(event: Any) -> dict[str, int]:
+    """Grant the held rewards whose converting order's refund window is over."""
+    from chalicelib.referral import consumer
+
+    return consumer.release_held_rewards()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -49,7 +50,8 @@ def _paid(
         "type": "order.paid",
         "order_id": order_id,
         "customer_id": customer,
-        "occurred_at": "2026-11-11T00:00:05Z",
+        # placed now: after the signups of these tests (an order placed before a signup voids it)
+        "occurred_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "currency": "CNY",
         "lines": [
             {

@@ -12,11 +12,24 @@ SHOP = "s1"
 
 
 class Dist:
-    def __init__(self, gateway: Any, auth: Any, drain: Any) -> None:
+    def __init__(self, gateway: Any, auth: Any, drain: Any, monkeypatch: Any) -> None:
         self.gateway = gateway
         self.auth = auth
         self._drain = drain
+        self._monkeypatch = monkeypatch
         self.sent = 0
+
+    def clock_to(self, when: str) -> None:
+        """Move the services' clock forward to ``when`` (it keeps ticking; never moves back)."""
+        from campaign_shared import clock
+
+        target = clock.parse(when)
+        current = clock.now()
+        if target <= current:
+            return
+        shift = target - current
+        base = clock.now
+        self._monkeypatch.setattr(clock, "now", lambda: base() + shift)
 
     # ---- setup -------------------------------------------------------------------------
 
@@ -142,6 +155,10 @@ class Dist:
         return response.json()
 
     def settle(self, as_of: str | None = None, shop: str = SHOP) -> dict[str, Any]:
+        """A settlement run as of ``as_of``, made at that time: a future ``as_of`` is refused,
+        so the clock is first moved forward to it."""
+        if as_of:
+            self.clock_to(as_of)
         body = {"as_of": as_of} if as_of else {}
         response = self.gateway.post(
             "/distribution/settlements", body, headers=self.auth("merchant", shop, "m1")
@@ -156,5 +173,5 @@ class Dist:
 
 
 @pytest.fixture
-def dist(gateway, auth, drain) -> Dist:
-    return Dist(gateway, auth, drain)
+def dist(gateway, auth, drain, monkeypatch) -> Dist:
+    return Dist(gateway, auth, drain, monkeypatch)

@@ -3,6 +3,10 @@ settlement and clawbacks, with balances always equal to the ledger's sums."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from campaign_shared import clock
+
 LATER = "2030-01-01T00:00:00Z"
 
 
@@ -206,3 +210,46 @@ def test_the_daily_schedule_settles_every_shop_once(dist, gateway, auth):
     for bad in ({"as_of": "yesterday"}, {"as_of": "2026-11-11T00:00:00"}, {"as_of": 5}, {"extra": 1}):
         response = gateway.post("/distribution/settlements", bad, headers=auth("merchant", "s1", "m1"))
         assert response.status_code == 400, (bad, response)
+
+
+def test_a_future_as_of_is_refused_so_a_later_refund_cannot_overdraw(dist, gateway, auth):
+    """The hole: settling "as of" a week ahead made an order paid today available at once
+    (skipping its 7-day refund hold); the distributor withdrew it, the refund then clawed it
+    back and left the balance negative. Now the future as_of is refused and nothing moves."""
+    code, _ = dist.chain()
+    now = clock.now()
+    dist.send(dist.paid("o-1", code, occurred_at=clock.iso(now)))  # due in 7 days
+    assert dist.amounts("c") == (1000, 0, 0)
+    for ahead in (timedelta(days=8), timedelta(minutes=1)):
+        response = gateway.post(
+            "/distribution/settlements",
+            {"as_of": clock.iso(now + ahead)},
+            headers=auth("merchant", "s1", "m1"),
+        )
+        assert response.status_code == 400, response
+        error = response.json()["error"]
+        assert error["code"] == "invalid_request" and "future" in error["message"]
+        assert error["details"][0]["loc"] == ["body", "as_of"]
+    assert dist.amounts("c") == (1000, 0, 0) and dist.amounts("p") == (500, 0, 0)
+    settled = dist.settle()  # as of now: not due yet
+    assert settled["settled_count"] == 0
+    withdrawn = gateway.post(
+        "/distribution/me/withdrawals", {"amount": 1000}, headers=auth("customer", "s1", "c")
+    )
+    assert withdrawn.status_code == 409 and withdrawn.json()["error"]["code"] == "insufficient_balance"
+    dist.send(dist.refunded("o-1", "r-1", [("l-1", 10000)]))  # refunded inside the hold: a reversal
+    assert dist.amounts("c") == (0, 0, 0) and dist.amounts("p") == (0, 0, 0)
+    assert sorted(e["kind"] for e in dist.ledger("c")) == ["accrual", "reversal"]
+    _consistent(dist, "c", "p")
+
+
+def test_an_as_of_a_few_seconds_ahead_is_settled_as_of_now(dist, gateway, auth):
+    code, _ = dist.chain()
+    dist.rules(settle_after_days=0)
+    dist.send(dist.paid("o-1", code))
+    ahead = clock.iso(clock.now() + timedelta(seconds=2))
+    response = gateway.post(
+        "/distribution/settlements", {"as_of": ahead}, headers=auth("merchant", "s1", "m1")
+    )
+    assert response.status_code == 200, response
+    assert response.json()["settled_count"] == 2 and response.json()["as_of"] <= ahead

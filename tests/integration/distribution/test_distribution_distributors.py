@@ -146,3 +146,80 @@ def test_links_are_unique_per_distributor_and_product_and_unguessable(dist, gate
     _error(
         gateway.post("/distribution/links", {}, headers=auth("customer", "s1", "stranger")), 403, "forbidden"
     )
+
+
+def _withdraw(gateway, auth, sub, amount, **headers):
+    return gateway.post(
+        "/distribution/me/withdrawals", {"amount": amount}, headers=auth("customer", "s1", sub, **headers)
+    )
+
+
+def _funded(dist, sub="d1", amount=10000):
+    """An approved distributor with ``amount`` * 10% available (settle_after_days 0)."""
+    dist.rules(settle_after_days=0)
+    assert dist.register(sub).status_code == 201
+    dist.send(dist.paid(f"o-{sub}", dist.link(sub), [("l-1", amount)]))
+    dist.settle()
+    assert dist.amounts(sub) == (0, amount // 10, 0)
+
+
+def test_a_suspended_distributor_cannot_withdraw_until_approved_again(dist, gateway, auth):
+    _funded(dist)
+    merchant = auth("merchant", "s1", "m1")
+    assert gateway.post("/distribution/distributors/d1/suspend", headers=merchant).status_code == 200
+    _error(_withdraw(gateway, auth, "d1", 500), 409, "distributor_suspended")
+    _error(_withdraw(gateway, auth, "d1", 500, **{"idempotency-key": "k-1"}), 409, "distributor_suspended")
+    assert dist.amounts("d1") == (0, 1000, 0)  # the balance is kept, not paid out
+    assert [e["kind"] for e in dist.ledger("d1")] == ["settlement", "accrual"]
+    assert gateway.post("/distribution/distributors/d1/approve", headers=merchant).status_code == 200
+    paid = _withdraw(gateway, auth, "d1", 500)
+    assert paid.status_code == 201 and paid.json()["available_amount"] == 500
+    assert dist.amounts("d1") == (0, 500, 500)
+
+
+def test_a_pending_distributor_cannot_withdraw(dist, gateway, auth):
+    dist.rules(auto_approve=False)
+    assert dist.register("d1").status_code == 201
+    _error(_withdraw(gateway, auth, "d1", 1), 409, "distributor_not_approved")
+
+
+def test_a_suspension_landing_during_a_withdrawal_stops_it(dist, gateway, auth, monkeypatch):
+    """The status is a condition of the balance write: a suspension between the withdrawal's
+    read and its write makes the write fail, and the re-read refuses."""
+    from chalicelib.distribution import store
+
+    _funded(dist)
+    real_write = store.write_balance
+    calls = {"n": 0}
+
+    def suspended_meanwhile(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            store.set_distributor_status("s1", "d1", "suspended", "2026-11-20T00:00:00Z")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(store, "write_balance", suspended_meanwhile)
+    _error(_withdraw(gateway, auth, "d1", 1000), 409, "distributor_suspended")
+    assert calls["n"] == 1
+    monkeypatch.setattr(store, "write_balance", real_write)
+    assert dist.amounts("d1") == (0, 1000, 0)
+    assert dist.reconcile("d1")["consistent"]
+
+
+def test_a_link_shows_its_owner_only_to_the_owner_and_the_merchant(dist, gateway, auth):
+    dist.rules()
+    dist.register("d1")
+    code = dist.link("d1", product_id="p-1")
+    seen = {}
+    for role, sub in (("customer", "d1"), ("merchant", "m1"), ("customer", "someone"), ("storefront", "sf")):
+        response = gateway.get(f"/distribution/links/{code}", headers=auth(role, "s1", sub))
+        assert response.status_code == 200, response
+        body = response.json()
+        assert body["code"] == code and body["product_id"] == "p-1" and body["url"].endswith(code)
+        seen[(role, sub)] = body["distributor_id"]
+    assert seen == {
+        ("customer", "d1"): "d1",
+        ("merchant", "m1"): "d1",
+        ("customer", "someone"): None,
+        ("storefront", "sf"): None,
+    }

@@ -17,11 +17,17 @@ def _paid(
     amount: int,
     *,
     code: str | None = None,
-    at: str = "2026-11-11T00:00:05Z",
+    at: str | None = None,
     shop: str = "s1",
     event_id: str | None = None,
 ) -> dict[str, Any]:
-    """An ``order.paid`` message as the order-events topic delivers it (``shop`` included)."""
+    """An ``order.paid`` message as the order-events topic delivers it (``shop`` included),
+    placed ``at`` (default: now, on the services' clock; a signup voids when an order placed
+    before it arrives later, so orders made in a test after a signup are placed after it)."""
+    if at is None:
+        from campaign_shared import clock
+
+        at = clock.iso(clock.now())
     body: dict[str, Any] = {
         "event_id": event_id or f"e-{next(_events)}",
         "type": "order.paid",
@@ -105,12 +111,14 @@ def templates_exist(monkeypatch, gateway):
     tests of missing and foreign templates use the real check."""
     from chalicelib.referral import store
 
-    monkeypatch.setattr(store, "coupon_template_exists", lambda shop, template_id: True)
+    monkeypatch.setattr(store, "coupon_template", lambda shop, template_id: {"per_customer_limit": 100})
 
 
 @pytest.fixture
 def program(gateway, auth, templates_exist):
-    def put(min_order_amount: int = 0, cap: int | None = None, shop: str = "s1") -> dict[str, Any]:
+    def put(
+        min_order_amount: int = 0, cap: int | None = None, shop: str = "s1", hold_days: int | None = None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "referrer_template_id": "t-referrer",
             "referee_template_id": "t-referee",
@@ -118,6 +126,8 @@ def program(gateway, auth, templates_exist):
         }
         if cap is not None:
             body["max_rewards_per_referrer"] = cap
+        if hold_days is not None:
+            body["reward_hold_days"] = hold_days
         response = gateway.put("/referral/program", body, headers=auth("merchant", shop=shop))
         assert response.status_code == 200, response
         return response.json()

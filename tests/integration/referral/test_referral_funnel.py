@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-ZERO_REFUSALS = {"self_referral": 0, "already_referred": 0, "not_new_customer": 0}
+ZERO_REFUSALS = {"self_referral": 0, "already_referred": 0, "not_new_customer": 0, "mutual_referral": 0}
 
 
 def _visit(gateway, auth, code, visitor, shop="s1"):
@@ -85,7 +85,12 @@ def test_signup_binds_once_and_refusals_are_409_and_counted(gateway, auth, code_
     refused("dave", "not_new_customer")
     item = row(code)
     assert item["signups"] == 1
-    assert item["refusals"] == {"self_referral": 1, "already_referred": 1, "not_new_customer": 1}
+    assert item["refusals"] == {
+        **ZERO_REFUSALS,
+        "self_referral": 1,
+        "already_referred": 1,
+        "not_new_customer": 1,
+    }
     assert gateway.get("/referral/me", headers=auth("customer", sub="alice")).json()["referred_count"] == 1
     bob = gateway.get("/referral/me", headers=auth("customer", sub="bob")).json()
     assert bob["referred_by"]["code"] == code and bob["referred_by"]["converted"] is False

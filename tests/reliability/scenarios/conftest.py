@@ -338,13 +338,20 @@ class Scenario:
                 **extra,
             }
 
+        # Orders are placed now, after setup's signup: an order placed before a signup voids it.
+        from datetime import timedelta
+
+        from campaign_shared import clock
+
+        placed = clock.now()
+
         def event(n, kind, order, customer, **extra):
             return {
                 "event_id": f"e-{n}-{uuid.uuid4().hex[:8]}",
                 "type": kind,
                 "order_id": order,
                 "customer_id": customer,
-                "occurred_at": f"2026-11-11T00:00:0{n}Z",
+                "occurred_at": clock.iso(placed + timedelta(seconds=n)),
                 "currency": "CNY",
                 **extra,
             }

@@ -155,3 +155,31 @@ def test_withdrawal_entry_and_rank_key():
     with pytest.raises(ValueError):
         domain.withdrawal_entry("w2", 0, "2026-11-11T00:00:00Z", "CNY")
     assert domain.rank_key(120, "a") > domain.rank_key(99, "b") > domain.rank_key(-5, "c")
+
+
+def test_settlement_as_of_refuses_the_future_beyond_a_small_skew():
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
+    assert domain.settlement_as_of(None, now) == now
+    past = now - timedelta(days=3)
+    assert domain.settlement_as_of(past, now) == past
+    # a clock a few seconds fast is settled as of now (nothing due later is settled early)
+    assert domain.settlement_as_of(now + domain.AS_OF_SKEW, now) == now
+    for future in (now + domain.AS_OF_SKEW + timedelta(seconds=1), now + timedelta(days=8)):
+        with pytest.raises(ValueError, match="future"):
+            domain.settlement_as_of(future, now)
+
+
+@pytest.mark.parametrize(
+    ("status", "refusal"),
+    [
+        ("approved", None),
+        ("suspended", "distributor_suspended"),
+        ("pending", "distributor_not_approved"),
+        (None, "distributor_not_approved"),
+    ],
+)
+def test_only_approved_distributors_may_withdraw(status, refusal):
+    found = domain.withdrawal_refusal(status)
+    assert (found[0] if found else None) == refusal

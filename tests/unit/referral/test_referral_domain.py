@@ -13,7 +13,7 @@ from campaign_shared.runtime import load_app
 
 load_app("referral")  # the service folder is the Lambda task root: chalicelib.referral is importable
 
-from chalicelib.referral import counters, domain  # noqa: E402
+from chalicelib.referral import counters, domain, rewards  # noqa: E402
 from chalicelib.referral.domain import (  # noqa: E402
     Buyer,
     CodeOwner,
@@ -24,13 +24,14 @@ from chalicelib.referral.domain import (  # noqa: E402
 )
 
 NOW = "2026-11-20T00:00:00Z"
+SIGNED_UP = "2026-11-01T00:00:00Z"  # before the orders of these tests (an earlier order voids)
 ALICE = CodeOwner(shop="s1", code="alicecode0", kind="customer", owner_id="alice")
 POSTER = CodeOwner(shop="s1", code="postercode", kind="channel", owner_id="ch1", name="poster")
 PROGRAM = Program(referrer_template_id="t-r", referee_template_id="t-e", min_order_amount=5000)
 
 
 def _bound(customer: str = "bob", owner: CodeOwner = ALICE) -> Buyer:
-    return domain.bind(Buyer(customer_id=customer), owner, NOW)
+    return domain.bind(Buyer(customer_id=customer), owner, SIGNED_UP)
 
 
 def _paid(buyer, order_id, amount, *, at="2026-11-11T00:00:00Z", code_owner=None, program=PROGRAM, granted=0):
@@ -241,4 +242,117 @@ def test_report_row_sums_visit_shards_and_computes_the_rate():
     assert row["visits"] == 6 and row["unique_visitors"] == 2
     assert row["repurchase_rate_bps"] == 3333
     assert row["channel_id"] == "ch1" and row["channel_name"] == "poster" and row["customer_id"] is None
-    assert row["refusals"] == {"self_referral": 1, "already_referred": 0, "not_new_customer": 0}
+    assert row["refusals"] == {
+        "self_referral": 1,
+        "already_referred": 0,
+        "not_new_customer": 0,
+        "mutual_referral": 0,
+    }
+
+
+# ---- mutual referrals, voided signups, rewards taken back -------------------------------------
+
+BOB = CodeOwner(shop="s1", code="bobcode000", kind="customer", owner_id="bob")
+
+
+def test_a_customer_cannot_sign_up_with_the_code_of_someone_they_referred():
+    with pytest.raises(SignupRefused) as refused:
+        domain.signup(Buyer(customer_id="alice"), BOB, NOW, owner_referred_by="alice")
+    assert refused.value.reason == "mutual_referral" and refused.value.status == 409
+    # someone else referred bob: alice may use his code; the write guards bob's binding
+    outcome = domain.signup(Buyer(customer_id="alice"), BOB, NOW, owner_referred_by="carol")
+    assert outcome.after.bound_code == "bobcode000" and outcome.not_referred_by == ("bob", "alice")
+    assert domain.signup(Buyer(customer_id="alice"), POSTER, NOW).not_referred_by is None
+
+
+def test_an_order_placed_before_the_signup_voids_it_and_nothing_converts_after():
+    bound = _bound()
+    early = _paid(bound, "o0", 9000, at="2026-10-31T23:59:59Z")  # before SIGNED_UP, seen after
+    after = early.after
+    assert after.bound_code is None and after.referrer_id is None and after.attributed_code is None
+    assert after.voided is not None and (after.voided.code, after.voided.order_id) == ("alicecode0", "o0")
+    assert early.rewards == () and after.converted_at is None
+    assert early.deltas == {"alicecode0": Counters(signups=-1, refused_not_new_customer=1)}
+    assert early.credit_referrer == "alice" and early.referrer_increments == {"referred_count": -1}
+    assert rewards_of(after) is None
+    # a qualifying order afterwards converts nothing; a new signup is refused; redelivery is a no-op
+    later = _paid(after, "o1", 9000)
+    assert later.rewards == () and later.after.converted_at is None and later.deltas == {}
+    assert not _paid(later.after, "o0", 9000, at="2026-10-31T23:59:59Z").changed
+    with pytest.raises(SignupRefused) as refused:
+        domain.signup(Buyer(customer_id="bob", voided=after.voided), ALICE, NOW)
+    assert refused.value.reason == "not_new_customer"
+
+
+def test_an_order_at_the_signup_second_or_later_does_not_void():
+    assert _paid(_bound(), "o1", 9000, at=SIGNED_UP).after.bound_code == "alicecode0"
+
+
+def test_voiding_after_the_conversion_undoes_it_and_takes_the_rewards_back():
+    converted = _paid(_bound(), "o2", 9000, at="2026-11-05T00:00:00Z").after
+    assert converted.conversion_order_id == "o2"
+    voiding = _paid(converted, "o1", 300, at="2026-10-30T00:00:00Z", code_owner=POSTER)
+    after = voiding.after
+    # attributed to the earlier order's code, as a customer who never signed up
+    assert after.attributed_code == "postercode" and after.bound_code is None
+    assert voiding.deltas == {
+        "alicecode0": Counters(
+            signups=-1, refused_not_new_customer=1, conversions=-1, first_orders=-1, gmv_amount=-9000
+        ),
+        "postercode": Counters(first_orders=1, repeat_customers=1, gmv_amount=9300),
+    }
+    assert voiding.referrer_increments == {"referred_count": -1, "converted_count": -1}
+    assert rewards_of(after) == "not_new_customer"
+    assert rewards.reward_holders("s1", after) == [
+        ("bob", domain.grant_id("s1", "bob", "referee")),
+        ("alice", domain.grant_id("s1", "bob", "referrer")),
+    ]
+
+
+def test_held_rewards_wait_out_the_refund_window_from_the_payment():
+    held = Program(referrer_template_id="t-r", referee_template_id="t-e", reward_hold_days=7)
+    outcome = _paid(_bound(), "o1", 100, program=held, at="2026-11-11T08:30:00Z")
+    assert [(r.side, r.status, r.release_at) for r in outcome.rewards] == [
+        ("referee", "held", "2026-11-18T08:30:00Z"),
+        ("referrer", "held", "2026-11-18T08:30:00Z"),
+    ]
+    # a payment time in the future counts as now
+    future = _paid(_bound(), "o1", 100, program=held, at="2027-01-01T00:00:00Z")
+    assert {r.release_at for r in future.rewards} == {"2026-11-27T00:00:00Z"}
+    capped = Program(
+        referrer_template_id="t-r", referee_template_id="t-e", reward_hold_days=7, max_rewards_per_referrer=1
+    )
+    statuses = [(r.side, r.status) for r in _paid(_bound(), "o1", 100, program=capped, granted=1).rewards]
+    assert statuses == [("referee", "held"), ("referrer", "capped")]
+
+
+def test_only_a_full_refund_of_the_converting_order_takes_rewards_back():
+    converted = _paid(_bound(), "o1", 5000).after
+    other = _paid(converted, "o2", 7000).after
+    partial = domain.apply_refund(other, "o1", "r1", 4999).after
+    assert rewards_of(partial) is None
+    assert rewards_of(domain.apply_refund(other, "o2", "r1", 7000).after) is None  # another order
+    full = domain.apply_refund(partial, "o1", "r2", 1).after
+    assert rewards_of(full) == "converting_order_refunded"
+    assert not domain.apply_refund(full, "o1", "r2", 1).changed  # redelivered: same state
+
+
+def test_a_refund_seen_before_its_payment_cancels_the_rewards_from_the_start():
+    refunded_first = domain.apply_refund(_bound(), "o1", "r1", 6000).after
+    outcome = _paid(refunded_first, "o1", 6000)
+    assert outcome.after.converted_at is not None
+    assert [(r.status, r.reason) for r in outcome.rewards] == [("cancelled", "converting_order_refunded")] * 2
+
+
+@pytest.mark.parametrize(
+    ("limit", "cap", "refused"), [(1, None, False), (1, 1, False), (5, 3, False), (1, 2, True), (4, 5, True)]
+)
+def test_the_referrer_template_must_allow_the_cap(limit, cap, refused):
+    problem = rewards.limit_problem(limit, cap)
+    assert (problem is not None) is refused
+    if refused:
+        assert str(limit) in problem and str(cap) in problem
+
+
+def rewards_of(buyer):
+    return rewards.withdraw_reason(buyer)

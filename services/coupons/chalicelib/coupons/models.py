@@ -23,7 +23,7 @@ PositiveAmount = Annotated[int, Field(ge=1, le=MAX_AMOUNT)]
 Timestamp = Annotated[str, StringConstraints(pattern=RFC3339)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Kind = Literal["amount_off", "percent_off", "lucky"]
-CouponStatus = Literal["available", "locked", "redeemed", "expired"]
+CouponStatus = Literal["available", "locked", "redeemed", "expired", "revoked"]
 
 
 class _In(BaseModel):

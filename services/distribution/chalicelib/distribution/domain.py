@@ -160,6 +160,45 @@ def settle_due(paid: datetime, rules: Rules) -> datetime:
     return paid + timedelta(days=rules.settle_after_days)
 
 
+# A settlement's ``as_of`` may be this far ahead of the server's clock (a merchant's clock
+# running slightly fast); it is then settled as of now. Anything later is refused: settling
+# "as of next week" would make commissions available before their refund hold is over, and a
+# refund in that week would then claw back money that may already be withdrawn.
+AS_OF_SKEW = timedelta(seconds=5)
+
+
+def settlement_as_of(as_of: datetime | None, now: datetime) -> datetime:
+    """The time a settlement runs as of: ``as_of`` (default now), never later than now.
+    Raises ``ValueError`` when ``as_of`` is more than ``AS_OF_SKEW`` in the future."""
+    if as_of is None:
+        return now
+    if as_of > now + AS_OF_SKEW:
+        raise ValueError(
+            f"as_of may not be in the future (more than {int(AS_OF_SKEW.total_seconds())} s after now)"
+        )
+    return min(as_of, now)
+
+
+# ---- distributor status ------------------------------------------------------------------
+
+# Why a distributor may not withdraw, by status: (409 error code, message). Approved
+# distributors may; a suspended one keeps their balance but cannot take it out until approved
+# again, and a pending one was never approved.
+WITHDRAWAL_REFUSALS = {
+    "suspended": ("distributor_suspended", "a suspended distributor cannot withdraw"),
+    "pending": ("distributor_not_approved", "a distributor awaiting approval cannot withdraw"),
+}
+
+
+def withdrawal_refusal(status: str | None) -> tuple[str, str] | None:
+    """(code, message) when a distributor of this status may not withdraw, else None."""
+    if status == "approved":
+        return None
+    return WITHDRAWAL_REFUSALS.get(
+        status or "", ("distributor_not_approved", "only approved distributors can withdraw")
+    )
+
+
 # ---- balances ------------------------------------------------------------------------
 
 BUCKETS = ("pending", "available", "withdrawn", "earned")

@@ -109,7 +109,10 @@ class LinkOut(_Out):
     code: str
     url: str
     product_id: str | None = None
-    distributor_id: str
+    distributor_id: str | None = Field(
+        default=None,
+        description="The link's owner: shown to the owner and the merchant; null for anyone else.",
+    )
 
 
 # ---- balances and ledger --------------------------------------------------------------------

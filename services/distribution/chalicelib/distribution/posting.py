@@ -12,7 +12,8 @@ distributor. An order's groups are posted in steps, each one single-item conditi
 1. **Balance.** Read the distributor; unless the group is already in its ``journal``,
    write the new balances *and the group's entries into the journal* in one ``UpdateItem``
    conditioned on the ``version`` read (optimistic; re-read and retried on conflict).
-   Withdrawals add ``available >= amount`` here, so concurrent withdrawals never overdraw.
+   Withdrawals add ``available >= amount`` here, so concurrent withdrawals never overdraw,
+   and ``status = approved``, so a suspended distributor never withdraws.
 2. **Entries.** Put each entry (conditional on absence: ids are business keys).
 3. **Done.** Mark the group done on the order: the durable record that stops redeliveries.
 4. **Finish.** Drop the group from the journal.
@@ -80,6 +81,7 @@ def apply_group(
     entries: list[dict[str, Any]],
     *,
     require_available: int | None = None,
+    require_approved: bool = False,
     snapshot: dict[str, Any] | None = None,
     receipt: dict[str, Any] | None = None,
     deadline: float | None = None,
@@ -103,6 +105,9 @@ def apply_group(
         if any(int(value.get("at", 0)) < now - CLAIM_SECONDS for value in journal.values()):
             flush_journal(shop, distributor_id)  # left by a delivery that never came back
             continue
+        refusal = domain.withdrawal_refusal(record.get("status")) if require_approved else None
+        if refusal is not None:
+            raise Conflict(refusal[1], code=refusal[0])
         available = int(record.get("available", 0))
         if require_available is not None and available < require_available:
             raise Conflict(
@@ -117,6 +122,7 @@ def apply_group(
             rank=domain.rank_key(balance["earned"], distributor_id),
             group_id=gid,
             journal={"at": now, "entries": entries, **({"receipt": receipt} if receipt else {})},
+            status="approved" if require_approved else None,
         )
         if written:
             return {**record, **balance}
@@ -207,7 +213,13 @@ def post_withdrawal(
     receipt with the available amount after it."""
     gid = entry["entry_id"]
     after = apply_group(
-        shop, distributor_id, gid, [entry], require_available=entry["amount"], receipt=receipt
+        shop,
+        distributor_id,
+        gid,
+        [entry],
+        require_available=entry["amount"],
+        require_approved=True,
+        receipt=receipt,
     )
     store.put_entries(shop, distributor_id, [entry])
     done = {**receipt, "available_amount": int(after.get("available", 0))}

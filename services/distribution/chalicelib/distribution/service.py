@@ -158,11 +158,17 @@ def create_link(shop: str, distributor_id: str, product_id: str | None) -> dict[
     raise Conflict("could not allocate a link; retry", code="conflict")
 
 
-def resolve_link(shop: str, code: str) -> dict[str, Any]:
+def resolve_link(shop: str, code: str, viewer: str | None = None) -> dict[str, Any]:
+    """A link of the shop. Its owner's id (a customer id) is shown only to the owner and,
+    with ``viewer=None``, to the merchant; anyone else (another customer, the storefront)
+    sees ``distributor_id: null``: a share link must not reveal who shared it."""
     link = store.get_link(shop, code)
     if link is None:
         raise NotFound("no such link")
-    return _link_out(link)
+    out = _link_out(link)
+    if viewer is not None and viewer != link["distributor_id"]:
+        out["distributor_id"] = None
+    return out
 
 
 # ---- views ------------------------------------------------------------------------------------
@@ -246,7 +252,11 @@ def withdraw(
 ) -> dict[str, Any]:
     """Withdraw ``amount`` from ``available`` (409 ``insufficient_balance`` beyond it). With an
     ``Idempotency-Key``, the withdrawal id derives from it, so a retry after a failure that
-    left the first attempt half done completes that attempt instead of paying twice."""
+    left the first attempt half done completes that attempt instead of paying twice.
+    Only an approved distributor withdraws: 409 ``distributor_suspended`` or
+    ``distributor_not_approved`` otherwise (checked in ``posting.apply_group`` and made a
+    condition of the balance write, so a suspension that lands between the read and the
+    write still stops it; a retry of a withdrawal already in the journal completes it)."""
     record = store.get_distributor(shop, distributor_id)
     if record is None:
         raise NotFound("no such distributor")
@@ -283,8 +293,15 @@ def withdraw(
 def settle(shop: str, as_of: datetime | None = None, max_orders: int = 300) -> dict[str, Any]:
     """Move commissions of orders due at or before ``as_of`` (default now) from pending to
     available. Idempotent: an order is settled once (a conditional write on its version).
-    Stops after ``max_orders`` (``has_more``: run it again for the rest)."""
-    as_of_text = clock.iso(as_of or clock.now())
+    Stops after ``max_orders`` (``has_more``: run it again for the rest). An ``as_of`` in the
+    future is refused (400; ``domain.AS_OF_SKEW`` of clock skew is settled as of now)."""
+    try:
+        effective = domain.settlement_as_of(as_of, clock.now())
+    except ValueError as exc:
+        raise InvalidRequest(
+            str(exc), details=[{"loc": ["body", "as_of"], "msg": str(exc), "type": "future_time"}]
+        ) from None
+    as_of_text = clock.iso(effective)
     count = amount = orders = 0
     skipped: set[str] = set()
     while orders < max_orders:

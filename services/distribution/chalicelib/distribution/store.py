@@ -171,9 +171,11 @@ def write_balance(
     rank: str,
     group_id: str,
     journal: dict[str, Any],
+    status: str | None = None,
 ) -> bool:
     """Apply a group to a balance read at ``version``: the new balances and the group in the
-    journal, in one write. False when the balance changed since it was read."""
+    journal, in one write. False when the balance changed since it was read (or, with
+    ``status``, when the distributor's status is no longer that one)."""
     sets = [
         "pending = :pending",
         "available = :available",
@@ -183,14 +185,21 @@ def write_balance(
         "version = :next",
         "journal.#g = :journal",
     ]
+    condition = "version = :version"
+    names = {"#g": group_id}
+    extra = {}
+    if status is not None:
+        condition += " AND #st = :status"
+        names["#st"] = "status"
+        extra["status"] = status
     return conditional(
         db().update_item,
         Key=key(dist_pk(shop, distributor_id), "distributor"),
         UpdateExpression="SET " + ", ".join(sets),
-        ConditionExpression="version = :version",
-        ExpressionAttributeNames={"#g": group_id},
+        ConditionExpression=condition,
+        ExpressionAttributeNames=names,
         ExpressionAttributeValues=dynamo.values(
-            rank=rank, next=version + 1, version=version, journal=journal, **balance
+            rank=rank, next=version + 1, version=version, journal=journal, **balance, **extra
         ),
     )
 

@@ -1,31 +1,40 @@
-"""Handlers of the referral queue: order events (attribution, funnel, conversion) and the
-coupons service's answers to reward grants.
+"""Handlers of the referral queue: order events (attribution, funnel, conversion, voided
+signups, refunds of converting orders) and the coupons service's answers to reward grants
+and revokes (``reward_flow``).
 
 Every handler is idempotent on a business key: an order's payment on (shop, customer,
-order_id), a refund on its ``refund_id``, a grant result on its ``grant_id``. The customer's
-state is read, the domain decides, and the store writes under the version that was read; on a
-concurrent change the handler decides again. A transient storage failure raises, so the
-message is retried. Grants are sent after the conversion is committed; if sending fails the
-redelivered event sends the still-pending grants again (the coupons service issues one coupon
-per ``grant_id``), and a scheduled sweep re-sends grants left unanswered.
+order_id), a refund on its ``refund_id``, a grant or revoke result on its ``grant_id``. The
+customer's state is read, the domain decides, and the store writes under the version that
+was read; on a concurrent change the handler decides again. A transient storage failure
+raises, so the message is retried. Grants are sent after the conversion is committed; if
+sending fails the redelivered event sends the still-pending grants again (the coupons service
+issues one coupon per ``grant_id``), and a scheduled sweep re-sends grants left unanswered.
+
+When an event leaves the customer's conversion void (an earlier order showed they were not
+new) or its converting order fully refunded, its rewards are taken back
+(``reward_flow.withdraw``): right after the commit, and again on every redelivery of that
+event, so a crash in between is repaired by the retry.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from campaign_shared import clock, events, messaging, observability
+from campaign_shared import clock, events, observability
 from campaign_shared.errors import ServiceUnavailable
 from campaign_shared.events import PoisonMessage
-from campaign_shared.grants import CouponGrant, CouponGrantResult
-from chalicelib.referral import domain, store
+from chalicelib.referral import domain, reward_flow, rewards, store
 from chalicelib.referral.domain import Buyer, Outcome, PaidOrder
+from chalicelib.referral.reward_flow import (  # noqa: F401 - the queue handlers and sweeps, by name
+    MAX_SENDS,
+    RESEND_AFTER,
+    on_grant_result,
+    on_revoke_result,
+    release_held_rewards,
+    resend_stale_grants,
+)
 
 MAX_ATTEMPTS = 5
-# A pending grant is sent again after this long without an answer, at most MAX_SENDS times.
-RESEND_AFTER = timedelta(minutes=2)
-MAX_SENDS = 5
 
 
 def _log() -> Any:
@@ -36,40 +45,6 @@ def _shop(event: events.OrderEvent) -> str:
     if not event.shop:
         raise PoisonMessage("order event without shop")
     return event.shop
-
-
-def _grant_message(shop: str, customer_id: str, template_id: str, grant_id: str) -> dict[str, Any]:
-    grant = CouponGrant(
-        grant_id=grant_id, shop=shop, template_id=template_id, customer_id=customer_id, reply_to="referral"
-    )
-    return grant.model_dump(mode="json")
-
-
-def _send_grants(shop: str, plans: tuple[domain.RewardPlan, ...]) -> None:
-    messages = [
-        _grant_message(shop, plan.customer_id, plan.template_id, plan.grant_id)
-        for plan in plans
-        if plan.status == "pending"
-    ]
-    if messages:
-        messaging.send_batch("coupons", messages)
-
-
-def _resend_pending(shop: str, buyer: Buyer) -> None:
-    """A redelivered converting order: send again what may not have been sent."""
-    pending = store.reward_items(
-        shop, buyer.customer_id, [domain.grant_id(shop, buyer.customer_id, "referee")]
-    )
-    if buyer.referrer_kind == "customer" and buyer.referrer_id:
-        gid = domain.grant_id(shop, buyer.customer_id, "referrer")
-        pending += store.reward_items(shop, buyer.referrer_id, [gid])
-    messages = [
-        _grant_message(shop, item["customer_id"], item["template_id"], item["grant_id"])
-        for item in pending
-        if item.get("status") == "pending"
-    ]
-    if messages:
-        messaging.send_batch("coupons", messages)
 
 
 def _settle(shop: str, decide: Any) -> Outcome:
@@ -99,8 +74,8 @@ def on_order_paid(body: dict[str, Any]) -> None:
         buyer = store.get_buyer(shop, event.customer_id)
         seen["buyer"] = buyer
         owner = None
-        if code is not None and buyer.attributed_code is None:
-            owner = store.get_code(shop, code)
+        if code is not None and (buyer.attributed_code is None or buyer.bound_code is not None):
+            owner = store.get_code(shop, code)  # (a bound customer's order may void the signup)
             if owner is None:
                 _log().info("order names an unknown referral code", extra={"order_id": event.order_id})
         program = None
@@ -122,9 +97,10 @@ def on_order_paid(body: dict[str, Any]) -> None:
 
     outcome = _settle(shop, decide)
     if outcome.changed:
-        _send_grants(shop, outcome.rewards)
+        reward_flow.send_grants(shop, outcome.rewards)
     elif seen["buyer"].conversion_order_id == event.order_id:
-        _resend_pending(shop, seen["buyer"])
+        reward_flow.resend_pending(shop, seen["buyer"])
+    _take_back(shop, outcome)
 
 
 def on_order_refunded(body: dict[str, Any]) -> None:
@@ -137,43 +113,16 @@ def on_order_refunded(body: dict[str, Any]) -> None:
         buyer = store.get_buyer(shop, event.customer_id)
         return domain.apply_refund(buyer, event.order_id, event.refund.refund_id, amount)  # type: ignore[union-attr]
 
-    _settle(shop, decide)
+    _take_back(shop, _settle(shop, decide))
 
 
-def on_grant_result(body: dict[str, Any]) -> None:
-    from pydantic import ValidationError
-
-    try:
-        result = CouponGrantResult.model_validate(body)
-    except ValidationError as exc:
-        raise PoisonMessage(f"malformed grant result: {exc.error_count()} errors") from None
-    outcome = store.record_grant_result(
-        result.shop,
-        result.customer_id,
-        result.grant_id,
-        result.status,
-        result.coupon_id,
-        result.reason,
-        clock.iso(clock.now()),
-    )
-    if outcome == "unknown":
-        _log().warning("grant result for an unknown reward; dropped", extra={"grant_id": result.grant_id})
-
-
-def resend_stale_grants(limit: int = 100) -> dict[str, int]:
-    """Send again the grants left unanswered; give up (reward failed) after MAX_SENDS."""
-    now = clock.now()
-    stale = store.stale_pending_rewards(clock.iso(now - RESEND_AFTER), limit=limit)
-    resent = gave_up = 0
-    for item in stale:
-        if int(item.get("sends", 0)) >= MAX_SENDS:
-            store.mark_unanswered(item, "no answer from the coupons service", clock.iso(now))
-            gave_up += 1
-            continue
-        messaging.send(
-            "coupons",
-            _grant_message(item["shop"], item["customer_id"], item["template_id"], item["grant_id"]),
-        )
-        store.mark_resent(item, clock.iso(now))
-        resent += 1
-    return {"resent": resent, "gave_up": gave_up}
+def _take_back(shop: str, outcome: Outcome) -> None:
+    """Withdraw the conversion's rewards when this event made them due for it, or on a
+    redelivery (the first delivery may have crashed before it withdrew them)."""
+    buyer: Buyer = outcome.after
+    reason = rewards.withdraw_reason(buyer)
+    if reason is None:
+        return
+    if outcome.changed and rewards.withdraw_reason(outcome.before) == reason:
+        return  # already due before this event: its own event did it
+    reward_flow.withdraw(shop, buyer, reason)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from chalicelib.referral.domain import CodeOwner
 
-REFUSALS = ("self_referral", "already_referred", "not_new_customer")
+REFUSALS = ("self_referral", "already_referred", "not_new_customer", "mutual_referral")
 BPS = 10_000
 
 
@@ -29,7 +29,8 @@ class Counters:
     conversions: int = 0
     refused_self_referral: int = 0
     refused_already_referred: int = 0
-    refused_not_new_customer: int = 0
+    refused_not_new_customer: int = 0  # also counts signups voided by an earlier order
+    refused_mutual_referral: int = 0
 
     def __add__(self, other: Counters) -> Counters:
         return Counters(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})

@@ -20,62 +20,55 @@ counters end equal to the contribution of the final state.
 least the program's ``min_order_amount`` converts the referral, once: the referee gets a coupon
 of ``referee_template_id``; a referring customer gets one of ``referrer_template_id`` unless they
 already reached ``max_rewards_per_referrer`` (the reward is then recorded as ``capped``). A
-channel is not a customer: a channel referral rewards the referee only. A capped or failed
-referrer reward still counts towards the cap: the cap limits referral attempts rewarded.
+channel is not a customer: a channel referral rewards the referee only. A capped, failed,
+cancelled or revoked referrer reward still counts towards the cap: the cap limits referral
+attempts rewarded. With ``reward_hold_days`` the rewards are held through the converting
+order's refund window; a full refund of that order cancels or revokes them (``rewards``).
+
+**New means new at order time.** A signup is accepted when no order of the customer is known
+yet; an ``order.paid`` that arrives later but *occurred* before the signup shows the customer
+was not new. The signup is then voided: the binding is removed (kept as ``voided`` for the
+record), the code's ``signups`` go down by one and its ``not_new_customer`` refusals up by one,
+the referrer's ``referred_count`` (and ``converted_count``) down, and if the referral had
+already converted, its rewards are taken back. A voided customer never converts.
+
+**No mutual referral.** A customer cannot sign up with the code of someone they referred.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
-from urllib.parse import quote
 
 from campaign_shared import clock
 from campaign_shared.errors import Conflict
+from chalicelib.referral import rewards
+from chalicelib.referral.codes import (
+    CODE_LENGTH,
+    CODE_PREFIX,
+    VISIT_SHARDS,
+    CodeOwner,
+    CustomerKind,
+    code_url,
+    normalize_code,
+)
 from chalicelib.referral.counters import Counters
+from chalicelib.referral.rewards import RewardPlan, Side, grant_id
 
-CustomerKind = Literal["customer", "channel"]
-# Visits of one code are counted in this many items with distinct partition keys, so a hot
-# channel is not capped by one partition's write throughput (1,000 writes/s each in DynamoDB).
-VISIT_SHARDS = 4
-CODE_LENGTH = 10
-# A code's first character tells its kind, so codes are unique across kinds and a shop's
-# channel codes sort together (listed with one key condition).
-CODE_PREFIX: dict[str, str] = {"channel": "c", "customer": "r"}
-
-
-# ---- codes --------------------------------------------------------------------------
-
-
-def normalize_code(text: str) -> str:
-    """Codes are case-insensitive for people typing them; stored lower case."""
-    return text.strip().lower()
-
-
-def code_url(base_url: str, shop: str, code: str) -> str:
-    """The public URL of a code: ``GET /referral/r/{shop}/{code}`` resolves it."""
-    return f"{base_url.rstrip('/')}/referral/r/{quote(shop, safe='')}/{quote(code, safe='')}"
-
-
-@dataclass(frozen=True)
-class CodeOwner:
-    """Who a code belongs to: a customer (personal code) or a merchant's channel."""
-
-    shop: str
-    code: str
-    kind: CustomerKind
-    owner_id: str
-    name: str | None = None
-
-    @property
-    def channel_id(self) -> str | None:
-        return self.owner_id if self.kind == "channel" else None
-
-    @property
-    def customer_id(self) -> str | None:
-        return self.owner_id if self.kind == "customer" else None
+# Re-exported: codes and reward plans have modules of their own.
+__all__ = [
+    "CODE_LENGTH",
+    "CODE_PREFIX",
+    "VISIT_SHARDS",
+    "CodeOwner",
+    "Counters",
+    "CustomerKind",
+    "RewardPlan",
+    "Side",
+    "code_url",
+    "grant_id",
+    "normalize_code",
+]
 
 
 @dataclass(frozen=True)
@@ -84,6 +77,7 @@ class Program:
     referee_template_id: str
     min_order_amount: int = 0
     max_rewards_per_referrer: int | None = None
+    reward_hold_days: int = 0
 
 
 # ---- customer state -------------------------------------------------------------------
@@ -102,11 +96,30 @@ class OrderTally:
         return self.paid_amount is not None
 
     @property
+    def fully_refunded(self) -> bool:
+        """Paid, and refunds cover the whole paid amount."""
+        if self.paid_amount is None or not self.refunds:
+            return False
+        return sum(self.refunds.values()) >= self.paid_amount
+
+    @property
     def contribution(self) -> int:
         """The order's net amount: paid less refunds, floored at 0; 0 until paid is seen."""
         if self.paid_amount is None:
             return 0
         return max(0, self.paid_amount - sum(self.refunds.values()))
+
+
+@dataclass(frozen=True)
+class VoidedBinding:
+    """A signup undone because an order that occurred before it showed up later."""
+
+    code: str
+    referrer_kind: CustomerKind
+    referrer_id: str
+    bound_at: str
+    voided_at: str
+    order_id: str
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,7 @@ class Buyer:
     orders: Mapping[str, OrderTally] = field(default_factory=dict)
     converted_at: str | None = None
     conversion_order_id: str | None = None
+    voided: VoidedBinding | None = None
 
     @property
     def paid_orders(self) -> int:
@@ -177,27 +191,35 @@ class SignupRefused(Conflict):
         self.reason = reason
 
 
-def signup(buyer: Buyer, owner: CodeOwner, now: str) -> Outcome:
+def signup(buyer: Buyer, owner: CodeOwner, now: str, owner_referred_by: str | None = None) -> Outcome:
     """A signup: the binding, one more signup for the code and one more referral for a
-    referring customer. Refusals raise ``SignupRefused``."""
-    after = bind(buyer, owner, now)
+    referring customer. ``owner_referred_by``: who referred the code's owner (a customer id,
+    None for a channel or an owner nobody referred). Refusals raise ``SignupRefused``. The
+    outcome guards the owner's binding, so two customers signing up with each other's code at
+    the same time cannot both succeed."""
+    after = bind(buyer, owner, now, owner_referred_by)
     return Outcome(
         before=buyer,
         after=after,
         deltas={owner.code: Counters(signups=1)},
         credit_referrer=owner.customer_id,
         referrer_increments={"referred_count": 1} if owner.customer_id else {},
+        not_referred_by=(owner.owner_id, buyer.customer_id) if owner.customer_id else None,
     )
 
 
-def bind(buyer: Buyer, owner: CodeOwner, now: str) -> Buyer:
+def bind(buyer: Buyer, owner: CodeOwner, now: str, owner_referred_by: str | None = None) -> Buyer:
     """Bind a new customer to the owner of ``owner.code``; refusals raise ``SignupRefused``."""
     if owner.kind == "customer" and owner.owner_id == buyer.customer_id:
         raise SignupRefused("self_referral", "a customer cannot sign up with their own referral code")
     if buyer.bound_code is not None:
         raise SignupRefused("already_referred", "this customer was already referred")
-    if buyer.has_ordered or buyer.attributed_code is not None:
+    if buyer.has_ordered or buyer.attributed_code is not None or buyer.voided is not None:
         raise SignupRefused("not_new_customer", "only a customer without a paid order can be referred")
+    if owner.kind == "customer" and owner_referred_by == buyer.customer_id:
+        raise SignupRefused(
+            "mutual_referral", "this code's owner was referred by you: a referral cannot go both ways"
+        )
     return replace(
         buyer,
         bound_code=owner.code,
@@ -209,18 +231,6 @@ def bind(buyer: Buyer, owner: CodeOwner, now: str) -> Buyer:
 
 
 # ---- orders ----------------------------------------------------------------------------
-
-Side = Literal["referrer", "referee"]
-
-
-@dataclass(frozen=True)
-class RewardPlan:
-    side: Side
-    customer_id: str
-    template_id: str
-    grant_id: str
-    status: Literal["pending", "capped"]
-    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -236,16 +246,13 @@ class Outcome:
     credit_referrer: str | None = None
     referrer_increments: Mapping[str, int] = field(default_factory=dict)
     referrer_reward_cap: int | None = None
+    # (code owner, new customer) of a signup: written only if the owner was not referred by
+    # the new customer (a condition on the owner's state, against mutual referrals).
+    not_referred_by: tuple[str, str] | None = None
 
     @property
     def changed(self) -> bool:
         return self.after != self.before
-
-
-def grant_id(shop: str, referee_id: str, side: Side) -> str:
-    """One grant id per (referral, side): a redelivered conversion sends the same id."""
-    digest = hashlib.sha256(f"referral\x00{shop}\x00{referee_id}\x00{side}".encode()).hexdigest()
-    return f"rf-{digest[:40]}"
 
 
 @dataclass(frozen=True)
@@ -281,6 +288,8 @@ def apply_paid(
         refunds=dict(existing.refunds) if existing else {},
     )
     after = replace(buyer, orders={**buyer.orders, order.order_id: tally})
+    if buyer.bound_at is not None and clock.parse(order.occurred_at) < clock.parse(buyer.bound_at):
+        return _void(buyer, after, order, code_owner, now)
     if (
         buyer.attributed_code is None
         and code_owner is not None
@@ -301,6 +310,46 @@ def apply_paid(
     return outcome
 
 
+def _void(buyer: Buyer, after: Buyer, order: PaidOrder, code_owner: CodeOwner | None, now: str) -> Outcome:
+    """The signup of ``buyer`` undone: ``order`` occurred before it (see the module doc). The
+    order is then the customer's earliest paid order, so its ``referral_code`` (if any, and
+    not their own) attributes them, as for a customer who never signed up."""
+    assert buyer.bound_code is not None and buyer.bound_at is not None and buyer.referrer_kind is not None
+    voided = VoidedBinding(
+        code=buyer.bound_code,
+        referrer_kind=buyer.referrer_kind,
+        referrer_id=buyer.referrer_id or "",
+        bound_at=buyer.bound_at,
+        voided_at=now,
+        order_id=order.order_id,
+    )
+    attributed = None
+    if code_owner is not None and code_owner.customer_id != buyer.customer_id:
+        attributed = code_owner.code
+    after = replace(
+        after,
+        bound_code=None,
+        bound_at=None,
+        referrer_kind=None,
+        referrer_id=None,
+        attributed_code=attributed,
+        voided=voided,
+    )
+    converted = buyer.converted_at is not None
+    deltas = dict(funnel_delta(buyer, after))
+    undo = Counters(signups=-1, refused_not_new_customer=1, conversions=-1 if converted else 0)
+    deltas[voided.code] = deltas.get(voided.code, Counters()) + undo
+    referrer = voided.referrer_id if voided.referrer_kind == "customer" else None
+    increments = {"referred_count": -1, **({"converted_count": -1} if converted else {})}
+    return Outcome(
+        before=buyer,
+        after=after,
+        deltas={c: d for c, d in deltas.items() if d.nonzero()},
+        credit_referrer=referrer,
+        referrer_increments=increments if referrer else {},
+    )
+
+
 def _convert(
     shop: str, outcome: Outcome, order: PaidOrder, program: Program, granted: int, now: str
 ) -> Outcome:
@@ -309,36 +358,25 @@ def _convert(
     assert code is not None
     deltas = dict(outcome.deltas)
     deltas[code] = deltas.get(code, Counters()) + Counters(conversions=1)
-    rewards = [
-        RewardPlan(
-            side="referee",
-            customer_id=buyer.customer_id,
-            template_id=program.referee_template_id,
-            grant_id=grant_id(shop, buyer.customer_id, "referee"),
-            status="pending",
-        )
-    ]
     referrer = buyer.referrer_id if buyer.referrer_kind == "customer" else None
-    increments: dict[str, int] = {}
-    if referrer is not None:
-        cap = program.max_rewards_per_referrer
-        capped = cap is not None and granted >= cap
-        increments = {"converted_count": 1} if capped else {"converted_count": 1, "rewards_granted": 1}
-        rewards.append(
-            RewardPlan(
-                side="referrer",
-                customer_id=referrer,
-                template_id=program.referrer_template_id,
-                grant_id=grant_id(shop, buyer.customer_id, "referrer"),
-                status="capped" if capped else "pending",
-                reason="max_rewards_per_referrer reached" if capped else None,
-            )
-        )
+    plans, increments = rewards.plan_rewards(
+        shop,
+        referee_id=buyer.customer_id,
+        referrer_id=referrer,
+        referee_template_id=program.referee_template_id,
+        referrer_template_id=program.referrer_template_id,
+        cap=program.max_rewards_per_referrer,
+        granted=granted,
+        hold_days=program.reward_hold_days,
+        paid_at=order.occurred_at,
+        refunded=buyer.orders[order.order_id].fully_refunded,
+        now=now,
+    )
     return replace(
         outcome,
         after=buyer,
         deltas=deltas,
-        rewards=tuple(rewards),
+        rewards=plans,
         credit_referrer=referrer,
         referrer_increments=increments,
         referrer_reward_cap=program.max_rewards_per_referrer,

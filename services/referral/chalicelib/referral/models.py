@@ -37,7 +37,22 @@ class ProgramIn(_In):
     referrer_template_id: Id
     referee_template_id: Id
     min_order_amount: Amount = 0
-    max_rewards_per_referrer: int | None = Field(default=None, ge=1, le=1_000_000, strict=True)
+    max_rewards_per_referrer: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        strict=True,
+        description="At most this many rewards per referrer; the referrer template's per_customer_limit "
+        "must allow at least as many (else 400).",
+    )
+    reward_hold_days: int = Field(
+        default=0,
+        ge=0,
+        le=365,
+        strict=True,
+        description="Hold rewards this many days after the converting order was paid (its refund "
+        "window); a full refund within it cancels them. 0: grant at once.",
+    )
 
 
 class ProgramOut(_Out):
@@ -45,6 +60,7 @@ class ProgramOut(_Out):
     referee_template_id: str
     min_order_amount: int
     max_rewards_per_referrer: int | None = None
+    reward_hold_days: int = 0
     updated_at: str
 
 
@@ -119,10 +135,13 @@ class RewardOut(_Out):
     grant_id: str
     side: Literal["referrer", "referee"]
     template_id: str
-    status: Literal["pending", "issued", "failed", "capped"]
+    status: Literal[
+        "held", "pending", "issued", "failed", "capped", "cancelled", "revoking", "revoked", "revoke_failed"
+    ] = Field(description="See the README (referral rewards) for the life of a reward.")
     coupon_id: str | None = None
     reason: str | None = None
     order_id: str | None = None
+    release_at: str | None = Field(default=None, description="A held reward: when its grant is sent.")
     created_at: str
     updated_at: str
 
@@ -157,7 +176,14 @@ class ReportQuery(PageParams):
 class Refusals(_Out):
     self_referral: int = 0
     already_referred: int = 0
-    not_new_customer: int = 0
+    not_new_customer: int = Field(
+        default=0,
+        description="Refused signups of customers with an order, and signups voided when an order "
+        "placed before the signup arrived later.",
+    )
+    mutual_referral: int = Field(
+        default=0, description="Signups with the code of someone the caller referred."
+    )
 
 
 class ReportRow(_Out):

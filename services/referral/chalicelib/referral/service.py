@@ -8,7 +8,7 @@ from typing import Any
 from campaign_shared import clock, dynamo, ids
 from campaign_shared.errors import InvalidRequest, NotFound, ServiceUnavailable
 from campaign_shared.settings import get_settings
-from chalicelib.referral import counters, domain, models, qr, store
+from chalicelib.referral import counters, domain, models, qr, rewards, store
 from chalicelib.referral.domain import CodeOwner, Program, SignupRefused
 
 MAX_ATTEMPTS = 5
@@ -39,23 +39,33 @@ def _program_out(program: Program, updated_at: str) -> models.ProgramOut:
         referee_template_id=program.referee_template_id,
         min_order_amount=program.min_order_amount,
         max_rewards_per_referrer=program.max_rewards_per_referrer,
+        reward_hold_days=program.reward_hold_days,
         updated_at=updated_at,
     )
 
 
 def put_program(shop: str, body: models.ProgramIn) -> models.ProgramOut:
-    """Set the shop's program; both templates must exist in the shop's coupons (else 400,
-    nothing written). A template deleted later shows as a failed reward, never a lost one."""
+    """Set the shop's program; both templates must exist in the shop's coupons, and the
+    referrer template's ``per_customer_limit`` must allow ``max_rewards_per_referrer`` coupons
+    (else 400, nothing written). A template deleted later shows as a failed reward, never a
+    lost one."""
     details = []
-    checked: dict[str, bool] = {}
+    checked: dict[str, dict[str, Any] | None] = {}
     for field in ("referrer_template_id", "referee_template_id"):
         template_id = getattr(body, field)
         if template_id not in checked:
-            checked[template_id] = store.coupon_template_exists(shop, template_id)
-        if not checked[template_id]:
+            checked[template_id] = store.coupon_template(shop, template_id)
+        template = checked[template_id]
+        if template is None:
             details.append(
                 {"loc": ["body", field], "msg": f"no coupon template {template_id}", "type": "not_found"}
             )
+        elif field == "referrer_template_id":
+            limit = int(template["per_customer_limit"])
+            problem = rewards.limit_problem(limit, body.max_rewards_per_referrer)
+            if problem:
+                loc = ["body", "max_rewards_per_referrer"]
+                details.append({"loc": loc, "msg": problem, "type": "template_limit_too_low"})
     if details:
         raise InvalidRequest(f"invalid body: {details[0]['loc'][1]}: {details[0]['msg']}", details=details)
     program = Program(
@@ -63,6 +73,7 @@ def put_program(shop: str, body: models.ProgramIn) -> models.ProgramOut:
         referee_template_id=body.referee_template_id,
         min_order_amount=body.min_order_amount,
         max_rewards_per_referrer=body.max_rewards_per_referrer,
+        reward_hold_days=body.reward_hold_days,
     )
     now = _now()
     store.put_program(shop, program, now)
@@ -175,6 +186,11 @@ def signup(shop: str, customer_id: str, body: models.SignupIn) -> models.SignupO
     for _ in range(MAX_ATTEMPTS):
         now = _now()
         buyer = store.get_buyer(shop, customer_id)
+        owner_referred_by = None
+        if owner.customer_id is not None and owner.customer_id != customer_id:
+            owner_state = store.get_buyer(shop, owner.customer_id)
+            if owner_state.referrer_kind == "customer":
+                owner_referred_by = owner_state.referrer_id
         if buyer.bound_code == owner.code and buyer.bound_at in attempted:
             # An earlier attempt of this request committed and its answer was lost (a retried
             # write then saw its own binding): the signup is done, not refused.
@@ -185,7 +201,7 @@ def signup(shop: str, customer_id: str, body: models.SignupIn) -> models.SignupO
                 bound_at=buyer.bound_at,
             )
         try:
-            outcome = domain.signup(buyer, owner, now)
+            outcome = domain.signup(buyer, owner, now, owner_referred_by)
         except SignupRefused as refused:
             store.add_refusal(shop, owner.code, refused.reason)
             raise
@@ -209,6 +225,7 @@ def _reward_out(item: dict[str, Any]) -> models.RewardOut:
         coupon_id=item.get("coupon_id"),
         reason=item.get("reason"),
         order_id=item.get("order_id") or None,
+        release_at=item.get("release_at") if item["status"] == "held" else None,
         created_at=item["created_at"],
         updated_at=item["updated_at"],
     )

@@ -7,8 +7,10 @@
   ``customer#{shop}#{id}`` / ``code``            the customer's own code
   ``customer#{shop}#{id}`` / ``buyer``           binding, attribution, order tallies (versioned)
   ``customer#{shop}#{id}`` / ``referrer``        referred_count, converted_count, rewards_granted
-  ``customer#{shop}#{id}`` / ``reward#{grant}``  a reward; while pending also in gsi1
-                                                 ``pending-rewards`` / ``{last_sent_at}#{grant}``
+  ``customer#{shop}#{id}`` / ``reward#{grant}``  a reward; while its grant or revoke is
+                                                 unanswered also in gsi1 ``pending-rewards`` /
+                                                 ``{last_sent_at}#{grant}``, while held in gsi1
+                                                 ``held-rewards`` / ``{release_at}#{grant}``
 ``stats`` (pk, sk): ``stats#{shop}#{code}`` / ``summary`` (counters.Counters) and
   ``visits#{shop}#{code}#{n}`` / ``visits`` (``visits``, ``unique_visitors``), n < VISIT_SHARDS.
 ``visitors`` (pk): ``{shop}#{code}#{visitor_id}``, one marker per unique visitor of a code.
@@ -17,7 +19,7 @@ Key parts are escaped (``%`` and ``#``), so no id can forge another shop's key.
 """
 
 from chalicelib.referral.store.codes import (
-    coupon_template_exists,
+    coupon_template,
     delete_code,
     get_channel,
     get_code,
@@ -39,15 +41,27 @@ from chalicelib.referral.store.customers import (
 )
 from chalicelib.referral.store.funnel import record_visit, stats_for
 from chalicelib.referral.store.rewards import (
+    cancel_held,
+    held_due,
     mark_resent,
     mark_unanswered,
     record_grant_result,
+    record_revoke_result,
+    release_held,
     reward_items,
     stale_pending_rewards,
+    start_revoke,
+    want_revoke,
 )
 
 __all__ = [
-    "coupon_template_exists",
+    "cancel_held",
+    "coupon_template",
+    "held_due",
+    "record_revoke_result",
+    "release_held",
+    "start_revoke",
+    "want_revoke",
     "add_refusal",
     "commit",
     "customer_items",

@@ -99,6 +99,7 @@ def put_program(shop: str, program: Program, updated_at: str) -> None:
         "referee_template_id": program.referee_template_id,
         "min_order_amount": program.min_order_amount,
         "max_rewards_per_referrer": program.max_rewards_per_referrer,
+        "reward_hold_days": program.reward_hold_days,
         "updated_at": updated_at,
     }
     aws.dynamodb().put_item(
@@ -118,18 +119,23 @@ def get_program(shop: str) -> tuple[Program, str] | None:
         referee_template_id=item["referee_template_id"],
         min_order_amount=int(item.get("min_order_amount", 0)),
         max_rewards_per_referrer=item.get("max_rewards_per_referrer"),
+        reward_hold_days=int(item.get("reward_hold_days", 0)),
     )
     return program, item["updated_at"]
 
 
-def coupon_template_exists(shop: str, template_id: str) -> bool:
-    """Whether the coupons service has this template in this shop: a key-only GetItem on the
-    coupons table by the key that table publishes (``resources.coupons.template_key``)."""
+def coupon_template(shop: str, template_id: str) -> dict[str, Any] | None:
+    """The coupons service's template of this shop, or None: a GetItem on the coupons table
+    by the key that table publishes (``resources.coupons.template_key``), projected to what a
+    program checks (``per_customer_limit``, default 1 as in the coupons API)."""
     from campaign_shared.resources.coupons import template_key
 
     response = aws.dynamodb().get_item(
         TableName=table_name(get_settings().stage, "coupons", "main"),
         Key=dynamo.to_item(template_key(shop, template_id)),
-        ProjectionExpression="pk",
+        ProjectionExpression="pk, per_customer_limit",
     )
-    return "Item" in response
+    item = dynamo.from_item(response.get("Item"))
+    if item is None:
+        return None
+    return {"per_customer_limit": int(item.get("per_customer_limit") or 1)}

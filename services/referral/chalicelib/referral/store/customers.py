@@ -7,11 +7,12 @@ and the small ``stats`` table, so a counter moves exactly when the customer's st
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
 from campaign_shared import aws, dynamo
-from chalicelib.referral.domain import Buyer, Counters, OrderTally, Outcome, RewardPlan
+from chalicelib.referral.domain import Buyer, Counters, OrderTally, Outcome, RewardPlan, VoidedBinding
 from chalicelib.referral.store import keys
 
 
@@ -73,6 +74,7 @@ def buyer_from_item(customer_id: str, item: dict[str, Any] | None) -> Buyer:
         orders=orders,
         converted_at=item.get("converted_at"),
         conversion_order_id=item.get("conversion_order_id"),
+        voided=VoidedBinding(**item["voided"]) if item.get("voided") else None,
     )
 
 
@@ -95,6 +97,7 @@ def _buyer_item(shop: str, buyer: Buyer, version: int) -> dict[str, Any]:
         "converted_at": buyer.converted_at,
         "conversion_order_id": buyer.conversion_order_id,
         "orders": orders,
+        "voided": dataclasses.asdict(buyer.voided) if buyer.voided else None,
     }
     return {**keys.customer_key(shop, buyer.customer_id, "buyer"), **dynamo.to_item(data)}
 
@@ -131,10 +134,14 @@ def reward_item(shop: str, plan: RewardPlan, referee_id: str, order_id: str, now
         "created_at": now,
         "updated_at": now,
         "sends": 1 if plan.status == "pending" else 0,
+        "release_at": plan.release_at,
     }
     if plan.status == "pending":  # the sparse index of grants waiting for an answer
         data["gsi1pk"] = keys.PENDING_INDEX_KEY
         data["gsi1sk"] = f"{now}#{plan.grant_id}"
+    elif plan.status == "held":  # the sparse index of rewards waiting out the refund window
+        data["gsi1pk"] = keys.HELD_INDEX_KEY
+        data["gsi1sk"] = f"{plan.release_at}#{plan.grant_id}"
     return {
         **keys.customer_key(shop, plan.customer_id, keys.reward_sk(plan.grant_id)),
         **dynamo.to_item(data),
@@ -143,7 +150,8 @@ def reward_item(shop: str, plan: RewardPlan, referee_id: str, order_id: str, now
 
 def commit(shop: str, outcome: Outcome, now: str) -> bool:
     """Write an outcome atomically; False when the customer changed since it was read (or a
-    referrer reached the reward cap meanwhile): read again and decide again."""
+    referrer reached the reward cap meanwhile, or the code's owner was meanwhile referred by
+    this customer): read again and decide again."""
     before, after = outcome.before, outcome.after
     put: dict[str, Any] = {
         "TableName": keys.table("main"),
@@ -169,6 +177,19 @@ def commit(shop: str, outcome: Outcome, now: str) -> bool:
             update["ConditionExpression"] = "attribute_not_exists(rewards_granted) OR rewards_granted < :cap"
             update["ExpressionAttributeValues"].update(dynamo.values(cap=outcome.referrer_reward_cap))
         ops.append({"Update": update})
+    if outcome.not_referred_by is not None:
+        owner, customer = outcome.not_referred_by
+        ops.append(
+            {
+                "ConditionCheck": {
+                    "TableName": keys.table("main"),
+                    "Key": keys.customer_key(shop, owner, "buyer"),
+                    # (a missing item or attribute compares false: the check passes)
+                    "ConditionExpression": "NOT (referrer_kind = :customer AND referrer_id = :me)",
+                    "ExpressionAttributeValues": dynamo.values(customer="customer", me=customer),
+                }
+            }
+        )
     for plan in outcome.rewards:
         item = reward_item(shop, plan, after.customer_id, after.conversion_order_id or "", now)
         ops.append(

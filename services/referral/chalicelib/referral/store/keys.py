@@ -8,7 +8,12 @@ from campaign_shared import dynamo
 from campaign_shared.resources import table_name
 from campaign_shared.settings import get_settings
 
+# Sparse gsi1 partitions of the main table: rewards waiting for the coupons service's answer
+# (a grant or a revoke sent; by last send time) and rewards held through their refund window
+# (by release time). One partition each: a few writes per conversion, far below a GSI
+# partition's 1,000 writes/s.
 PENDING_INDEX_KEY = "pending-rewards"
+HELD_INDEX_KEY = "held-rewards"
 
 
 def table(logical: str) -> str:
