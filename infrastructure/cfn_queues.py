@@ -27,14 +27,21 @@ def queue_ids(service: ServiceSpec) -> list[str]:
     return [f"{prefix(q)}Queue" for q in service.queues]
 
 
-def queue_resources(res: dict[str, Any], defn: CampaignDef, service: ServiceSpec,
-                    functions: dict[str, str], outputs: dict[str, Any]) -> None:
+def queue_resources(
+    res: dict[str, Any],
+    defn: CampaignDef,
+    service: ServiceSpec,
+    functions: dict[str, str],
+    outputs: dict[str, Any],
+) -> None:
     """Add every queue of ``service`` to the template (``functions``: logical id -> name)."""
     for spec in service.queues:
         consumer = next((lg for lg, fn in functions.items() if fn == spec.consumer), None)
         if consumer is None:
-            raise CampaignError(f"the {service.name} app has no @app.lambda_function("
-                                f"name={spec.consumer!r}) to consume its {spec.logical} queue")
+            raise CampaignError(
+                f"the {service.name} app has no @app.lambda_function("
+                f"name={spec.consumer!r}) to consume its {spec.logical} queue"
+            )
         _queue(res, defn, service.name, spec, outputs)
         mapping: dict[str, Any] = {
             "EventSourceArn": {"Fn::GetAtt": [f"{prefix(spec)}Queue", "Arn"]},
@@ -52,8 +59,9 @@ def queue_resources(res: dict[str, Any], defn: CampaignDef, service: ServiceSpec
         }
 
 
-def _queue(res: dict[str, Any], defn: CampaignDef, service: str, spec: QueueSpec,
-           outputs: dict[str, Any]) -> None:
+def _queue(
+    res: dict[str, Any], defn: CampaignDef, service: str, spec: QueueSpec, outputs: dict[str, Any]
+) -> None:
     from infrastructure.cfn import _alarm, arn, camel
 
     stage, p = defn.name, prefix(spec)
@@ -72,17 +80,25 @@ def _queue(res: dict[str, Any], defn: CampaignDef, service: str, spec: QueueSpec
             "QueueName": queue_name(stage, service, logical=spec.logical),
             "VisibilityTimeout": spec.visibility_timeout,
             "SqsManagedSseEnabled": True,
-            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [f"{p}DeadLetterQueue", "Arn"]},
-                              "maxReceiveCount": spec.max_receive_count},
+            "RedrivePolicy": {
+                "deadLetterTargetArn": {"Fn::GetAtt": [f"{p}DeadLetterQueue", "Arn"]},
+                "maxReceiveCount": spec.max_receive_count,
+            },
         },
     }
     outputs[f"{p}QueueUrl"] = {"Value": {"Ref": f"{p}Queue"}}
     outputs[f"{p}DeadLetterQueueUrl"] = {"Value": {"Ref": f"{p}DeadLetterQueue"}}
     key = queue_key(service, spec.logical)
     res[f"{p}DeadLetterQueueAlarm"] = _alarm(
-        f"campaign-{stage}-{key}-dlq-depth", f"messages dead-lettered by {key}", "AWS/SQS",
-        "ApproximateNumberOfMessagesVisible", {"QueueName": dead_name},
-        defn.alarms.dlq_depth, defn, statistic="Maximum")
+        f"campaign-{stage}-{key}-dlq-depth",
+        f"messages dead-lettered by {key}",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": dead_name},
+        defn.alarms.dlq_depth,
+        defn,
+        statistic="Maximum",
+    )
     if not spec.subscribes_to:
         return
     topic_arns = [arn("sns", topic_name(stage, t)) for t in spec.subscribes_to]
@@ -90,17 +106,29 @@ def _queue(res: dict[str, Any], defn: CampaignDef, service: str, spec: QueueSpec
         "Type": "AWS::SQS::QueuePolicy",
         "Properties": {
             "Queues": [{"Ref": f"{p}Queue"}],
-            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Sid": "TopicDelivery", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
-                "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": [f"{p}Queue", "Arn"]},
-                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arns}},
-            }]},
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "TopicDelivery",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sns.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": {"Fn::GetAtt": [f"{p}Queue", "Arn"]},
+                        "Condition": {"ArnEquals": {"aws:SourceArn": topic_arns}},
+                    }
+                ],
+            },
         },
     }
     for topic, topic_arn in zip(spec.subscribes_to, topic_arns, strict=True):
         res[f"{p}Subscription{camel(topic)}"] = {
             "Type": "AWS::SNS::Subscription",
             "DependsOn": [f"{p}QueuePolicy"],
-            "Properties": {"TopicArn": topic_arn, "Protocol": "sqs", "RawMessageDelivery": True,
-                           "Endpoint": {"Fn::GetAtt": [f"{p}Queue", "Arn"]}},
+            "Properties": {
+                "TopicArn": topic_arn,
+                "Protocol": "sqs",
+                "RawMessageDelivery": True,
+                "Endpoint": {"Fn::GetAtt": [f"{p}Queue", "Arn"]},
+            },
         }

@@ -18,7 +18,7 @@ Items (one table, ``pk``/``sk``; key parts escape ``%`` and ``#``):
   their wallet (``GET /me`` is one Query). ``conflicts``: paid orders that named it but did
   not redeem it, with ``conflict_events`` (their event ids, so each is recorded once).
 
-No claim path uses a Query or a transaction: moto scans the table for both, so the claim
+No claim or order-event path uses a Query or a transaction: moto scans the table for both, so their
 latency would grow with the data (DESIGN.md); every call there is a single-item write.
 """
 
