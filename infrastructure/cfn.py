@@ -3,7 +3,7 @@
 A campaign is one ``shared`` stack (topics, the alerts topic, the dependencies layer, the
 custom domain) and one stack per service: Chalice's template for the service's functions and
 API, merged with the service's tables, queue and DLQ, topic subscriptions, event source
-mapping, log groups, alarms and a least-privilege role. Names come from
+mapping, log groups, alarms and a least-privilege role (queues: ``cfn_queues``). Names come from
 ``campaign_shared.resources`` (the same names the services compute at run time).
 """
 
@@ -22,6 +22,7 @@ from campaign_shared.resources import (
     topic_name,
 )
 from campaign_shared.runtime import SERVICE_NAMES
+from infrastructure import cfn_queues
 from infrastructure.campaign_def import CampaignDef, CampaignError
 from infrastructure.provision import table_request
 
@@ -227,23 +228,8 @@ def augment_service(sam: dict[str, Any], defn: CampaignDef, service: str, code_k
                for logical, fn in functions.items()]
     if service == "distribution" and not any(settled):
         warnings.append("distribution has no scheduled settle* function: settlement_schedule is not applied")
-    if spec.queue is not None:
-        _queue_resources(res, defn, service, spec, outputs)
-        consumer = next((lg for lg, fn in functions.items() if fn == spec.queue.consumer), None)
-        if consumer is None:
-            raise CampaignError(f"the {service} app has no @app.lambda_function("
-                                f"name={spec.queue.consumer!r}) to consume its queue")
-        res["QueueEventSource"] = {
-            "Type": "AWS::Lambda::EventSourceMapping",
-            "DependsOn": [res[consumer]["Properties"]["Role"]["Fn::GetAtt"][0]],
-            "Properties": {
-                "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]},
-                "FunctionName": {"Ref": consumer},
-                "BatchSize": spec.queue.batch_size,
-                "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                "Enabled": True,
-            },
-        }
+    if spec.queues:
+        cfn_queues.queue_resources(res, defn, spec, functions, outputs)
     statements = _statements(defn, spec, list(tables), [f"{lg}LogGroup" for lg in functions])
     for role in roles:
         res[role]["Properties"]["Policies"] = [{
@@ -260,7 +246,7 @@ def _configure_function(res: dict[str, Any], logical: str, fn: str, defn: Campai
                         timeouts: dict[str, int]) -> bool:
     """Name, size, code, layer and environment of one function, its log group and alarms.
     Returns whether it is the settlement schedule (which then runs on the campaign's)."""
-    spec = SERVICES[service]
+    queue = SERVICES[service].queue_of_consumer(fn)
     props = res[logical]["Properties"]
     settings = defn.function(service, fn)
     name = function_name(defn.name, service, fn)
@@ -269,15 +255,15 @@ def _configure_function(res: dict[str, Any], logical: str, fn: str, defn: Campai
     default = props.get("Timeout", 60)
     if fn == "api":
         default = API_TIMEOUT_MAX
-    elif spec.queue is not None and fn == spec.queue.consumer:
-        default = spec.queue.visibility_timeout // 6
+    elif queue is not None:
+        default = queue.visibility_timeout // 6
     timeout = settings.timeout_seconds or timeouts.get(fn) or timeouts.get("*") or default
     if fn == "api":
         if timeout > API_TIMEOUT_MAX:
             raise CampaignError(f"{service}.api timeout_seconds {timeout} > {API_TIMEOUT_MAX}: API "
                                 "Gateway stops waiting after 29 s; lower it in the campaign file")
-    elif spec.queue is not None and fn == spec.queue.consumer:
-        visibility = spec.queue.visibility_timeout
+    elif queue is not None:
+        visibility = queue.visibility_timeout
         if timeout > visibility:
             raise CampaignError(f"{service}.{fn} timeout {timeout} s exceeds its queue's visibility "
                                 f"timeout ({visibility} s): a message would be redelivered mid-work")
@@ -329,9 +315,10 @@ def _statements(defn: CampaignDef, spec: ServiceSpec, tables: list[str], log_gro
             "Resource": [r for t in tables for r in (
                 {"Fn::GetAtt": [t, "Arn"]}, {"Fn::Sub": f"${{{t}.Arn}}/index/*"})],
         })
-    if spec.queue is not None:
+    if spec.queues:
+        own = [{"Fn::GetAtt": [q, "Arn"]} for q in cfn_queues.queue_ids(spec)]
         statements.append({"Sid": "OwnQueue", "Effect": "Allow", "Action": CONSUMER_SQS_ACTIONS,
-                           "Resource": {"Fn::GetAtt": ["Queue", "Arn"]}})
+                           "Resource": own[0] if len(own) == 1 else own})
     others = [s for s in spec.sends_to if s != service]
     if others:
         statements.append({"Sid": "SendToServices", "Effect": "Allow",
@@ -364,54 +351,3 @@ def _api_resources(res: dict[str, Any], defn: CampaignDef, service: str, outputs
     else:
         url = "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_STAGE + "/"
         outputs["ApiUrl"] = {"Value": {"Fn::Sub": url}}
-
-
-def _queue_resources(res: dict[str, Any], defn: CampaignDef, service: str, spec: ServiceSpec,
-                     outputs: dict[str, Any]) -> None:
-    assert spec.queue is not None
-    stage = defn.name
-    res["DeadLetterQueue"] = {
-        "Type": "AWS::SQS::Queue",
-        "Properties": {
-            "QueueName": queue_name(stage, service, dead_letter=True),
-            "MessageRetentionPeriod": defn.retention.dlq_days * 86400,
-            "SqsManagedSseEnabled": True,
-        },
-    }
-    res["Queue"] = {
-        "Type": "AWS::SQS::Queue",
-        "Properties": {
-            "QueueName": queue_name(stage, service),
-            "VisibilityTimeout": spec.queue.visibility_timeout,
-            "SqsManagedSseEnabled": True,
-            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
-                              "maxReceiveCount": spec.queue.max_receive_count},
-        },
-    }
-    outputs["QueueUrl"] = {"Value": {"Ref": "Queue"}}
-    outputs["DeadLetterQueueUrl"] = {"Value": {"Ref": "DeadLetterQueue"}}
-    res["DeadLetterQueueAlarm"] = _alarm(
-        f"campaign-{stage}-{service}-dlq-depth", f"messages dead-lettered by {service}", "AWS/SQS",
-        "ApproximateNumberOfMessagesVisible", {"QueueName": queue_name(stage, service, dead_letter=True)},
-        defn.alarms.dlq_depth, defn, statistic="Maximum")
-    if not spec.queue.subscribes_to:
-        return
-    topic_arns = [arn("sns", topic_name(stage, t)) for t in spec.queue.subscribes_to]
-    res["QueuePolicy"] = {
-        "Type": "AWS::SQS::QueuePolicy",
-        "Properties": {
-            "Queues": [{"Ref": "Queue"}],
-            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Sid": "TopicDelivery", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
-                "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["Queue", "Arn"]},
-                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arns}},
-            }]},
-        },
-    }
-    for topic, topic_arn in zip(spec.queue.subscribes_to, topic_arns, strict=True):
-        res[f"Subscription{camel(topic)}"] = {
-            "Type": "AWS::SNS::Subscription",
-            "DependsOn": ["QueuePolicy"],
-            "Properties": {"TopicArn": topic_arn, "Protocol": "sqs", "RawMessageDelivery": True,
-                           "Endpoint": {"Fn::GetAtt": ["Queue", "Arn"]}},
-        }

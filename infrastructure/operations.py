@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from campaign_shared.resources import SERVICES, queue_name
+from campaign_shared.resources import SERVICES, queue_key, queue_name
 from infrastructure import cfn
 from infrastructure.campaign_def import CampaignDef, CampaignError
 
@@ -188,12 +188,29 @@ def upload(target: Target, bucket: str, key: str, path: Path) -> bool:
 # ---- dead letters -----------------------------------------------------------------------------------
 
 
-def queue_services(services: list[str] | None = None) -> list[str]:
-    names = [s for s, spec in SERVICES.items() if spec.queue is not None]
-    unknown = sorted(set(services or []) - set(names))
+@dataclass(frozen=True)
+class QueueRef:
+    """One queue of the definition: ``key`` is how it is shown (``coupons``, ``coupons-bulk``)."""
+
+    key: str
+    service: str
+    logical: str
+
+    def name(self, stage: str, dead_letter: bool = False) -> str:
+        return queue_name(stage, self.service, dead_letter=dead_letter, logical=self.logical)
+
+
+def queue_services(services: list[str] | None = None) -> list[QueueRef]:
+    """Every queue of the definition, or those of ``services``: a service name selects all of
+    its queues (``coupons``: its main and its bulk queue), a queue key one (``coupons-bulk``)."""
+    every = [QueueRef(queue_key(s, q.logical), s, q.logical)
+             for s, spec in SERVICES.items() for q in spec.queues]
+    known = {r.service for r in every} | {r.key for r in every}
+    unknown = sorted(set(services or []) - known)
     if unknown:
-        raise CampaignError(f"no queue for {', '.join(unknown)}: services with queues are {', '.join(names)}")
-    return [s for s in names if not services or s in services]
+        raise CampaignError(f"no queue for {', '.join(unknown)}: queues are "
+                            f"{', '.join(r.key for r in every)} (a service name selects all of its queues)")
+    return [r for r in every if not services or r.service in services or r.key in services]
 
 
 def queue_url(target: Target, name: str) -> str | None:
@@ -220,8 +237,9 @@ def dlq(defn: CampaignDef, target: Target, services: list[str] | None = None, li
     """Dead-lettered messages per service (peeked: they stay in the DLQ)."""
     sqs = target.client("sqs")
     found: dict[str, Any] = {}
-    for service in queue_services(services):
-        url = queue_url(target, queue_name(defn.name, service, dead_letter=True))
+    for ref in queue_services(services):
+        service = ref.key
+        url = queue_url(target, ref.name(defn.name, dead_letter=True))
         if url is None:
             raise CampaignError(f"{service} has no dead-letter queue: is campaign {defn.name} deployed "
                                 f"to {target.where}?")
@@ -260,12 +278,13 @@ def _summary(message: dict[str, Any]) -> dict[str, Any]:
 
 def redrive(defn: CampaignDef, target: Target, services: list[str] | None = None,
             log: Log = print) -> dict[str, int]:
-    """Move every dead-lettered message back to its service queue (sent first, then deleted)."""
+    """Move every dead-lettered message back to the queue it came from (sent first, then deleted)."""
     sqs = target.client("sqs")
     moved: dict[str, int] = {}
-    for service in queue_services(services):
-        source = queue_url(target, queue_name(defn.name, service, dead_letter=True))
-        dest = queue_url(target, queue_name(defn.name, service))
+    for ref in queue_services(services):
+        service = ref.key
+        source = queue_url(target, ref.name(defn.name, dead_letter=True))
+        dest = queue_url(target, ref.name(defn.name))
         if source is None or dest is None:
             raise CampaignError(f"the {service} queues of campaign {defn.name} do not exist: deploy it first")
         count = depth(target, source)
@@ -296,7 +315,7 @@ def redrive(defn: CampaignDef, target: Target, services: list[str] | None = None
                 raise CampaignError(f"{service}: {len(batch) - len(done)} message(s) could not be sent back; "
                                     "they stay in the DLQ: run --redrive again")
         moved[service] = total
-        log(f"{service}: moved {total} message(s) from the DLQ back to {queue_name(defn.name, service)}")
+        log(f"{service}: moved {total} message(s) from the DLQ back to {ref.name(defn.name)}")
     return moved
 
 
@@ -335,9 +354,10 @@ def status(defn: CampaignDef, target: Target, log: Log = print) -> dict[str, Any
     for name, state in sorted(report["alarms"].items()):
         if state == "ALARM":
             log(f"    ALARM {name}")
-    for service in queue_services():
-        main = queue_url(target, queue_name(defn.name, service))
-        dead = queue_url(target, queue_name(defn.name, service, dead_letter=True))
+    for ref in queue_services():
+        service = ref.key
+        main = queue_url(target, ref.name(defn.name))
+        dead = queue_url(target, ref.name(defn.name, dead_letter=True))
         if main is None or dead is None:
             continue
         q = report["queues"][service] = {"queue": depth(target, main), "dlq": depth(target, dead)}

@@ -164,8 +164,9 @@ def register(subparsers: Any) -> None:
     destroy = command("destroy", cmd_destroy, "delete the stacks once an export of the current data verifies")
     destroy.add_argument("--export", help="the export folder (default: the campaign's last export)")
     destroy.add_argument("--emulator", choices=["auto", "moto", "none"], default="auto")
-    dlq = command("dlq", cmd_dlq, "show dead-lettered messages per service; --redrive sends them back")
-    dlq.add_argument("--service", action="append", help="only this service (repeatable)")
+    dlq = command("dlq", cmd_dlq, "show dead-lettered messages per queue; --redrive sends them back")
+    dlq.add_argument("--service", action="append",
+                     help="only this service's queues, or one queue such as coupons-bulk (repeatable)")
     dlq.add_argument("--redrive", action="store_true", help="move the messages back to their queue")
-    dlq.add_argument("--limit", type=_positive, default=10, help="messages to show per service")
+    dlq.add_argument("--limit", type=_positive, default=10, help="messages to show per queue")
     command("status", cmd_status, "the stacks, their resources and alarms, and the queue depths")

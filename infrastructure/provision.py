@@ -6,7 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from campaign_shared.resources import SERVICES, TOPICS, TableSpec, queue_name, table_name, topic_name
+from campaign_shared.resources import (
+    SERVICES,
+    TOPICS,
+    TableSpec,
+    queue_key,
+    queue_name,
+    table_name,
+    topic_name,
+)
 
 
 def table_request(stage: str, service: str, spec: TableSpec) -> dict[str, Any]:
@@ -33,7 +41,10 @@ def table_request(stage: str, service: str, spec: TableSpec) -> dict[str, Any]:
 
 
 def provision(stage: str, dynamodb: Any, sqs: Any, sns: Any) -> dict[str, Any]:
-    """Create tables, queues (with DLQ redrive), topics and raw-delivery subscriptions."""
+    """Create tables, queues (with DLQ redrive), topics and raw-delivery subscriptions.
+
+    ``queues`` is keyed by ``queue_key``: the service's name for its main queue (as before),
+    ``<service>-<logical>`` for another (``coupons-bulk``)."""
     created: dict[str, Any] = {"tables": [], "queues": {}, "topics": {}}
     existing = set(_all_tables(dynamodb))
     for service in SERVICES.values():
@@ -53,34 +64,44 @@ def provision(stage: str, dynamodb: Any, sqs: Any, sns: Any) -> dict[str, Any]:
         created["topics"][topic.logical] = arn
     existing_subs = _subscriptions(sns)
     for service in SERVICES.values():
-        if service.queue is None:
-            continue
-        dlq_url = _queue(sqs, queue_name(stage, service.name, dead_letter=True), {})
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        url = _queue(
-            sqs,
-            queue_name(stage, service.name),
-            {
-                "VisibilityTimeout": str(service.queue.visibility_timeout),
-                "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(service.queue.max_receive_count)}
-                ),
-            },
-        )
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        created["queues"][service.name] = {"url": url, "arn": arn, "dlq_url": dlq_url, "dlq_arn": dlq_arn}
-        for logical in service.queue.subscribes_to:
-            topic_arn = created["topics"][logical]
-            if (topic_arn, arn) in existing_subs:
-                continue
-            sns.subscribe(
-                TopicArn=topic_arn,
-                Protocol="sqs",
-                Endpoint=arn,
-                Attributes={"RawMessageDelivery": "true"},
+        for spec in service.queues:
+            key = queue_key(service.name, spec.logical)
+            dlq_name = queue_name(stage, service.name, dead_letter=True, logical=spec.logical)
+            dlq_url = _queue(sqs, dlq_name, {})
+            dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            url = _queue(
+                sqs,
+                queue_name(stage, service.name, logical=spec.logical),
+                {
+                    "VisibilityTimeout": str(spec.visibility_timeout),
+                    "RedrivePolicy": json.dumps(
+                        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(spec.max_receive_count)}
+                    ),
+                },
             )
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            created["queues"][key] = {
+                "service": service.name,
+                "logical": spec.logical,
+                "url": url,
+                "arn": arn,
+                "dlq_url": dlq_url,
+                "dlq_arn": dlq_arn,
+            }
+            for logical in spec.subscribes_to:
+                topic_arn = created["topics"][logical]
+                if (topic_arn, arn) in existing_subs:
+                    continue
+                sns.subscribe(
+                    TopicArn=topic_arn,
+                    Protocol="sqs",
+                    Endpoint=arn,
+                    Attributes={"RawMessageDelivery": "true"},
+                )
     return created
 
 

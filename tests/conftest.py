@@ -130,29 +130,49 @@ def gateway(aws) -> GatewayClient:
 
 @pytest.fixture
 def drain(aws):
-    """``drain("coupons")`` delivers every queued message to the coupons consumer until the
-    queue is empty (failed messages are retried immediately, up to ``rounds`` polls)."""
+    """``drain("coupons")`` delivers every queued message of the coupons service's queues (its
+    main queue and its bulk-issue queue) to their consumers until they are empty; failed
+    messages are retried immediately, up to ``rounds`` polls per queue and pass.
+    ``drain("coupons:main")`` or ``drain("coupons:bulk")`` drains one queue only. No name:
+    every queue of every service. Stats are keyed like ``resources["queues"]``
+    (``coupons``, ``coupons-bulk``, ...)."""
+    from campaign_shared.resources import SERVICES, queue_key
     from campaign_shared.resources import service as service_spec
     from campaign_shared.runtime import load_app
     from infrastructure.local.poller import QueuePoller
 
-    def run(*services: str, rounds: int = 50) -> dict[str, dict[str, int]]:
-        stats = {}
-        for name in services or ("coupons", "distribution", "wishlist", "referral"):
-            queue = aws["resources"]["queues"][name]
-            spec = service_spec(name)
-            poller = QueuePoller(
-                name=name,
-                sqs=aws["sqs"],
-                queue_url=queue["url"],
-                queue_arn=queue["arn"],
-                handler=getattr(load_app(name), spec.queue.consumer),
-                retry_after_seconds=0,
-            )
-            for _ in range(rounds):
-                if not poller.poll_once():
-                    break
-            stats[name] = poller.stats
-        return stats
+    def pollers(names: tuple[str, ...]) -> list[QueuePoller]:
+        found = []
+        for name in names or tuple(s for s, spec in SERVICES.items() if spec.queues):
+            service, _, only = name.partition(":")
+            spec = service_spec(service)
+            for queue_spec in spec.queues if not only else (spec.queue(only),):
+                key = queue_key(service, queue_spec.logical)
+                queue = aws["resources"]["queues"][key]
+                found.append(
+                    QueuePoller(
+                        name=key,
+                        sqs=aws["sqs"],
+                        queue_url=queue["url"],
+                        queue_arn=queue["arn"],
+                        handler=getattr(load_app(service), queue_spec.consumer),
+                        batch_size=queue_spec.batch_size,
+                        retry_after_seconds=0,
+                    )
+                )
+        return found
+
+    def run(*names: str, rounds: int = 50) -> dict[str, dict[str, int]]:
+        chosen = pollers(names)
+        for _ in range(10):  # passes: a service's consumers may queue messages for one another
+            busy = False
+            for poller in chosen:
+                for _ in range(rounds):
+                    if not poller.poll_once():
+                        break
+                    busy = True
+            if not busy:
+                break
+        return {p.name: p.stats for p in chosen}
 
     return run

@@ -68,6 +68,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         from campaign_shared import observability
+        from campaign_shared.resources import queue_key
         from campaign_shared.resources import service as service_spec
         from campaign_shared.runtime import load_app
         from campaign_shared.settings import Settings, configure
@@ -104,29 +105,28 @@ class LocalStack:
         log = observability.logger("local-stack")
         sqs = self.client("sqs")
         for name, module in modules.items():
-            spec = service_spec(name)
-            if spec.queue is None:
-                continue
-            queue = self.resources["queues"][name]
-            handler = getattr(module, spec.queue.consumer)
-            self.pollers.append(
-                QueuePoller(
-                    name=name,
-                    sqs=sqs,
-                    queue_url=queue["url"],
-                    queue_arn=queue["arn"],
-                    handler=handler,
-                    batch_size=spec.queue.batch_size,
-                    retry_after_seconds=self.retry_after_seconds,
-                    log=log,
-                ).start()
-            )
+            for spec in service_spec(name).queues:  # one poller per queue, as one mapping per queue on AWS
+                key = queue_key(name, spec.logical)
+                queue = self.resources["queues"][key]
+                self.pollers.append(
+                    QueuePoller(
+                        name=key,
+                        sqs=sqs,
+                        queue_url=queue["url"],
+                        queue_arn=queue["arn"],
+                        handler=getattr(module, spec.consumer),
+                        batch_size=spec.batch_size,
+                        retry_after_seconds=self.retry_after_seconds,
+                        log=log,
+                    ).start()
+                )
         schedules = [s for module in modules.values() for s in schedules_of(module)]
         self.scheduler = Scheduler(schedules, log=log).start()
         return self
 
     def status(self) -> dict[str, Any]:
-        """Local operations view: per-queue consumer counts and queue/DLQ depths, schedules."""
+        """Local operations view: per-queue consumer counts and queue/DLQ depths (keyed like
+        ``resources["queues"]``: ``coupons``, ``coupons-bulk``, ...), schedules."""
         sqs = self.client("sqs")
         queues = {}
         for poller in self.pollers:

@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from campaign_shared import aws
-from campaign_shared.resources import queue_name, topic_name
+from campaign_shared.resources import MAIN_QUEUE, queue_name, topic_name
 from campaign_shared.settings import get_settings
 
 _lock = threading.Lock()
@@ -19,8 +19,9 @@ def topic_arn(logical: str) -> str:
     return f"arn:aws:sns:{settings.region}:{settings.account_id}:{topic_name(settings.stage, logical)}"
 
 
-def queue_url(service: str) -> str:
-    name = queue_name(get_settings().stage, service)
+def queue_url(service: str, queue: str = MAIN_QUEUE) -> str:
+    """The URL of one of ``service``'s queues (its main queue unless ``queue`` names another)."""
+    name = queue_name(get_settings().stage, service, logical=queue)
     url = _queue_urls.get(name)
     if url is None:
         url = aws.sqs().get_queue_url(QueueName=name)["QueueUrl"]
@@ -47,19 +48,19 @@ def publish(logical_topic: str, message: dict[str, Any]) -> str:
     return str(response["MessageId"])
 
 
-def send(service: str, message: dict[str, Any], delay_seconds: int = 0) -> str:
+def send(service: str, message: dict[str, Any], delay_seconds: int = 0, queue: str = MAIN_QUEUE) -> str:
     response = aws.sqs().send_message(
-        QueueUrl=queue_url(service),
+        QueueUrl=queue_url(service, queue),
         MessageBody=json.dumps(message, separators=(",", ":")),
         DelaySeconds=delay_seconds,
     )
     return str(response["MessageId"])
 
 
-def send_batch(service: str, messages: list[dict[str, Any]]) -> None:
+def send_batch(service: str, messages: list[dict[str, Any]], queue: str = MAIN_QUEUE) -> None:
     """Send up to any number of messages, 10 per call; a partially failed call is retried once
     for its failed entries and then raises, so nothing is silently dropped."""
-    url = queue_url(service)
+    url = queue_url(service, queue)
     for start in range(0, len(messages), 10):
         chunk = messages[start : start + 10]
         entries = [

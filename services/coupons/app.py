@@ -26,12 +26,18 @@ api = ServiceApi("coupons")
 app = api.app
 
 # Message type -> handler of the parsed message body (idempotent on a business key).
+# The main queue: order events and grants (and issue chunks queued there before the bulk
+# queue existed, so none is stranded by an upgrade).
 HANDLERS: dict[str, events.RecordHandler] = {
     "order.paid": consumer.on_order_event,
     "order.cancelled": consumer.on_order_event,
     "coupon.grant": consumer.on_grant,
     "coupon.issue_chunk": consumer.on_issue_chunk,
     "coupon.revoke": on_revoke,
+}
+# The bulk queue: bulk-issue chunks only.
+BULK_HANDLERS: dict[str, events.RecordHandler] = {
+    "coupon.issue_chunk": consumer.on_issue_chunk,
 }
 
 
@@ -96,6 +102,29 @@ def my_coupons(req: ApiRequest) -> CouponPage:
 
 
 @api.route(
+    "/customers/{customer_id}/coupons",
+    roles=[Role.merchant],
+    query=PageParams,
+    response=CouponPage,
+    summary="A customer's coupons as the merchant sees them, with their conflicts, oldest first, paged.",
+)
+def customer_coupons(req: ApiRequest) -> CouponPage:
+    return service.customer_coupons(req.shop, req.path["customer_id"], req.query)
+
+
+@api.route(
+    "/customers/{customer_id}/coupons/{coupon_id}",
+    roles=[Role.merchant],
+    response=CouponOut,
+    errors_=(404,),
+    summary="One coupon of a customer, with conflicts: paid orders that named it but did not redeem it "
+    "(locked_to_another_order, already_redeemed, expired).",
+)
+def customer_coupon(req: ApiRequest) -> CouponOut:
+    return service.customer_coupon(req.shop, req.path["customer_id"], req.path["coupon_id"])
+
+
+@api.route(
     "/validate",
     methods=["POST"],
     roles=[Role.customer],
@@ -151,3 +180,12 @@ def get_issue_job(req: ApiRequest) -> IssueJobOut:
 def queue_consumer(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The service queue's consumer (SQS event source, ReportBatchItemFailures)."""
     return events.consume(event, context, HANDLERS, "coupons")
+
+
+@app.lambda_function(name="bulk_queue_consumer")
+def bulk_queue_consumer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The bulk queue's consumer (its own event source, smaller concurrency). A chunk on its
+    last receive is first shown on its job as dead-lettered, so a job whose chunk ends in the
+    DLQ still finishes; if the chunk succeeds after all, its real outcome replaces that."""
+    consumer.note_last_attempts(event)
+    return events.consume(event, context, BULK_HANDLERS, "coupons")

@@ -96,19 +96,19 @@ def test_deploy_creates_every_table_queue_topic_subscription_and_function_declar
 
     subscriptions = stack.client("sns").list_subscriptions()["Subscriptions"]
     for service, spec in SERVICES.items():
-        if spec.queue is None:
-            continue
-        queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{queue_name(NAME, service)}"
-        for topic in spec.queue.subscribes_to:
-            (sub,) = [s for s in subscriptions if s["Endpoint"] == queue_arn and s["TopicArn"].endswith(
-                f":{topic_name(NAME, topic)}")]
-            arn = sub["SubscriptionArn"]
-            attributes = stack.client("sns").get_subscription_attributes(SubscriptionArn=arn)
-            assert attributes["Attributes"]["RawMessageDelivery"] == "true"
-        (mapping,) = stack.client("lambda").list_event_source_mappings(
-            FunctionName=f"campaign-{NAME}-{service}-{spec.queue.consumer}")["EventSourceMappings"]
-        assert mapping["EventSourceArn"] == queue_arn
-        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        for queue in spec.queues:
+            name = queue_name(NAME, service, logical=queue.logical)
+            queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{name}"
+            for topic in queue.subscribes_to:
+                (sub,) = [s for s in subscriptions if s["Endpoint"] == queue_arn and s["TopicArn"].endswith(
+                    f":{topic_name(NAME, topic)}")]
+                arn = sub["SubscriptionArn"]
+                attributes = stack.client("sns").get_subscription_attributes(SubscriptionArn=arn)
+                assert attributes["Attributes"]["RawMessageDelivery"] == "true"
+            (mapping,) = stack.client("lambda").list_event_source_mappings(
+                FunctionName=f"campaign-{NAME}-{service}-{queue.consumer}")["EventSourceMappings"]
+            assert mapping["EventSourceArn"] == queue_arn
+            assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     stacks = stack.client("cloudformation").describe_stacks()["Stacks"]
     assert {s["StackName"] for s in stacks} == {f"campaign-{NAME}-{p}" for p in ["shared", *SERVICE_NAMES]}
     assert all({"Key": "campaign", "Value": NAME} in s["Tags"] for s in stacks)
@@ -131,7 +131,7 @@ def test_a_published_order_event_reaches_every_subscribed_queue_raw(stack: Any) 
     body = {"type": "order.paid", "event_id": "e-deploy-1", "shop": "s1"}
     stack.client("sns").publish(TopicArn=topic, Message=json.dumps(body))
     for service, spec in SERVICES.items():
-        if spec.queue is None or "order-events" not in spec.queue.subscribes_to:
+        if not spec.queues or "order-events" not in spec.queue().subscribes_to:
             continue
         sqs = stack.client("sqs")
         url = sqs.get_queue_url(QueueName=queue_name(NAME, service))["QueueUrl"]
@@ -160,27 +160,42 @@ def test_dlq_shows_dead_letters_and_redrive_sends_them_back(stack: Any, packaged
     sqs = stack.client("sqs")
     url = {s: sqs.get_queue_url(QueueName=queue_name(NAME, s, dead_letter=True))["QueueUrl"]
            for s in ("coupons", "wishlist")}
+    url["coupons-bulk"] = sqs.get_queue_url(
+        QueueName=queue_name(NAME, "coupons", dead_letter=True, logical="bulk"))["QueueUrl"]
     bodies = [json.dumps({"type": "order.paid", "event_id": f"bad-{i}"}) for i in range(3)]
     for body in bodies:
         sqs.send_message(QueueUrl=url["coupons"], MessageBody=body)
     sqs.send_message(QueueUrl=url["wishlist"], MessageBody="not json")
+    chunk = json.dumps({"type": "coupon.issue_chunk", "job_id": "job-1", "chunk": 3})
+    sqs.send_message(QueueUrl=url["coupons-bulk"], MessageBody=chunk)
 
     assert cli("dlq", NAME, *packaged.cli("--endpoint-url", stack.url)) == 0
     out = capsys.readouterr().out
     assert "coupons: 3 dead-lettered message(s)" in out and "wishlist: 1 dead-lettered message(s)" in out
+    assert "coupons-bulk: 1 dead-lettered message(s)" in out and "type=coupon.issue_chunk" in out
     assert out.count("type=order.paid") == 3 and "type=(not JSON)" in out
     assert "distribution: 0 dead-lettered message(s)" in out
 
+    # A service name selects every queue of it; each message goes back to the queue it came from.
     assert cli("dlq", NAME, "--redrive", "--service", "coupons", *stack.args) == 0
-    assert "coupons: moved 3 message(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "coupons: moved 3 message(s)" in out
+    bulk_name = queue_name(NAME, "coupons", logical="bulk")
+    assert f"coupons-bulk: moved 1 message(s) from the DLQ back to {bulk_name}" in out
     main = sqs.get_queue_url(QueueName=queue_name(NAME, "coupons"))["QueueUrl"]
     moved = []
     while batch := sqs.receive_message(QueueUrl=main, MaxNumberOfMessages=10).get("Messages", []):
         moved += batch
     assert sorted(m["Body"] for m in moved) == sorted(bodies)
+    bulk = sqs.get_queue_url(QueueName=bulk_name)["QueueUrl"]
+    redriven = sqs.receive_message(QueueUrl=bulk, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in redriven] == [chunk]
     assert sqs.receive_message(QueueUrl=url["coupons"]).get("Messages") is None
+    assert sqs.receive_message(QueueUrl=url["coupons-bulk"]).get("Messages") is None
     left = sqs.get_queue_attributes(QueueUrl=url["wishlist"], AttributeNames=["ApproximateNumberOfMessages"])
     assert left["Attributes"]["ApproximateNumberOfMessages"] == "1"
+    assert cli("dlq", NAME, "--service", "coupons-bulk", "--service", "nosuch", *stack.args) == 1
+    assert "no queue for nosuch: queues are coupons, coupons-bulk," in capsys.readouterr().err
 
 
 def test_status_shows_stacks_alarms_and_queue_depths(stack: Any, packaged: Any, cli: Any,
@@ -190,7 +205,7 @@ def test_status_shows_stacks_alarms_and_queue_depths(stack: Any, packaged: Any, 
     for part in ["shared", *SERVICE_NAMES]:
         assert f"campaign-{NAME}-{part}: CREATE_COMPLETE" in out
     assert "alarms: " in out and "OK)" in out
-    assert "queue wishlist: " in out and "DLQ 1" in out
+    assert "queue wishlist: " in out and "DLQ 1" in out and "queue coupons-bulk: " in out
 
 
 def test_export_writes_every_table_with_counts_and_checksums(stack: Any, tmp_path: Path, cli: Any,

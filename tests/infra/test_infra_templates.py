@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from campaign_shared.resources import SERVICES, queue_name, table_name, topic_name
+from campaign_shared.resources import SERVICES, queue_key, queue_name, table_name, topic_name
 from campaign_shared.runtime import SERVICE_NAMES
 from infrastructure import cfn
 from infrastructure.campaign_def import CampaignError
@@ -90,26 +90,62 @@ def test_every_queue_has_a_dead_letter_queue_a_subscription_and_a_batch_failure_
     for service, spec in SERVICES.items():
         template = packaged.template(service)
         queues = resources(template, "AWS::SQS::Queue")
-        if spec.queue is None:
-            assert queues == {} and resources(template, "AWS::Lambda::EventSourceMapping") == {}
+        mappings = resources(template, "AWS::Lambda::EventSourceMapping")
+        if not spec.queues:
+            assert queues == {} and mappings == {}
             continue
-        main, dead = queues["Queue"]["Properties"], queues["DeadLetterQueue"]["Properties"]
-        assert main["QueueName"] == queue_name("infra1", service)
-        assert dead["QueueName"] == queue_name("infra1", service, dead_letter=True)
-        assert main["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
-                                         "maxReceiveCount": 5}
-        assert dead["MessageRetentionPeriod"] == 4 * 86400
-        (mapping,) = resources(template, "AWS::Lambda::EventSourceMapping").values()
-        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert mapping["Properties"]["BatchSize"] == spec.queue.batch_size
-        assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["Queue", "Arn"]}
-        consumer = template["Resources"][mapping["Properties"]["FunctionName"]["Ref"]]
-        assert consumer["Properties"]["Handler"] == f"app.{spec.queue.consumer}"
+        assert len(queues) == 2 * len(spec.queues) and len(mappings) == len(spec.queues)
+        subscribed = []
+        for queue in spec.queues:
+            prefix = "" if queue.logical == "main" else cfn.camel(queue.logical)
+            main = queues[f"{prefix}Queue"]["Properties"]
+            dead = queues[f"{prefix}DeadLetterQueue"]["Properties"]
+            assert main["QueueName"] == queue_name("infra1", service, logical=queue.logical)
+            assert dead["QueueName"] == queue_name("infra1", service, dead_letter=True, logical=queue.logical)
+            target = {"Fn::GetAtt": [f"{prefix}DeadLetterQueue", "Arn"]}
+            assert main["RedrivePolicy"] == {"deadLetterTargetArn": target, "maxReceiveCount": 5}
+            assert main["VisibilityTimeout"] == queue.visibility_timeout
+            assert dead["MessageRetentionPeriod"] == 4 * 86400
+            mapping = mappings[f"{prefix}QueueEventSource"]["Properties"]
+            assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+            assert mapping["BatchSize"] == queue.batch_size
+            assert mapping["EventSourceArn"] == {"Fn::GetAtt": [f"{prefix}Queue", "Arn"]}
+            consumer = template["Resources"][mapping["FunctionName"]["Ref"]]
+            assert consumer["Properties"]["Handler"] == f"app.{queue.consumer}"
+            subscribed += [topic_name("infra1", t) for t in queue.subscribes_to]
         subscriptions = resources(template, "AWS::SNS::Subscription")
         topics = sorted(s["Properties"]["TopicArn"]["Fn::Sub"].rsplit(":", 1)[1]
                         for s in subscriptions.values())
-        assert topics == sorted(topic_name("infra1", t) for t in spec.queue.subscribes_to)
+        assert topics == sorted(subscribed)
         assert all(s["Properties"]["RawMessageDelivery"] is True for s in subscriptions.values())
+
+
+def test_bulk_issue_chunks_have_their_own_queue_dlq_alarm_and_smaller_concurrency(packaged: Any) -> None:
+    """Issue jobs never wait in line with order events: the coupons stack has a second queue with
+    its own DLQ, DLQ alarm, consumer function and an event source capped at 2 concurrent
+    invocations (the order queue's mapping is not capped)."""
+    template = packaged.template("coupons")
+    res = template["Resources"]
+    bulk, dead = res["BulkQueue"]["Properties"], res["BulkDeadLetterQueue"]["Properties"]
+    assert bulk["QueueName"] == "campaign-infra1-coupons-bulk"
+    assert dead["QueueName"] == "campaign-infra1-coupons-bulk-dlq"
+    assert bulk["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["BulkDeadLetterQueue", "Arn"]}
+    mapping = res["BulkQueueEventSource"]["Properties"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert mapping["BatchSize"] == 1 and mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    consumer = res[mapping["FunctionName"]["Ref"]]["Properties"]
+    assert consumer["Handler"] == "app.bulk_queue_consumer"
+    assert consumer["FunctionName"] == "campaign-infra1-coupons-bulk_queue_consumer"
+    assert consumer["Timeout"] * 6 <= bulk["VisibilityTimeout"]
+    orders = res["QueueEventSource"]["Properties"]
+    assert "ScalingConfig" not in orders and res[orders["FunctionName"]["Ref"]]["Properties"]["Handler"] == (
+        "app.queue_consumer")
+    alarm = res["BulkDeadLetterQueueAlarm"]["Properties"]
+    assert alarm["AlarmName"] == "campaign-infra1-coupons-bulk-dlq-depth"
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": "campaign-infra1-coupons-bulk-dlq"}]
+    assert "BulkQueuePolicy" not in res  # nothing but the service itself sends to it
+    assert not [k for k, v in res.items() if v["Type"] == "AWS::SNS::Subscription" and k.startswith("Bulk")]
+    assert template["Outputs"]["BulkQueueUrl"] == {"Value": {"Ref": "BulkQueue"}}
 
 
 def _arns(resource: Any) -> list[Any]:
@@ -142,9 +178,13 @@ def test_every_role_is_scoped_to_its_own_service(packaged: Any) -> None:
                         assert target in own_tables, (service, arn)
                 if "sqs" in services:
                     allowed = {queue_name("infra1", s) for s in (*spec.sends_to, service)}
+                    own = {f"{'' if q.logical == 'main' else cfn.camel(q.logical)}Queue"
+                           for q in spec.queues}
                     for arn in _arns(statement["Resource"]):
-                        name = "Queue" if "Fn::GetAtt" in arn else arn["Fn::Sub"].rsplit(":", 1)[1]
-                        assert name == "Queue" and spec.queue or name in allowed, (service, arn)
+                        if "Fn::GetAtt" in arn:
+                            assert arn["Fn::GetAtt"][0] in own, (service, arn)
+                        else:
+                            assert arn["Fn::Sub"].rsplit(":", 1)[1] in allowed, (service, arn)
                 if "sns" in services:
                     topics = {arn["Fn::Sub"].rsplit(":", 1)[1] for arn in _arns(statement["Resource"])}
                     assert topics == {topic_name("infra1", t) for t in spec.publishes_to}
@@ -162,10 +202,11 @@ def test_alarms_cover_every_function_queue_and_api(packaged: Any) -> None:
             assert alarms[f"{name}-errors"]["Threshold"] == 3
             assert alarms[f"{name}-throttles"]["MetricName"] == "Throttles"
         assert alarms[f"campaign-infra1-{service}-api-5xx"]["Threshold"] == 7
-        if spec.queue is not None:
-            dlq = alarms[f"campaign-infra1-{service}-dlq-depth"]
+        for queue in spec.queues:
+            dlq = alarms[f"campaign-infra1-{queue_key(service, queue.logical)}-dlq-depth"]
             assert dlq["Threshold"] == 0 and dlq["Dimensions"] == [
-                {"Name": "QueueName", "Value": queue_name("infra1", service, dead_letter=True)}]
+                {"Name": "QueueName", "Value": queue_name("infra1", service, dead_letter=True,
+                                                          logical=queue.logical)}]
         for alarm in alarms.values():
             assert alarm["Period"] == 60
             assert alarm["AlarmActions"] == [cfn.arn("sns", "campaign-infra1-alerts")]
@@ -201,12 +242,12 @@ def test_timeouts_come_from_the_service_config_or_suit_the_trigger(packaged: Any
             name = props["Handler"].split(".", 1)[1]
             if name == "app":
                 assert props["Timeout"] == 29
-            elif spec.queue is not None and name == spec.queue.consumer:
-                expected = configured.get(name) or configured.get("*") or spec.queue.visibility_timeout // 6
-                assert props["Timeout"] == expected <= spec.queue.visibility_timeout
+            elif (queue := spec.queue_of_consumer(name)) is not None:
+                expected = configured.get(name) or configured.get("*") or queue.visibility_timeout // 6
+                assert props["Timeout"] == expected <= queue.visibility_timeout
                 advice = f"{service}.{name}: AWS advises a queue visibility timeout of 6x"
                 assert any(advice in w for w in packaged.manifest["warnings"]) == (
-                    expected * 6 > spec.queue.visibility_timeout)
+                    expected * 6 > queue.visibility_timeout)
             else:
                 assert props["Timeout"] == configured.get(name, configured.get("*", 60))
 

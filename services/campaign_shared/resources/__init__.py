@@ -9,11 +9,13 @@ specs at run time to learn their resource names for the current stage.
 from __future__ import annotations
 
 from campaign_shared.resources.model import (
+    MAIN_QUEUE,
     GsiSpec,
     QueueSpec,
     ServiceSpec,
     TableSpec,
     TopicSpec,
+    queue_key,
     queue_name,
     table_name,
     topic_name,
@@ -21,6 +23,7 @@ from campaign_shared.resources.model import (
 from campaign_shared.resources.services import SERVICES, TOPICS, service
 
 __all__ = [
+    "MAIN_QUEUE",
     "GsiSpec",
     "QueueSpec",
     "SERVICES",
@@ -28,6 +31,7 @@ __all__ = [
     "TOPICS",
     "TableSpec",
     "TopicSpec",
+    "queue_key",
     "queue_name",
     "service",
     "table_name",

@@ -2,6 +2,9 @@
 
 from campaign_shared.resources.model import GsiSpec, QueueSpec, ServiceSpec, TableSpec
 
+# The bulk-issue queue's logical name (``messaging.send_batch("coupons", ..., queue=BULK_QUEUE)``).
+BULK_QUEUE = "bulk"
+
 SPEC = ServiceSpec(
     name="coupons",
     tables=(
@@ -11,7 +14,22 @@ SPEC = ServiceSpec(
             ttl_attribute="expires_at_epoch",
         ),
     ),
-    queue=QueueSpec(),
+    queues=(
+        # Order events and grants: small messages whose effects are due "within seconds".
+        QueueSpec(),
+        # Bulk-issue chunks (up to 500 customers each) on their own queue, DLQ and consumer, so
+        # a 100,000-customer job never delays an order event. One chunk per invocation (a
+        # chunk is already a batch); at most two at once on AWS, leaving the
+        # table's capacity and the account's concurrency to the order path.
+        QueueSpec(
+            logical=BULK_QUEUE,
+            consumer="bulk_queue_consumer",
+            subscribes_to=(),
+            batch_size=1,
+            visibility_timeout=360,
+            max_concurrency=2,
+        ),
+    ),
     # Grant results go back to the service that asked (referral).
     sends_to=("coupons", "referral"),
 )

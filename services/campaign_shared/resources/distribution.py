@@ -11,5 +11,5 @@ SPEC = ServiceSpec(
             ttl_attribute="expires_at_epoch",
         ),
     ),
-    queue=QueueSpec(),
+    queues=(QueueSpec(),),
 )

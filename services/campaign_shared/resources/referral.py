@@ -26,7 +26,7 @@ SPEC = ServiceSpec(
         TableSpec(logical="stats"),
         TableSpec(logical="visitors", sk=None),
     ),
-    queue=QueueSpec(),
+    queues=(QueueSpec(),),
     sends_to=("coupons",),
     # A program must name existing coupon templates: key-only GetItem on the coupons table.
     reads_from=(("coupons", "main"),),

@@ -11,6 +11,6 @@ SPEC = ServiceSpec(
             ttl_attribute="expires_at_epoch",
         ),
     ),
-    queue=QueueSpec(),
+    queues=(QueueSpec(),),
     publishes_to=("wishlist-events",),
 )

@@ -134,4 +134,44 @@ def test_bulk_issue_job_runs_to_done(stack_url, http, bearer, wait_until):
         return body if body["status"] == "done" else None
 
     done = wait_until(finished, timeout=60)
-    assert (done["issued"], done["skipped"], done["failed"], done["total"]) == (100, 2, 50, 152)
+    assert (done["issued"], done["skipped"], done["failed"], done["total"]) == (100, 52, 0, 152)
+    assert done["skipped_by_reason"] == {"duplicate": 2, "sold_out": 50}
+    assert done["samples"]["sold_out"] == [f"bulk-{i}" for i in range(100, 110)]
+    # The chunks went through the bulk queue's own poller, not the order events' one.
+    queues = http.get(f"{stack_url}/_local/status", timeout=5).json()["queues"]
+    assert queues["coupons-bulk"]["messages"] >= 1 and queues["coupons-bulk"]["dlq_depth"] == 0
+
+
+def test_a_payment_of_another_order_is_a_conflict_the_merchant_sees(stack_url, http, bearer, wait_until):
+    shop_id = shop()
+    template = create_template(stack_url, http, bearer, shop_id, total_stock=5)
+    customer = bearer("customer", shop=shop_id, sub="buyer")
+    coupon = http.post(
+        f"{stack_url}/coupons/templates/{template['template_id']}/claim", headers=customer
+    ).json()
+    http.post(f"{stack_url}/coupons/{coupon['coupon_id']}/lock", json={"order_id": "o-1"}, headers=customer)
+    paid = {
+        "event_id": f"e-{uuid.uuid4().hex}",
+        "type": "order.paid",
+        "order_id": "o-2",
+        "customer_id": "buyer",
+        "occurred_at": "2026-11-11T00:00:05Z",
+        "lines": [
+            {"line_id": "l-1", "product_id": "p-1", "quantity": 1, "unit_amount": 1500, "paid_amount": 1000}
+        ],
+        "coupon_id": coupon["coupon_id"],
+    }
+    storefront = bearer("storefront", shop=shop_id, sub="store")
+    assert http.post(f"{stack_url}/events/orders", json=paid, headers=storefront).status_code == 202
+    url = f"{stack_url}/coupons/customers/buyer/coupons/{coupon['coupon_id']}"
+    merchant = bearer("merchant", shop=shop_id)
+
+    def recorded():
+        body = http.get(url, headers=merchant).json()
+        return body if body["conflicts"] else None
+
+    seen = wait_until(recorded, timeout=15)
+    assert (seen["status"], seen["order_id"]) == ("locked", "o-1")
+    assert [(c["order_id"], c["reason"], c["event_id"]) for c in seen["conflicts"]] == [
+        ("o-2", "locked_to_another_order", paid["event_id"])
+    ]

@@ -152,8 +152,15 @@ def test_bulk_issue_counts_end_exactly_at_the_input_size(gateway, auth, drain):
     drain("coupons")
     done = job(gateway, auth, body["job_id"]).json()
     assert done["status"] == "done" and done["template_id"] == tid
-    assert (done["issued"], done["skipped"], done["failed"]) == (5, 2, 2)
+    assert (done["issued"], done["skipped"], done["failed"]) == (5, 4, 0)
     assert done["issued"] + done["skipped"] + done["failed"] == done["total"] == 9
+    assert done["skipped_by_reason"] == {"duplicate": 1, "per_customer_limit_reached": 1, "sold_out": 2}
+    assert done["failed_by_reason"] == {} and done["dead_lettered_chunks"] == []
+    assert done["samples"] == {
+        "duplicate": ["a"],
+        "per_customer_limit_reached": ["early"],
+        "sold_out": ["f", "g"],
+    }
     issued = [c for c in "abcdefg" if wallet(gateway, auth, c)]
     assert issued == ["a", "b", "c", "d", "e"]
     assert len(wallet(gateway, auth, "early")) == 1
@@ -167,15 +174,16 @@ def test_redelivered_and_crashed_chunks_issue_nothing_twice(gateway, auth, aws, 
     ]
     customers = [f"c{i:03d}" for i in range(50)]
     job_id = post_job(gateway, auth, tid, customers).json()["job_id"]
-    chunks = received(aws, "coupons")  # take the chunks off the queue to deliver them ourselves
+    chunks = received(aws, "coupons-bulk")  # take the chunks off the queue to deliver them ourselves
     assert sum(len(c["customer_ids"]) for c in chunks) == 50
     calls = fail_once(monkeypatch, *crash)
     for chunk in chunks + chunks:  # every chunk twice, the first attempt crashes mid-way
-        messaging.send("coupons", chunk)
+        messaging.send("coupons", chunk, queue="bulk")
     drain("coupons")
     assert calls["n"] >= 2
     done = job(gateway, auth, job_id).json()
-    assert (done["status"], done["issued"], done["skipped"], done["failed"]) == ("done", 40, 0, 10)
+    assert (done["status"], done["issued"], done["skipped"], done["failed"]) == ("done", 40, 10, 0)
+    assert done["skipped_by_reason"] == {"sold_out": 10}
     held = [wallet(gateway, auth, c) for c in customers]
     assert sorted(len(w) for w in held) == [0] * 10 + [1] * 40
     assert sum(w[0]["amount_off"] for w in held if w) == 1000  # the whole lucky pack, each slot once
@@ -196,7 +204,7 @@ def test_bad_issue_jobs_are_refused(gateway, auth, aws):
         ).status_code
         == 403
     )
-    assert received(aws, "coupons") == []
+    assert received(aws, "coupons") == [] and received(aws, "coupons-bulk") == []
     job_id = post_job(gateway, auth, tid, ["c1"]).json()["job_id"]
     assert job(gateway, auth, job_id, shop="s2").status_code == 404
     assert job(gateway, auth, "job-unknown").status_code == 404
@@ -210,7 +218,8 @@ def test_a_job_is_fanned_out_in_chunks_and_stays_queued_until_consumed(gateway, 
     customers = [f"customer-{i:05d}" for i in range(1_001)]
     accepted = post_job(gateway, auth, tid, customers)
     assert accepted.status_code == 202, accepted
-    chunks = received(aws, "coupons")
+    assert received(aws, "coupons") == []  # nothing on the queue of order events and grants
+    chunks = received(aws, "coupons-bulk")
     assert sorted(len(c["customer_ids"]) for c in chunks) == [1, 500, 500]
     assert {c["type"] for c in chunks} == {"coupon.issue_chunk"}
     assert sorted(i for c in chunks for i in c["customer_ids"]) == customers

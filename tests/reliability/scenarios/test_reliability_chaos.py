@@ -17,7 +17,7 @@ def _consumers():
     from campaign_shared.resources import service as service_spec
     from campaign_shared.runtime import load_app
 
-    return {name: getattr(load_app(name), service_spec(name).queue.consumer) for name in SERVICES}
+    return {name: getattr(load_app(name), service_spec(name).queue().consumer) for name in SERVICES}
 
 
 def _attrs(message):

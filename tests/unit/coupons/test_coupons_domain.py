@@ -177,7 +177,70 @@ def test_visible_status_and_release():
 
 def test_bulk_chunks_drop_duplicates_and_keep_order():
     chunks, duplicates = domain.chunk_customers(["a", "b", "a", "c", "d", "b", "e"], 2)
-    assert chunks == [["a", "b"], ["c", "d"], ["e"]] and duplicates == 2
+    assert chunks == [["a", "b"], ["c", "d"], ["e"]] and duplicates == ["a", "b"]
     assert domain.job_status({"chunk_total": 3}) == "queued"
     assert domain.job_status({"chunk_total": 3, "started": True}) == "running"
     assert domain.job_status({"chunk_total": 3, "done_chunks": {"0", "1", "2"}}) == "done"
+
+
+def test_an_outcome_counts_by_reason_and_keeps_a_bounded_sample():
+    outcome = domain.Outcome()
+    outcome.skip(domain.SKIPPED_SOLD_OUT, [f"c{i}" for i in range(25)])
+    outcome.skip(domain.SKIPPED_SOLD_OUT, ["late"])
+    outcome.skip(domain.SKIPPED_LIMIT, ["x"])
+    outcome.skip(domain.SKIPPED_LIMIT, [])
+    outcome.fail(domain.FAILED_NOT_ACTIVE, ["y", "z"])
+    assert outcome.as_record() == {
+        "skipped_by": {"sold_out": 26, "per_customer_limit_reached": 1},
+        "failed_by": {"not_active": 2},
+        "samples": {
+            "sold_out": [f"c{i}" for i in range(10)],
+            "per_customer_limit_reached": ["x"],
+            "not_active": ["y", "z"],
+        },
+    }
+    with pytest.raises(ValueError):
+        outcome.skip(domain.FAILED_DEAD_LETTERED, ["a"])
+    with pytest.raises(ValueError):
+        outcome.fail(domain.SKIPPED_SOLD_OUT, ["a"])
+
+
+def test_a_job_view_shows_codes_with_a_count_and_at_most_ten_ids_each():
+    job = {
+        "chunk_total": 2,
+        "done_chunks": {"0", "1"},
+        "dead_chunks": {"1"},
+        "skipped:sold_out": 3,
+        "skipped:duplicate": 0,
+        "failed:dead_lettered": 500,
+        "sample:dead_lettered": [f"d{i}" for i in range(12)],
+        "sample:duplicate": ["gone"],
+        "sample:sold_out": ["s1", "s2", "s3"],
+    }
+    view = domain.job_view(job)
+    assert view["status"] == "done" and view["dead_lettered_chunks"] == [1]
+    assert view["skipped_by_reason"] == {"sold_out": 3}
+    assert view["failed_by_reason"] == {"dead_lettered": 500}
+    assert view["samples"] == {"sold_out": ["s1", "s2", "s3"], "dead_lettered": [f"d{i}" for i in range(10)]}
+
+
+@pytest.mark.parametrize(
+    ("status", "holder", "expires", "decision"),
+    [
+        ("available", None, None, "redeem"),
+        ("locked", "o-1", None, "redeem"),
+        ("redeemed", "o-1", None, "done"),
+        ("redeemed", "o-2", None, "already_redeemed"),
+        ("locked", "o-2", None, "locked_to_another_order"),
+        ("locked", "o-2", "2026-11-10T00:00:00Z", "locked_to_another_order"),
+        ("available", None, "2026-11-10T00:00:00Z", "expired"),
+        ("locked", "o-1", "2026-11-10T00:00:00Z", "expired"),
+        ("expired", None, None, "expired"),
+        ("available", None, "2026-11-12T00:00:00Z", "redeem"),
+    ],
+)
+def test_a_payment_redeems_only_an_available_coupon_or_one_locked_to_its_order(
+    status, holder, expires, decision
+):
+    coupon = {"status": status, "order_id": holder, "expires_at": expires}
+    assert domain.paid_decision(coupon, "o-1", NOW) == decision

@@ -1,5 +1,6 @@
-"""Handlers of the coupons queue's messages, by ``type``: order events (from the
-order-events topic), grants (from the referral service) and bulk-issue chunks (our own).
+"""Handlers of the coupons queues' messages, by ``type``: order events (from the
+order-events topic) and grants (from the referral service) on the main queue, bulk-issue
+chunks (our own) on the bulk queue.
 
 Each is idempotent on a business key (coupon + order, grant id, job + chunk). A malformed
 message raises ``PoisonMessage`` (retried, then the DLQ takes it); a transient storage
@@ -14,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from campaign_shared import events
-from chalicelib.coupons import issuing, service
+from chalicelib.coupons import bulk, issuing, orders
 from chalicelib.coupons.models import IssueChunk
 
 
@@ -26,7 +27,7 @@ def _parse(model: type[BaseModel], body: dict[str, Any]) -> Any:
 
 
 def on_order_event(body: dict[str, Any]) -> None:
-    service.on_order_event(events.parse_order_event(body))
+    orders.on_order_event(events.parse_order_event(body))
 
 
 def on_grant(body: dict[str, Any]) -> None:
@@ -40,4 +41,27 @@ def on_grant(body: dict[str, Any]) -> None:
 
 
 def on_issue_chunk(body: dict[str, Any]) -> None:
-    issuing.issue_chunk(_parse(IssueChunk, body))
+    bulk.issue_chunk(_parse(IssueChunk, body))
+
+
+def note_last_attempts(event: dict[str, Any]) -> None:
+    """Record every issue chunk of a bulk-queue batch that is on its last receive (the queue's
+    ``max_receive_count``) as dead-lettered on its job, before it is tried (``bulk``). A
+    malformed record or a failed write is logged and left to the attempt itself."""
+    from campaign_shared import observability
+    from campaign_shared.resources import service as service_spec
+    from campaign_shared.resources.coupons import BULK_QUEUE
+
+    last = service_spec("coupons").queue(BULK_QUEUE).max_receive_count
+    for record in event.get("Records") or []:
+        try:
+            receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+            if receives < last:
+                continue
+            body = events.message_body(record)
+            if body.get("type") == "coupon.issue_chunk":
+                bulk.mark_dead_lettered(IssueChunk.model_validate(body))
+        except Exception:
+            observability.logger("coupons").exception(
+                "could not record a chunk's last attempt", extra={"message_id": record.get("messageId")}
+            )

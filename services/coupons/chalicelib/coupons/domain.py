@@ -175,6 +175,34 @@ def status_after_release(coupon: dict[str, Any], now: datetime) -> str:
     return "expired" if is_expired(coupon, now) else "available"
 
 
+# What an ``order.paid`` naming a coupon does: redeem it, nothing (this order already did),
+# or record a conflict on the coupon (the merchant sees it there) and leave it as it is.
+REDEEM = "redeem"
+ALREADY_DONE = "done"
+CONFLICT_LOCKED = "locked_to_another_order"
+CONFLICT_REDEEMED = "already_redeemed"
+CONFLICT_EXPIRED = "expired"
+MAX_CONFLICTS = 20  # kept per coupon (the first ones); later conflicts are only logged
+
+
+def paid_decision(coupon: dict[str, Any], order_id: str, paid_at: datetime) -> str:
+    """``REDEEM``, ``ALREADY_DONE`` or a conflict code, for ``order_id`` paid at ``paid_at``.
+
+    A coupon locked to another order stays theirs; a redeemed one stays redeemed. One that
+    had expired when the order was paid is not redeemed, even if this order locked it
+    earlier (the lock is then released, to ``expired``). An available coupon, or one locked
+    to this very order, is redeemed: a cancellation delivered before the payment released
+    it, and the payment still used it."""
+    status, holder = coupon["status"], coupon.get("order_id")
+    if status == "redeemed":
+        return ALREADY_DONE if holder == order_id else CONFLICT_REDEEMED
+    if status == "locked" and holder != order_id:
+        return CONFLICT_LOCKED
+    if status == "expired" or is_expired(coupon, paid_at):
+        return CONFLICT_EXPIRED
+    return REDEEM
+
+
 @dataclass(frozen=True)
 class Line:
     product_id: str
@@ -239,11 +267,62 @@ def evaluate(
 
 # ---- bulk issue -------------------------------------------------------------------------
 
+# Why a customer of a bulk job got no coupon. ``skipped``: nothing went wrong, the customer
+# was not due one; ``failed``: the job could not do what was asked.
+SKIPPED_DUPLICATE = "duplicate"  # listed more than once: counted once
+SKIPPED_LIMIT = "per_customer_limit_reached"  # already holds as many as the template allows
+SKIPPED_SOLD_OUT = "sold_out"  # the stock ran out before their turn
+FAILED_NOT_ACTIVE = "not_active"  # the template's claim window had ended (or not begun)
+FAILED_TEMPLATE = "template_not_found"
+FAILED_DEAD_LETTERED = "dead_lettered"  # their chunk kept failing and went to the DLQ
+SKIP_REASONS = (SKIPPED_DUPLICATE, SKIPPED_LIMIT, SKIPPED_SOLD_OUT)
+FAIL_REASONS = (FAILED_NOT_ACTIVE, FAILED_TEMPLATE, FAILED_DEAD_LETTERED)
+SAMPLE_SIZE = 10  # ids kept per reason code
 
-def chunk_customers(customer_ids: list[str], size: int) -> tuple[list[list[str]], int]:
-    """Unique customers in input order, cut into chunks; and how many duplicates were dropped."""
+
+def chunk_customers(customer_ids: list[str], size: int) -> tuple[list[list[str]], list[str]]:
+    """Unique customers in input order, cut into chunks; and the duplicates dropped (each
+    repeat of an id, in input order)."""
     unique = list(dict.fromkeys(customer_ids))
-    return [unique[i : i + size] for i in range(0, len(unique), size)], len(customer_ids) - len(unique)
+    seen: set[str] = set()
+    duplicates = []
+    if len(unique) != len(customer_ids):
+        for customer in customer_ids:
+            if customer in seen:
+                duplicates.append(customer)
+            seen.add(customer)
+    return [unique[i : i + size] for i in range(0, len(unique), size)], duplicates
+
+
+class Outcome:
+    """What became of a chunk's customers: issued, and counts by reason code with a sample
+    of up to ``SAMPLE_SIZE`` ids per code."""
+
+    def __init__(self) -> None:
+        self.issued = 0
+        self.skipped: dict[str, int] = {}
+        self.failed: dict[str, int] = {}
+        self.samples: dict[str, list[str]] = {}
+
+    def _add(self, counts: dict[str, int], code: str, customers: list[str]) -> None:
+        if not customers:
+            return
+        counts[code] = counts.get(code, 0) + len(customers)
+        sample = self.samples.setdefault(code, [])
+        sample.extend(customers[: SAMPLE_SIZE - len(sample)])
+
+    def skip(self, code: str, customers: list[str]) -> None:
+        if code not in SKIP_REASONS:
+            raise ValueError(f"not a skip reason: {code}")
+        self._add(self.skipped, code, customers)
+
+    def fail(self, code: str, customers: list[str]) -> None:
+        if code not in FAIL_REASONS:
+            raise ValueError(f"not a failure reason: {code}")
+        self._add(self.failed, code, customers)
+
+    def as_record(self) -> dict[str, Any]:
+        return {"skipped_by": self.skipped, "failed_by": self.failed, "samples": self.samples}
 
 
 def job_status(job: dict[str, Any]) -> str:
@@ -253,6 +332,22 @@ def job_status(job: dict[str, Any]) -> str:
     if done or job.get("started"):
         return "running"
     return "queued"
+
+
+def job_view(job: dict[str, Any]) -> dict[str, Any]:
+    """The job as a merchant reads it: counts by reason code (codes with a count), samples of
+    those codes (at most ``SAMPLE_SIZE`` ids each), the chunks that went to the DLQ."""
+    skipped = {c: int(job.get(f"skipped:{c}", 0)) for c in SKIP_REASONS}
+    failed = {c: int(job.get(f"failed:{c}", 0)) for c in FAIL_REASONS}
+    counted = {c: n for c, n in (skipped | failed).items() if n > 0}
+    return {
+        **job,
+        "status": job_status(job),
+        "skipped_by_reason": {c: n for c, n in skipped.items() if n > 0},
+        "failed_by_reason": {c: n for c, n in failed.items() if n > 0},
+        "samples": {c: list(job.get(f"sample:{c}") or [])[:SAMPLE_SIZE] for c in counted},
+        "dead_lettered_chunks": sorted(int(c) for c in job.get("dead_chunks") or ()),
+    }
 
 
 def _parse(text: str) -> datetime:

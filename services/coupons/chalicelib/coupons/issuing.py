@@ -1,4 +1,5 @@
-"""Issuing coupons: a customer's claim, a grant from another service, a bulk-issue chunk.
+"""Issuing coupons: a customer's claim, a grant from another service (bulk-issue chunks:
+``bulk``, on the same stock blocks).
 
 All three keep the same two invariants with single-item conditional writes, whatever the
 concurrency: never more coupons than ``total_stock`` (each stock shard's ``taken < cap``)
@@ -28,7 +29,6 @@ from campaign_shared import clock, dynamo, ids
 from campaign_shared.errors import Conflict, NotFound
 from campaign_shared.grants import CouponGrant, CouponGrantResult
 from chalicelib.coupons import domain, store, store_jobs, store_stock
-from chalicelib.coupons.models import IssueChunk
 
 _empty_shards: set[tuple[str, str, str, int]] = set()
 
@@ -44,7 +44,7 @@ def _layout(template: dict[str, Any]) -> tuple[list[int], list[int]]:
     return caps, domain.shard_starts(caps)
 
 
-def _lucky_amounts(shop: str, template: dict[str, Any], slots: list[int]) -> dict[int, int]:
+def lucky_amounts_of(shop: str, template: dict[str, Any], slots: list[int]) -> dict[int, int]:
     if template["kind"] != "lucky" or not slots:
         return {}
     positions = {s: domain.lucky_position(s) for s in slots}
@@ -127,7 +127,7 @@ def _coupon_in_slot(
         issued_at=now,
         shard=shard,
         slot=slot,
-        lucky_amount=_lucky_amounts(shop, template, [slot]).get(slot),
+        lucky_amount=lucky_amounts_of(shop, template, [slot]).get(slot),
         source=source,
     )
 
@@ -246,98 +246,3 @@ def _issue_grant(shop: str, record: dict[str, Any]) -> tuple[str, str | None]:
     store.put_coupon(shop, coupon)
     _finish_blocks(shop, template_id, blocks, holder)
     return "issued", None
-
-
-# ---- bulk chunks -----------------------------------------------------------------------------
-
-
-def chunk_coupon_id(job_id: str, index: int) -> str:
-    """Derived from the job, so a retry writes the same coupon; time-sortable like claim ids."""
-    return f"cp-{job_id.removeprefix('job-')}-{index}"
-
-
-def issue_chunk(message: IssueChunk) -> None:
-    """Issue one chunk of a bulk job; a redelivered chunk issues and counts nothing twice."""
-    shop, job_id = message.shop, message.job_id
-    job = store_jobs.get_job(shop, job_id)
-    if job is None:
-        _log().warning("issue chunk for an unknown job dropped", extra={"job_id": job_id})
-        return
-    if store_jobs.chunk_done(job, message.chunk):
-        return
-    if not job.get("started"):
-        store_jobs.mark_started(shop, job_id)
-    template = store_stock.get_template(shop, message.template_id)
-    plan = store_jobs.get_plan(shop, job_id, message.chunk)
-    fresh = plan is None
-    if plan is None:
-        plan = _plan_chunk(shop, template, message)
-        if not store_jobs.put_plan(shop, job_id, message.chunk, plan):  # a concurrent copy fixed it first
-            plan = store_jobs.get_plan(shop, job_id, message.chunk) or plan
-            fresh = False
-    _finish_blocks(shop, message.template_id, plan["blocks"], f"job:{job_id}:{message.chunk}")
-    holder = f"job:{job_id}"
-    for customer in plan["losers"]:
-        store.release(shop, message.template_id, customer, holder)
-    if plan["winners"] and template is not None:
-        _write_chunk_coupons(shop, template, plan, job_id, check_existing=not fresh)
-    store_jobs.complete_chunk(
-        shop,
-        job_id,
-        message.chunk,
-        len(plan["winners"]),
-        int(plan["skipped"]),
-        len(plan["losers"]) + int(plan["failed"]),
-    )
-
-
-def _plan_chunk(shop: str, template: dict[str, Any] | None, message: IssueChunk) -> dict[str, Any]:
-    """Who gets which unit of stock: counted against the limit, then stock in blocks."""
-    customers = message.customer_ids
-    empty = {"winners": [], "losers": [], "blocks": [], "skipped": 0, "failed": 0}
-    if template is None or domain.window_state(template, clock.now()) != "active":
-        return {**empty, "failed": len(customers)}
-    holder = f"job:{message.job_id}"
-    limit = int(template["per_customer_limit"])
-    reserved: list[tuple[int, str]] = []
-    for position, customer in enumerate(customers):
-        if store.reserve(shop, message.template_id, customer, limit, holder) != "limit_reached":
-            reserved.append((message.first_index + position, customer))
-    blocks = take_units(shop, template, len(reserved), f"job:{message.job_id}:{message.chunk}")
-    slots = [(shard, first + i) for shard, first, count in blocks for i in range(count)]
-    winners = [
-        [index, customer, shard, slot]
-        for (index, customer), (shard, slot) in zip(reserved, slots, strict=False)
-    ]
-    return {
-        **empty,
-        "winners": winners,
-        "losers": [customer for _, customer in reserved[len(slots) :]],
-        "blocks": [list(b) for b in blocks],
-        "skipped": len(customers) - len(reserved),
-    }
-
-
-def _write_chunk_coupons(
-    shop: str, template: dict[str, Any], plan: dict[str, Any], job_id: str, check_existing: bool
-) -> None:
-    now = clock.now()
-    winners = [(int(i), str(c), int(shard), int(slot)) for i, c, shard, slot in plan["winners"]]
-    if check_existing:  # a retry: never overwrite a coupon already written (it may be locked by now)
-        done = store.existing_coupons(shop, [(c, chunk_coupon_id(job_id, i)) for i, c, _, _ in winners])
-        winners = [w for w in winners if chunk_coupon_id(job_id, w[0]) not in done]
-    amounts = _lucky_amounts(shop, template, [slot for _, _, _, slot in winners])
-    coupons = [
-        domain.new_coupon(
-            template,
-            coupon_id=chunk_coupon_id(job_id, index),
-            customer_id=customer,
-            issued_at=now,
-            shard=shard,
-            slot=slot,
-            lucky_amount=amounts.get(slot),
-            source="bulk",
-        )
-        for index, customer, shard, slot in winners
-    ]
-    store.put_coupons(shop, coupons)

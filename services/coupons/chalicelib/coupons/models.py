@@ -139,6 +139,19 @@ class LuckyAmountsPage(_Out):
 # ---- coupons -----------------------------------------------------------------------------
 
 
+class CouponConflict(_Out):
+    """An ``order.paid`` that named this coupon but could not redeem it."""
+
+    order_id: str = Field(description="The paid order that named the coupon.")
+    reason: Literal["locked_to_another_order", "already_redeemed", "expired"] = Field(
+        description="locked_to_another_order: the coupon is locked to the order in ``order_id`` of the "
+        "coupon; already_redeemed: another order redeemed it; expired: it had expired when the order "
+        "was paid"
+    )
+    event_id: str = Field(description="The order event; a redelivered event is recorded once.")
+    at: str = Field(description="When the conflict was recorded.")
+
+
 class CouponOut(_Out):
     coupon_id: str
     template_id: str
@@ -154,6 +167,10 @@ class CouponOut(_Out):
     issued_at: str
     expires_at: str | None = None
     order_id: str | None = None
+    conflicts: list[CouponConflict] = Field(
+        default_factory=list,
+        description="Paid orders that named this coupon but did not redeem it (oldest first, at most 20).",
+    )
 
 
 class CouponPage(_Out):
@@ -206,13 +223,38 @@ class IssueJobOut(_Out):
     status: Literal["queued", "running", "done"]
     total: int = Field(description="customer_ids posted; issued + skipped + failed reaches it when done")
     issued: int
-    skipped: int = Field(description="duplicates in the list and customers already at their limit")
-    failed: int = Field(description="sold out or outside the claim window")
+    skipped: int = Field(
+        description="customers not due a coupon: duplicates in the list, customers already at their "
+        "limit, and those left when the stock ran out (see skipped_by_reason)"
+    )
+    failed: int = Field(
+        description="customers the job could not serve: the claim window was over, the template is gone, "
+        "or their chunk went to the dead-letter queue (see failed_by_reason)"
+    )
+    skipped_by_reason: dict[str, int] = Field(
+        default_factory=dict,
+        description="skipped by reason code (codes with a count): duplicate, per_customer_limit_reached, "
+        "sold_out; the counts add up to skipped",
+    )
+    failed_by_reason: dict[str, int] = Field(
+        default_factory=dict,
+        description="failed by reason code (codes with a count): not_active, template_not_found, "
+        "dead_lettered; the counts add up to failed",
+    )
+    samples: dict[str, list[str]] = Field(
+        default_factory=dict, description="up to 10 customer ids per reason code, for a look at who"
+    )
+    dead_lettered_chunks: list[int] = Field(
+        default_factory=list,
+        description="chunks (numbered from 0, 500 customers or fewer each) that went to the dead-letter "
+        "queue; their customers are failed / dead_lettered. A redrive that succeeds replaces that with "
+        "the chunk's real outcome and removes it from this list",
+    )
     created_at: str
 
 
 class IssueChunk(BaseModel):
-    """One slice of a bulk issue job, on the coupons queue."""
+    """One slice of a bulk issue job, on the coupons service's bulk queue."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from campaign_shared import clock, dynamo, ids
 from campaign_shared.errors import Conflict, InvalidRequest, NotFound
-from campaign_shared.events import OrderEvent
+from campaign_shared.resources.coupons import BULK_QUEUE
 from chalicelib.coupons import domain, issuing, store, store_jobs, store_stock
 from chalicelib.coupons.models import (
     CouponOut,
@@ -25,12 +25,6 @@ from chalicelib.coupons.models import (
 
 MAX_CHUNK = 500  # customers per chunk message: 100,000 make 200 messages
 MAX_MESSAGE_BYTES = 24_000  # ten chunk messages fit one SendMessageBatch (256 KB)
-
-
-def _log() -> Any:
-    from campaign_shared import observability
-
-    return observability.logger("coupons")
 
 
 # ---- templates ---------------------------------------------------------------------------
@@ -118,6 +112,15 @@ def my_coupons(shop: str, customer_id: str, page: dynamo.PageParams) -> CouponPa
     return CouponPage(items=[coupon_out(i, now) for i in items], next_cursor=cursor)
 
 
+def customer_coupons(shop: str, customer_id: str, page: dynamo.PageParams) -> CouponPage:
+    """A customer's coupons as the merchant sees them (with their conflicts)."""
+    return my_coupons(shop, customer_id, page)
+
+
+def customer_coupon(shop: str, customer_id: str, coupon_id: str) -> CouponOut:
+    return coupon_out(_coupon_or_404(shop, customer_id, coupon_id))
+
+
 def _coupon_or_404(shop: str, customer_id: str, coupon_id: str) -> dict[str, Any]:
     coupon = store.get_coupon(shop, customer_id, coupon_id)
     if coupon is None:
@@ -158,46 +161,6 @@ def lock(shop: str, customer_id: str, coupon_id: str, order_id: str) -> CouponOu
     raise Conflict(why, code="not_available")
 
 
-# ---- order events ----------------------------------------------------------------------------
-
-
-def on_order_event(event: OrderEvent) -> None:
-    """``order.paid`` redeems the event's coupon; ``order.cancelled`` releases it.
-
-    Safe in any order and any number of times: a payment redeems the coupon whatever came
-    before (a cancel delivered first released it; the payment still used it), once; a
-    cancellation releases only a coupon locked to that very order. An unknown coupon (or one
-    of another shop or customer) is logged and dropped."""
-    if not event.coupon_id or event.type == "order.refunded":
-        return
-    if not event.shop:
-        _log().warning("order event without a shop dropped", extra={"event_id": event.event_id})
-        return
-    coupon = store.get_coupon(event.shop, event.customer_id, event.coupon_id)
-    if coupon is None:
-        _log().warning("order event for an unknown coupon dropped", extra={"event_id": event.event_id})
-        return
-    now = clock.now()
-    if event.type == "order.paid":
-        if coupon["status"] == "redeemed":
-            if coupon.get("order_id") != event.order_id:
-                _log().warning("coupon already redeemed by another order", extra={"event_id": event.event_id})
-            return
-        if coupon["status"] == "locked" and coupon.get("order_id") != event.order_id:
-            _log().warning(
-                "paid order used a coupon locked to another order", extra={"event_id": event.event_id}
-            )
-        store.redeem_coupon(event.shop, coupon, event.order_id, clock.iso(now))
-    elif event.type == "order.cancelled":
-        store.release_coupon(
-            event.shop,
-            event.customer_id,
-            event.coupon_id,
-            event.order_id,
-            domain.status_after_release(coupon, now),
-        )
-
-
 # ---- bulk issue --------------------------------------------------------------------------------
 
 
@@ -210,17 +173,20 @@ def create_issue_job(shop: str, template_id: str, body: IssueJobIn) -> IssueJobA
     size = max(1, min(MAX_CHUNK, MAX_MESSAGE_BYTES // (max(len(c) for c in body.customer_ids) + 3)))
     chunks, duplicates = domain.chunk_customers(body.customer_ids, size)
     job_id = ids.new_id("job-")
-    job = {
+    job: dict[str, Any] = {
         "job_id": job_id,
         "template_id": template_id,
         "total": len(body.customer_ids),
         "chunk_total": len(chunks),
         "issued": 0,
-        "skipped": duplicates,
+        "skipped": len(duplicates),
         "failed": 0,
         "created_at": clock.iso(now),
         "expires_at_epoch": store_jobs.expiry(),
     }
+    if duplicates:
+        job[f"skipped:{domain.SKIPPED_DUPLICATE}"] = len(duplicates)
+        job[f"sample:{domain.SKIPPED_DUPLICATE}"] = duplicates[: domain.SAMPLE_SIZE]
     store_jobs.create_job(shop, job)
     messages, first = [], 0
     for number, customers in enumerate(chunks):
@@ -234,7 +200,7 @@ def create_issue_job(shop: str, template_id: str, body: IssueJobIn) -> IssueJobA
         )
         messages.append(chunk.model_dump(mode="json"))
         first += len(customers)
-    messaging.send_batch("coupons", messages)
+    messaging.send_batch("coupons", messages, queue=BULK_QUEUE)
     return IssueJobAccepted(job_id=job_id, status="queued", total=job["total"])
 
 
@@ -242,4 +208,4 @@ def get_issue_job(shop: str, job_id: str) -> IssueJobOut:
     job = store_jobs.get_job(shop, job_id)
     if job is None:
         raise NotFound("no such issue job")
-    return IssueJobOut.model_validate({**job, "status": domain.job_status(job)})
+    return IssueJobOut.model_validate(domain.job_view(job))

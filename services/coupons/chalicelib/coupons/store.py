@@ -1,28 +1,30 @@
 """The coupons table. The only modules touching DynamoDB are this one (keys, helpers,
-limits, coupons), ``store_stock`` (templates, stock) and ``store_jobs`` (jobs, grants).
+limits, coupons), ``store_stock`` (templates, stock), ``store_jobs`` (jobs, grants) and
+``store_orders`` (what order events write: redemptions, their counts, conflicts).
 Every key carries the shop, so another shop's id is simply not found.
 
 Items (one table, ``pk``/``sk``; key parts escape ``%`` and ``#``):
 
 - ``tpl#<shop>#<template>`` / ``meta``: the template's terms (``store_stock``).
 - ``stock#<shop>#<template>#<n>`` / ``stock``: stock shard n: ``taken`` of ``cap`` units,
-  ``redeemed``, and ``inflight`` block markers of bulk jobs and grants (see ``store_stock.take_block``).
+  ``redeemed``, and ``inflight`` markers: blocks of claims, bulk jobs and grants (see
+  ``store_stock.take_block``) and redemption counts (``store_orders``).
   Each shard is its own partition key, so a grab is not capped by one partition's
   1,000 write units/s.
 - ``lucky#<shop>#<template>#<k>`` / ``lucky``: lucky amounts of slots ``k*1000 ..``.
 - ``limit#<shop>#<template>#<customer>`` / ``limit``: ``n`` coupons issued to the customer
   and the ``holders`` (issue keys) that took them, for the per-customer limit.
 - ``cust#<shop>#<customer>`` / ``coupon#<coupon>``: a coupon; the customer's partition is
-  their wallet (``GET /me`` is one Query).
+  their wallet (``GET /me`` is one Query). ``conflicts``: paid orders that named it but did
+  not redeem it, with ``conflict_events`` (their event ids, so each is recorded once).
 
-No claim path uses a Query or a transaction: moto scans the table for both, so the claim
+No claim or order-event path uses a Query or a transaction: moto scans the table for both, so their
 latency would grow with the data (DESIGN.md); every call there is a single-item write.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from campaign_shared import aws, dynamo
@@ -262,59 +264,3 @@ def lock_coupon(
         values={"locked": "locked", "available": "available", "order": order_id, "now": now_iso},
         returns="ALL_NEW",
     )
-
-
-def release_coupon(shop: str, customer_id: str, coupon_id: str, order_id: str, status: str) -> bool:
-    """locked to ``order_id`` -> ``status`` (available, or expired); False if it was not."""
-    ok, _ = update(
-        coupon_key(shop, customer_id, coupon_id),
-        "SET #st = :status REMOVE order_id, locked_at",
-        "#st = :locked AND order_id = :order",
-        names={"#st": "status"},
-        values={"status": status, "locked": "locked", "order": order_id},
-    )
-    return ok
-
-
-def redeem_coupon(shop: str, coupon: dict[str, Any], order_id: str, now_iso: str) -> bool:
-    """Mark redeemed and count it on its stock shard, atomically (exactly one count per
-    coupon). False when it was already redeemed. Not a hot path: moto copies the table per
-    transaction, DynamoDB does not."""
-    from botocore.exceptions import ClientError
-
-    key = coupon_key(shop, coupon["customer_id"], coupon["coupon_id"])
-    shard = shard_key(shop, coupon["template_id"], int(coupon.get("shard", 0)))
-    try:
-        aws.dynamodb().transact_write_items(
-            ClientRequestToken=str(uuid.uuid4()),  # a botocore retry of this call is a no-op
-            TransactItems=[
-                {
-                    "Update": {
-                        "TableName": table(),
-                        "Key": dynamo.to_item(key),
-                        "UpdateExpression": "SET #st = :redeemed, order_id = :order, redeemed_at = :now "
-                        "REMOVE locked_at, expires_at_epoch",
-                        "ConditionExpression": "attribute_exists(pk) AND #st <> :redeemed",
-                        "ExpressionAttributeNames": {"#st": "status"},
-                        "ExpressionAttributeValues": dynamo.values(
-                            redeemed="redeemed", order=order_id, now=now_iso
-                        ),
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": table(),
-                        "Key": dynamo.to_item(shard),
-                        "UpdateExpression": "ADD redeemed :one",
-                        "ExpressionAttributeValues": dynamo.values(one=1),
-                    }
-                },
-            ],
-        )
-        return True
-    except ClientError as exc:
-        if dynamo.error_code(exc) == "TransactionCanceledException" and dynamo.cancellation_reasons(exc)[
-            :1
-        ] == ["ConditionalCheckFailed"]:
-            return False
-        raise
