@@ -59,13 +59,17 @@ class LocalStack:
 
     def client(self, name: str) -> Any:
         import boto3
+        from botocore.config import Config
 
+        # Generous retries: with injected faults (CAMPAIGN_FAULT_RATE) provisioning and the
+        # pollers must ride out several failed calls in a row; creates are idempotent.
         return boto3.session.Session().client(
             name,
             endpoint_url=self.moto.url,
             region_name="us-east-1",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
+            config=Config(retries={"mode": "standard", "max_attempts": 10}),
         )
 
     def start(self) -> LocalStack:
