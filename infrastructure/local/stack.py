@@ -131,6 +131,7 @@ class LocalStack:
                     handler=handler,
                     batch_size=spec.queue.batch_size,
                     retry_after_seconds=self.retry_after_seconds,
+                    visibility_timeout=spec.queue.visibility_timeout,
                     log=log,
                 ).start()
             )
