@@ -159,6 +159,7 @@ class Store:
         self.closed_bytes = 0  # segments before the current one, not folded yet
         self.segment_bytes = 0
         self.compactions = 0
+        self.longest_compaction = 0.0  # seconds
         self._fd: int | None = None
         self._append_lock = threading.Lock()
         self._manifest_lock = threading.Lock()
@@ -286,6 +287,7 @@ class Store:
 
         ``state``, when given, must already be exactly that (the state loaded on open)."""
         with self._compact_lock:
+            started = time.perf_counter()
             base = self.manifest["snapshot"]
             if state is None:
                 state = State()
@@ -313,6 +315,7 @@ class Store:
                 if old:
                     self.path(old).unlink(missing_ok=True)
             self.compactions += 1
+            self.longest_compaction = max(self.longest_compaction, time.perf_counter() - started)
             return state
 
     def _compactor(self) -> None:
