@@ -214,7 +214,12 @@ class Store:
         if manifest.exists():
             self.manifest = json.loads(manifest.read_text())
             self.fresh = False
-        keep = {MANIFEST, self.manifest["snapshot"], *self.manifest["segments"]}
+        snapshot, segments = self.manifest["snapshot"], self.manifest["segments"]
+        # Only the last segment may be missing (the manifest is written before it is made).
+        missing = [n for n in ([snapshot] if snapshot else []) + segments[:-1] if not self.path(n).exists()]
+        if missing:
+            raise RuntimeError(f"{self.folder} is damaged: {MANIFEST} names missing files {missing}")
+        keep = {MANIFEST, snapshot, *segments}
         for leftover in self.folder.iterdir():
             is_ours = leftover.suffix == ".tmp" or leftover.name.startswith(("snapshot-", "journal-"))
             if is_ours and leftover.name not in keep:

@@ -84,14 +84,15 @@ class LocalStack:
         from infrastructure.provision import provision
 
         _powertools_defaults()
-        self.moto = EmbeddedMoto(self.host, self.moto_port, faults=self.faults).start()
         log = observability.logger("local-stack")
         if self.data_dir is not None:
             from infrastructure.local.persistence import Durability
 
-            # Journal from the first call on; the saved state is loaded once provisioned.
             self.durability = Durability(self.data_dir, log=lambda text: log.warning(text))
-            self.durability.open()
+            self.durability.open()  # reads the folder (refuses a damaged one) before serving
+        self.moto = EmbeddedMoto(self.host, self.moto_port, faults=self.faults).start()
+        if self.durability is not None:
+            # Journal from the first call on; the saved state is loaded once provisioned.
             self.durability.attach(self.moto.app)
         configure(
             Settings(

@@ -61,9 +61,9 @@ class Stack:
 
     def __init__(self, folder: Path, compact_bytes: int = 1 << 30) -> None:
         _reset_moto()
-        self.moto = EmbeddedMoto(port=0).start()
         self.durability = Durability(folder, compact_bytes=compact_bytes)
         self.durability.open()
+        self.moto = EmbeddedMoto(port=0).start()
         self.durability.attach(self.moto.app)
         with self.moto.app.quiet():
             self.loaded = self.durability.load()
@@ -399,3 +399,13 @@ def test_tables_saved_by_the_earlier_format_are_taken_over(tmp_path):
     finally:
         moto.stop()
         _reset_moto()
+
+
+def test_a_data_folder_missing_a_file_its_manifest_names_is_refused_not_emptied(stacks, tmp_path):
+    first = stacks()
+    _writes(first.client("dynamodb"))
+    first.stop()
+    snapshot = first.store.path(first.store.manifest["snapshot"])
+    snapshot.unlink()
+    with pytest.raises(RuntimeError, match="damaged"):
+        stacks()
