@@ -203,9 +203,6 @@ class Store:
         except FileNotFoundError:
             return 0
 
-    def disk_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
-
     # -- open --------------------------------------------------------------------------------
     def open(self) -> State:
         """Load the state (snapshot, then every segment) and start a new segment."""
