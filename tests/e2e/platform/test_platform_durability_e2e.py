@@ -21,6 +21,7 @@ from campaign_shared.resources import queue_name
 
 SETTLED = 20_000  # the withdrawing distributor's available balance before the load
 STOCK = 25
+BULK = 200  # customers of the bulk issue job, still running when the stack is killed
 
 
 class Api:
@@ -169,7 +170,7 @@ class Load:
 
     def creations(self, i: int) -> None:
         if i == 1:
-            customers = [f"bulk-{n}" for n in range(40)]
+            customers = [f"bulk-{n}" for n in range(BULK)]
             status, body = self.api.post(
                 f"/coupons/templates/{self.setup['bulk']}/issue-jobs",
                 {"customer_ids": customers},
@@ -314,7 +315,7 @@ def test_sigkill_under_load_loses_no_acknowledged_effect(tmp_path, bearer, wait_
             timeout=60,
             interval=0.5,
         )
-        assert job["issued"] + job["skipped"] + job["failed"] == job["total"] == 40, job
+        assert job["issued"] + job["skipped"] + job["failed"] == job["total"] == BULK, job
     assert all(q["dlq_depth"] == 0 for q in queues().values()), queues()
     launch_stack.stop(process)
 
