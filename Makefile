@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)  ## serve every service locally on an embedded AWS (Ctrl-C saves data)
+run: $(STAMP)  ## serve every service locally on an embedded AWS (every answered write kept in .localdata)
 	$(BIN)/campaign local
 
 test: $(STAMP)  ## the whole suite: unit, integration, e2e, reliability, infra
@@ -44,7 +44,7 @@ package: $(STAMP)  ## build dist/$(CAMPAIGN) offline (CAMPAIGN=double11 make pac
 deploy: $(STAMP)  ## ENDPOINT=http://127.0.0.1:PORT deploys to an AWS-compatible endpoint (moto)
 	$(BIN)/campaign deploy $(CAMPAIGN) $(if $(ENDPOINT),--endpoint-url $(ENDPOINT))
 
-reset:  ## wipe the local stack's saved data
+reset:  ## wipe the local stack's saved data (snapshot and journal)
 	rm -rf .localdata
 
 clean: reset

@@ -47,20 +47,24 @@ def cmd_local(args: argparse.Namespace) -> int:
     merchant = mint(role="merchant", shop=args.shop, sub="m1", secret=stack.jwt_secret)
     storefront = mint(role="storefront", shop=args.shop, sub="store", secret=stack.jwt_secret)
     customer = mint(role="customer", shop=args.shop, sub="c1", secret=stack.jwt_secret)
-    restored = sum(stack.restored.values())
+    restored, queued = sum(stack.restored.values()), sum(stack.restored_messages.values())
     print(f"campaign local stack ready at {stack.url}  (embedded AWS at {stack.moto.url})", flush=True)
     print(f"  OpenAPI:          {stack.url}/openapi.json")
-    print(f"  data folder:      {data_dir or '(not kept)'}  restored items: {restored}")
+    kept = f"restored items: {restored}, queued messages: {queued}" if data_dir else ""
+    print(f"  data folder:      {data_dir or '(not kept)'}  {kept}")
     print(f"  merchant token:   {merchant}")
     print(f"  storefront token: {storefront}")
     print(f"  customer token:   {customer}")
     if faults is not None:
         where, kinds = ", ".join(faults.services), ", ".join(faults.kinds)
         print(f"  FAULT INJECTION:  {faults.rate:.0%} of {where} calls fail ({kinds})")
-    print("  Ctrl-C stops and saves the data.", flush=True)
+    if data_dir:
+        print("  every answered write is journalled; Ctrl-C compacts the journal and stops.", flush=True)
+    else:
+        print("  Ctrl-C stops; nothing is kept.", flush=True)
     while not stopping.wait(0.5):  # a timed wait lets the signal handler run promptly
         pass
-    print("stopping: saving data...", flush=True)
+    print("stopping: saving data..." if data_dir else "stopping...", flush=True)
     saved = stack.stop()
     print(f"stopped; saved {sum(saved.values())} items to {data_dir}" if data_dir else "stopped", flush=True)
     return 0
@@ -83,7 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--moto-port", type=int, default=0)
     local.add_argument("--stage", default="local")
     local.add_argument("--shop", default="s1")
-    local.add_argument("--data", default=".localdata", help="folder that keeps the tables across restarts")
+    local.add_argument(
+        "--data",
+        default=".localdata",
+        help="folder that keeps tables and queued messages across restarts and crashes",
+    )
     local.add_argument("--no-data", action="store_true", help="keep nothing across restarts")
     local.set_defaults(func=cmd_local)
 

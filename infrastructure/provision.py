@@ -17,6 +17,10 @@ from campaign_shared.resources import (
 )
 
 
+class ProvisionError(RuntimeError):
+    """A resource exists with a definition other than the one provisioning would make."""
+
+
 def table_request(stage: str, service: str, spec: TableSpec) -> dict[str, Any]:
     keys = [{"AttributeName": spec.pk, "KeyType": "HASH"}]
     if spec.sk:
@@ -51,8 +55,10 @@ def provision(stage: str, dynamodb: Any, sqs: Any, sns: Any) -> dict[str, Any]:
         for spec in service.tables:
             request = table_request(stage, service.name, spec)
             name = request["TableName"]
-            if name not in existing:
-                dynamodb.create_table(**request)
+            if name in existing:
+                _check_table(dynamodb, request)
+            else:
+                _create_table(dynamodb, request)
                 if spec.ttl_attribute:
                     dynamodb.update_time_to_live(
                         TableName=name,
@@ -103,6 +109,38 @@ def provision(stage: str, dynamodb: Any, sqs: Any, sns: Any) -> dict[str, Any]:
                     Attributes={"RawMessageDelivery": "true"},
                 )
     return created
+
+
+def _create_table(dynamodb: Any, request: dict[str, Any]) -> None:
+    """Create a table; one that already exists with the same definition is success (a
+    retried create whose first answer was lost finds the table it made)."""
+    try:
+        dynamodb.create_table(**request)
+    except dynamodb.exceptions.ResourceInUseException:
+        _check_table(dynamodb, request)
+
+
+def _check_table(dynamodb: Any, request: dict[str, Any]) -> None:
+    table = dynamodb.describe_table(TableName=request["TableName"])["Table"]
+    if _definition(table) != _definition(request):
+        raise ProvisionError(
+            f"table {request['TableName']} already exists with another key schema, attributes or "
+            "indexes than the resource definition; delete it (locally: make reset) and start again"
+        )
+
+
+def _definition(table: dict[str, Any]) -> tuple[Any, ...]:
+    def keys(schema: list[dict[str, str]]) -> list[tuple[str, str]]:
+        return sorted((k["AttributeName"], k["KeyType"]) for k in schema)
+
+    return (
+        keys(table["KeySchema"]),
+        sorted((a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]),
+        sorted(
+            (g["IndexName"], keys(g["KeySchema"]), g["Projection"].get("ProjectionType"))
+            for g in table.get("GlobalSecondaryIndexes") or []
+        ),
+    )
 
 
 def _queue(sqs: Any, name: str, attributes: dict[str, str]) -> str:

@@ -2,6 +2,12 @@
 source mapping does: batches of up to 10, ``ReportBatchItemFailures`` honoured (only the
 failed records return to the queue), failed messages redelivered after a visibility
 timeout and moved to the DLQ by the queue's redrive policy after 5 receives.
+
+Lambda redelivers a failed record after the queue's visibility timeout (minutes). Locally
+the first retry comes after ``retry_after_seconds`` and each next one ``RETRY_GROWTH`` times
+later, up to the visibility timeout: quick for a passing conflict, yet a message kept
+failing because a delivery that died (a crash) still holds a lease, such as distribution's
+120 s group claims, is not dead-lettered before that lease runs out.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ import threading
 import time
 import uuid
 from typing import Any
+
+RETRY_GROWTH = 5  # with 1 s: retries after 1, 5, 25 and 125 s, the 5th receive at 156 s
 
 
 class LambdaContext:
@@ -71,6 +79,7 @@ class QueuePoller:
         handler: Any,
         batch_size: int = 10,
         retry_after_seconds: int = 1,
+        visibility_timeout: int = 180,
         idle_sleep: float = 0.1,
         region: str = "us-east-1",
         log: Any = None,
@@ -82,6 +91,7 @@ class QueuePoller:
         self.handler = handler
         self.batch_size = batch_size
         self.retry_after_seconds = retry_after_seconds
+        self.visibility_timeout = visibility_timeout
         self.idle_sleep = idle_sleep
         self.region = region
         self.log = log
@@ -152,9 +162,16 @@ class QueuePoller:
                     {
                         "Id": str(i),
                         "ReceiptHandle": m["ReceiptHandle"],
-                        "VisibilityTimeout": self.retry_after_seconds,
+                        "VisibilityTimeout": self.retry_delay(m),
                     }
                     for i, m in enumerate(retry)
                 ],
             )
         return len(messages)
+
+    def retry_delay(self, message: dict[str, Any]) -> int:
+        """Seconds until a failed message is received again (it was received ``n`` times)."""
+        received = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        return int(
+            min(self.visibility_timeout, self.retry_after_seconds * RETRY_GROWTH ** max(0, received - 1))
+        )

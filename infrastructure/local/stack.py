@@ -49,7 +49,9 @@ class LocalStack:
         self.pollers: list[Any] = []
         self.scheduler: Any = None
         self.resources: dict[str, Any] = {}
-        self.restored: dict[str, int] = {}
+        self.restored: dict[str, int] = {}  # items per table loaded from data_dir
+        self.restored_messages: dict[str, int] = {}  # undeleted messages per queue
+        self.durability: Any = None
 
     @property
     def url(self) -> str:
@@ -57,13 +59,17 @@ class LocalStack:
 
     def client(self, name: str) -> Any:
         import boto3
+        from botocore.config import Config
 
+        # Generous retries: with injected faults (CAMPAIGN_FAULT_RATE) provisioning and the
+        # pollers must ride out several failed calls in a row; creates are idempotent.
         return boto3.session.Session().client(
             name,
             endpoint_url=self.moto.url,
             region_name="us-east-1",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
+            config=Config(retries={"mode": "standard", "max_attempts": 10}),
         )
 
     def start(self) -> LocalStack:
@@ -72,7 +78,6 @@ class LocalStack:
         from campaign_shared.resources import service as service_spec
         from campaign_shared.runtime import load_app
         from campaign_shared.settings import Settings, configure
-        from infrastructure.local import persistence
         from infrastructure.local.gateway import Gateway, Mount
         from infrastructure.local.moto_server import EmbeddedMoto
         from infrastructure.local.poller import QueuePoller
@@ -80,7 +85,16 @@ class LocalStack:
         from infrastructure.provision import provision
 
         _powertools_defaults()
+        log = observability.logger("local-stack")
+        if self.data_dir is not None:
+            from infrastructure.local.persistence import Durability
+
+            self.durability = Durability(self.data_dir, log=lambda text: log.warning(text))
+            self.durability.open()  # reads the folder (refuses a damaged one) before serving
         self.moto = EmbeddedMoto(self.host, self.moto_port, faults=self.faults).start()
+        if self.durability is not None:
+            # Journal from the first call on; the saved state is loaded once provisioned.
+            self.durability.attach(self.moto.app)
         configure(
             Settings(
                 stage=self.stage,
@@ -92,8 +106,9 @@ class LocalStack:
         )
         dynamodb = self.client("dynamodb")
         self.resources = provision(self.stage, dynamodb, self.client("sqs"), self.client("sns"))
-        if self.data_dir is not None:
-            self.restored = persistence.restore(dynamodb, self.stage, self.data_dir)
+        if self.durability is not None:
+            with self.moto.app.quiet():
+                self.restored, self.restored_messages = self.durability.load()
 
         modules = {name: load_app(name) for name in SERVICE_NAMES}
         mounts = {name: Mount(name, module) for name, module in modules.items()}
@@ -102,7 +117,6 @@ class LocalStack:
         doc = document([(name, module.api.docs) for name, module in modules.items()])
         self.gateway = Gateway(mounts, doc, self.host, self.port, status=self.status).start()
 
-        log = observability.logger("local-stack")
         sqs = self.client("sqs")
         for name, module in modules.items():
             for spec in service_spec(name).queues:  # one poller per queue, as one mapping per queue on AWS
@@ -117,6 +131,7 @@ class LocalStack:
                         handler=getattr(module, spec.consumer),
                         batch_size=spec.batch_size,
                         retry_after_seconds=self.retry_after_seconds,
+                        visibility_timeout=spec.visibility_timeout,
                         log=log,
                     ).start()
                 )
@@ -148,8 +163,8 @@ class LocalStack:
         return {"stage": self.stage, "aws_endpoint": self.moto.url, "queues": queues, "schedules": schedules}
 
     def stop(self) -> dict[str, int]:
-        from infrastructure.local import persistence
-
+        """Stop everything; with a data folder, fold the journal into one snapshot and return
+        the items saved per table."""
         # Quiesce first (no new requests, no new batches), then save, then wait for threads.
         if self.gateway is not None:
             self.gateway.stop()
@@ -160,8 +175,9 @@ class LocalStack:
         for poller in self.pollers:
             poller.stop()
         saved: dict[str, int] = {}
-        if self.data_dir is not None and self.moto is not None:
-            saved = persistence.save(self.client("dynamodb"), self.stage, self.data_dir)
+        if self.durability is not None and self.moto is not None:
+            saved = self.durability.close()  # a straggling call after this is refused, not lost
+            self.durability = None
         if self.moto is not None:
             self.moto.stop()
         return saved

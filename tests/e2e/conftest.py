@@ -24,8 +24,13 @@ def _free_port() -> int:
 
 
 def start_stack(
-    data_dir: Path | None, port: int | None = None, log_path: Path | None = None
+    data_dir: Path | None,
+    port: int | None = None,
+    log_path: Path | None = None,
+    own_group: bool = False,
 ) -> tuple[Any, str]:
+    """``own_group``: the stack leads a process group of its own (``os.killpg`` reaches it
+    and nothing else)."""
     port = port or _free_port()
     env = {
         **os.environ,
@@ -36,7 +41,9 @@ def start_stack(
     args = [sys.executable, "-m", "infrastructure.local", "--port", str(port)]
     args += ["--data", str(data_dir)] if data_dir is not None else ["--no-data"]
     log = open(log_path or tempfile.mktemp(suffix=".log", prefix="campaign-e2e-"), "w")  # noqa: SIM115
-    process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=own_group
+    )
     url = f"http://127.0.0.1:{port}"
     import requests
 
@@ -118,8 +125,10 @@ def launch_stack():
     every stack started this way is stopped at the end of the test."""
     started = []
 
-    def launch(data_dir: Path | None, log_path: Path | None = None) -> tuple[Any, str]:
-        process, url = start_stack(data_dir, log_path=log_path)
+    def launch(
+        data_dir: Path | None, log_path: Path | None = None, own_group: bool = False
+    ) -> tuple[Any, str]:
+        process, url = start_stack(data_dir, log_path=log_path, own_group=own_group)
         started.append(process)
         return process, url
 

@@ -143,7 +143,7 @@ def test_data_is_kept_across_restarts_and_tokens_are_printed(tmp_path, bearer, l
     printed = log.read_text()
     assert f"ready at {url}" in printed and "merchant token:" in printed and "storefront token:" in printed
     assert "stopped; saved" in printed, printed
-    assert any(p.name.endswith("-events-main.jsonl") for p in data.iterdir())
+    assert (data / "MANIFEST").exists() and any(p.name.startswith("snapshot-") for p in data.iterdir())
 
     process, url = launch_stack(data, tmp_path / "second.log")
     # The first acceptance survived the restart: the same id with another body is refused.

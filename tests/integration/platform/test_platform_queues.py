@@ -106,3 +106,38 @@ def test_provisioning_again_restores_the_definition(aws):
     assert again["queues"]["coupons"]["url"] == url
     attrs = aws["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
     assert attrs["VisibilityTimeout"] == "180"
+
+
+def test_a_message_failing_behind_a_dead_deliverys_lease_outlives_the_lease_before_the_dlq(aws):
+    """A delivery killed mid-way (a crash) leaves distribution's group claim held for
+    ``CLAIM_SECONDS``; every redelivery fails until then. The local event source backs off
+    (1, 5, 25, 125 s, as far as the visibility timeout) so the 5th receive, the last before
+    the DLQ, comes after the lease ran out, not 4 s after the crash."""
+    from campaign_shared.runtime import load_app
+
+    load_app("distribution")
+    from chalicelib.distribution.posting import CLAIM_SECONDS
+
+    queue = aws["resources"]["queues"]["coupons"]
+    poller = QueuePoller(
+        name="coupons",
+        sqs=aws["sqs"],
+        queue_url=queue["url"],
+        queue_arn=queue["arn"],
+        handler=None,
+        retry_after_seconds=1,
+        visibility_timeout=180,
+    )
+    delays = [poller.retry_delay({"Attributes": {"ApproximateReceiveCount": str(n)}}) for n in range(1, 6)]
+    assert delays == [1, 5, 25, 125, 180]
+    # even when the crash came after the message's first receive, receives 2..5 span the lease
+    assert sum(delays[1:4]) > CLAIM_SECONDS
+
+    def held(event, context):
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+
+    poller.handler = held
+    _send(aws, "coupons", [{"type": "test.message"}])
+    assert poller.poll_once() == 1
+    assert poller.poll_once() == 0  # not back after retry_after_seconds=0 as before: 1 s later
+    assert _depth(aws, queue["url"]) == 1 and _depth(aws, queue["dlq_url"]) == 0
