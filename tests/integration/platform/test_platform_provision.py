@@ -103,7 +103,7 @@ def test_provisioning_succeeds_when_create_answers_are_lost(lossy_moto):
     assert set(resources["topics"]) == {t.logical for t in TOPICS}
     subscriptions = Counter((s["TopicArn"], s["Endpoint"]) for s in sns.list_subscriptions()["Subscriptions"])
     assert subscriptions and set(subscriptions.values()) == {1}  # none twice
-    expected = sum(len(s.queue.subscribes_to) for s in SERVICES.values() if s.queue)
+    expected = sum(len(q.subscribes_to) for s in SERVICES.values() for q in s.queues)
     assert len(subscriptions) == expected
     for queue in resources["queues"].values():
         attrs = sqs.get_queue_attributes(QueueUrl=queue["url"], AttributeNames=["RedrivePolicy"])

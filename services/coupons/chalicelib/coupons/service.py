@@ -72,16 +72,17 @@ def _template_out(template: dict[str, Any], shards: list[dict[str, Any]], now: A
 
 
 def lucky_amounts(shop: str, template_id: str, page: dynamo.PageParams) -> LuckyAmountsPage:
-    """The drawn amounts, ``page.limit`` slots from the cursor (a slot number)."""
+    """The drawn amounts, ``page.limit`` slots from the cursor (an opaque, sealed slot number)."""
     template = issuing.template_or_404(shop, template_id)
     if template["kind"] != "lucky":
         raise NotFound("this template has no lucky amounts")
     total = int(template["total_stock"])
     start = 0
     if page.cursor:
-        if not page.cursor.isdigit() or int(page.cursor) >= total:
+        slot = (dynamo.decode_cursor(page.cursor) or {}).get("slot")
+        if type(slot) is not int or not 0 <= slot < total:
             raise InvalidRequest("invalid cursor", details=[{"loc": ["query", "cursor"], "msg": "invalid"}])
-        start = int(page.cursor)
+        start = slot
     slots = list(range(start, min(total, start + page.limit)))
     amounts = store_stock.lucky_amounts(shop, template_id, [domain.lucky_position(s)[0] for s in slots])
     items = [
@@ -91,7 +92,7 @@ def lucky_amounts(shop: str, template_id: str, page: dynamo.PageParams) -> Lucky
     return LuckyAmountsPage(
         total_amount=int(template["lucky_total_amount"]),
         items=items,
-        next_cursor=str(following) if following < total else None,
+        next_cursor=dynamo.encode_cursor({"slot": following}) if following < total else None,
     )
 
 

@@ -204,7 +204,9 @@ def reserve(shop: str, friend: str, token: str, item_id: str, body: ReservationI
     release: dict[str, int] = {}
     for _ in range(RESERVE_ATTEMPTS):
         item = store_items.try_reserve(shop, link["list_id"], item_id, reservation_id, hold, release)
-        if item is None:
+        # a write whose answer was lost and retried fails its condition against itself: the
+        # hold under this request's own reservation id means it was taken
+        if item is None or reservation_id in store_items.holds_of(item):
             return ReservationOut(
                 reservation_id=reservation_id,
                 list_id=link["list_id"],
