@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test unit integration e2e bench soak lint reset clean install package deploy
+.PHONY: check run test unit integration e2e bench soak lint reset clean install package deploy
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -34,8 +34,10 @@ bench: $(STAMP)  ## benchmarks; writes bench/RESULTS.md
 soak: $(STAMP)
 	CAMPAIGN_SOAK=1 $(BIN)/pytest -q tests/reliability -m soak
 
-lint: $(STAMP)
-	$(BIN)/ruff check services infrastructure tests bench
+check: $(STAMP)  ## the gates: ruff check, ruff format --check, mypy (every service), import contracts
+	$(BIN)/python tools/check.py
+
+lint: check
 
 CAMPAIGN ?= dev
 package: $(STAMP)  ## build dist/$(CAMPAIGN) offline (CAMPAIGN=double11 make package)

@@ -82,7 +82,7 @@ def run(ctx: Any) -> list[dict[str, Any]]:
         }
     )
     for service in ("events", "coupons", "distribution", "wishlist", "referral"):
-        took = _fresh_import(f"from campaign_shared.runtime import load_app\nload_app({service!r})")
+        took = _fresh_import(f"from infrastructure.dev.apps import load_app\nload_app({service!r})")
         rows.append(
             {
                 "benchmark": f"cold start: import {service} app",

@@ -263,7 +263,7 @@ def _report(ctx: Any) -> list[dict[str, Any]]:
 
 
 def run(ctx: Any) -> list[dict[str, Any]]:
-    from campaign_shared.runtime import load_app
+    from infrastructure.dev.apps import load_app
 
     load_app("referral")  # the bench reads shard keys with the service's own key builders
     return _visits(ctx) + _report(ctx)

@@ -29,7 +29,7 @@ SOLO_SAMPLES = 20
 
 
 def _store() -> Any:
-    from campaign_shared.runtime import load_app
+    from infrastructure.dev.apps import load_app
 
     load_app("wishlist")  # puts chalicelib/wishlist on the path, as in Lambda
     from chalicelib.wishlist import store

@@ -121,7 +121,7 @@ class CampaignDef(_Model):
         if _RATE.match(value):
             return value
         if value.startswith("cron(") and value.endswith(")") and len(value[5:-1].split()) == 6:
-            from infrastructure.local.scheduler import next_run
+            from infrastructure.schedules import next_run
 
             try:
                 from datetime import UTC, datetime
@@ -135,7 +135,7 @@ class CampaignDef(_Model):
     @field_validator("functions")
     @classmethod
     def _function_keys(cls, value: dict[str, FunctionSettings]) -> dict[str, FunctionSettings]:
-        from campaign_shared.runtime import SERVICE_NAMES
+        from infrastructure.dev.apps import SERVICE_NAMES
 
         for key in value:
             service = key.split(".", 1)[0]

@@ -21,7 +21,7 @@ from campaign_shared.resources import (
     table_name,
     topic_name,
 )
-from campaign_shared.runtime import SERVICE_NAMES
+from infrastructure.dev.apps import SERVICE_NAMES
 from infrastructure import cfn_queues
 from infrastructure.campaign_def import CampaignDef, CampaignError
 from infrastructure.provision import table_request

@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from campaign_shared.runtime import SERVICE_NAMES, service_dir
+from infrastructure.dev.apps import SERVICE_NAMES, service_dir
 from infrastructure import cfn
 from infrastructure.campaign_def import CampaignDef, CampaignError
 

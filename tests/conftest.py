@@ -118,8 +118,8 @@ class GatewayClient:
 
 @pytest.fixture
 def gateway(aws) -> GatewayClient:
-    from campaign_shared.openapi import document
-    from campaign_shared.runtime import SERVICE_NAMES, load_app
+    from infrastructure.dev.openapi import document
+    from infrastructure.dev.apps import SERVICE_NAMES, load_app
     from infrastructure.local.gateway import Gateway, Mount
 
     modules = {name: load_app(name) for name in SERVICE_NAMES}
@@ -138,7 +138,7 @@ def drain(aws):
     (``coupons``, ``coupons-bulk``, ...)."""
     from campaign_shared.resources import SERVICES, queue_key
     from campaign_shared.resources import service as service_spec
-    from campaign_shared.runtime import load_app
+    from infrastructure.dev.apps import load_app
     from infrastructure.local.poller import QueuePoller
 
     def pollers(names: tuple[str, ...]) -> list[QueuePoller]:

@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from campaign_shared.runtime import SERVICE_NAMES
+from infrastructure.dev.apps import SERVICE_NAMES
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -76,7 +76,7 @@ class LocalStack:
         from campaign_shared import observability
         from campaign_shared.resources import queue_key
         from campaign_shared.resources import service as service_spec
-        from campaign_shared.runtime import load_app
+        from infrastructure.dev.apps import load_app
         from campaign_shared.settings import Settings, configure
         from infrastructure.local.gateway import Gateway, Mount
         from infrastructure.local.moto_server import EmbeddedMoto
@@ -112,7 +112,7 @@ class LocalStack:
 
         modules = {name: load_app(name) for name in SERVICE_NAMES}
         mounts = {name: Mount(name, module) for name, module in modules.items()}
-        from campaign_shared.openapi import document
+        from infrastructure.dev.openapi import document
 
         doc = document([(name, module.api.docs) for name, module in modules.items()])
         self.gateway = Gateway(mounts, doc, self.host, self.port, status=self.status).start()

@@ -39,6 +39,15 @@ _TEMPLATE_PARAM = re.compile(r"\{(\w+)\}")
 JSON_TYPES = ["*/*"]
 
 
+def _documented_errors(errors_: Iterable[int], roles: tuple[Role, ...] | None) -> tuple[int, ...]:
+    """The route's error statuses: its own (404, 409, ...) and, for a route with roles, the 401
+    (no valid token) and 403 (a role not in ``roles``) that follow from them."""
+    codes = set(errors_)
+    if roles is not None:
+        codes |= {401, 403}
+    return tuple(sorted(codes))
+
+
 @dataclass
 class ApiRequest:
     principal: Principal | None
@@ -146,7 +155,7 @@ class ServiceApi:
                     response=response,
                     status=status,
                     summary=summary or (handler.__doc__ or "").strip().split("\n")[0],
-                    errors=tuple(errors_),
+                    errors=_documented_errors(errors_, role_set),
                     content_type=content_type,
                 )
                 self.docs.append(doc)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from campaign_shared import settings
+
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 
@@ -29,18 +31,16 @@ def _build(service_name: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    from campaign_shared.settings import get_settings
-
-    settings = get_settings()
+    current = settings.get_settings()
     config = Config(
         retries={"mode": "standard", "max_attempts": 3},
         connect_timeout=2,
         read_timeout=10,
         max_pool_connections=64,
     )
-    kwargs: dict[str, Any] = {"region_name": settings.region, "config": config}
-    if settings.aws_endpoint_url:
-        kwargs["endpoint_url"] = settings.aws_endpoint_url
+    kwargs: dict[str, Any] = {"region_name": current.region, "config": config}
+    if current.aws_endpoint_url:
+        kwargs["endpoint_url"] = current.aws_endpoint_url
         kwargs.setdefault("aws_access_key_id", "testing")
         kwargs.setdefault("aws_secret_access_key", "testing")
     made = boto3.session.Session().client(service_name, **kwargs)
@@ -54,6 +54,9 @@ def _build(service_name: str) -> Any:
 def reset_clients() -> None:
     with _lock:
         _clients.clear()
+
+
+settings.on_configure(reset_clients)  # new settings (endpoint, region) mean new clients
 
 
 def dynamodb() -> Any:

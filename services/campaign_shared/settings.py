@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -73,11 +74,19 @@ def get_settings() -> Settings:
     return _current
 
 
+_listeners: list[Callable[[], None]] = []
+
+
+def on_configure(listener: Callable[[], None]) -> None:
+    """Call ``listener`` whenever settings are replaced (the AWS clients drop their cache), so
+    that this module needs to know nothing of who depends on it."""
+    _listeners.append(listener)
+
+
 def configure(settings: Settings | None) -> None:
     """Install explicit settings (local stack, tests); ``None`` re-reads the environment."""
     global _current
-    from campaign_shared import aws
-
     with _lock:
         _current = settings
-    aws.reset_clients()
+    for listener in list(_listeners):
+        listener()

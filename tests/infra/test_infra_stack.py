@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from campaign_shared.resources import SERVICES, queue_name, table_name, topic_name
-from campaign_shared.runtime import SERVICE_NAMES
+from infrastructure.dev.apps import SERVICE_NAMES
 
 NAME = "infra1"
 COUPONS = table_name(NAME, "coupons", "main")

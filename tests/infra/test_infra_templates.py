@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from campaign_shared.resources import SERVICES, queue_key, queue_name, table_name, topic_name
-from campaign_shared.runtime import SERVICE_NAMES
+from infrastructure.dev.apps import SERVICE_NAMES
 from infrastructure import cfn
 from infrastructure.campaign_def import CampaignError
 

@@ -258,7 +258,7 @@ def _code(response: Any) -> str | None:
 
 
 def test_authorization_matrix_of_every_contract_route(gateway, auth):
-    from campaign_shared.runtime import SERVICE_NAMES, load_app
+    from infrastructure.dev.apps import SERVICE_NAMES, load_app
 
     # The table covers what the registry serves with the contract's roles.
     registry = {}

@@ -181,7 +181,7 @@ def test_malformed_events_change_nothing(dist, aws):
 
 
 def test_the_daily_schedule_settles_every_shop_once(dist, gateway, auth):
-    from campaign_shared.runtime import load_app
+    from infrastructure.dev.apps import load_app
     from infrastructure.local.poller import LambdaContext
     from infrastructure.local.scheduler import schedules_of
 

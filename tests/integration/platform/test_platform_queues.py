@@ -113,7 +113,7 @@ def test_a_message_failing_behind_a_dead_deliverys_lease_outlives_the_lease_befo
     ``CLAIM_SECONDS``; every redelivery fails until then. The local event source backs off
     (1, 5, 25, 125 s, as far as the visibility timeout) so the 5th receive, the last before
     the DLQ, comes after the lease ran out, not 4 s after the crash."""
-    from campaign_shared.runtime import load_app
+    from infrastructure.dev.apps import load_app
 
     load_app("distribution")
     from chalicelib.distribution.posting import CLAIM_SECONDS

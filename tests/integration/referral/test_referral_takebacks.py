@@ -305,7 +305,7 @@ def test_a_full_refund_within_the_hold_cancels_the_rewards(
 
 
 def test_the_daily_sweeps_are_scheduled(gateway):
-    from campaign_shared.runtime import load_app
+    from infrastructure.dev.apps import load_app
     from infrastructure.local.scheduler import schedules_of
 
     names = {s.name for s in schedules_of(load_app("referral"))}

@@ -15,7 +15,7 @@ SERVICES = ("coupons", "distribution", "wishlist", "referral")
 
 def _consumers():
     from campaign_shared.resources import service as service_spec
-    from campaign_shared.runtime import load_app
+    from infrastructure.dev.apps import load_app
 
     return {name: getattr(load_app(name), service_spec(name).queue().consumer) for name in SERVICES}
 

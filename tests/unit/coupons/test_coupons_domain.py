@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from campaign_shared.errors import Conflict
-from campaign_shared.runtime import load_app
+from infrastructure.dev.apps import load_app
 
 load_app("coupons")  # puts the service's folder where Lambda would (its task root)
 

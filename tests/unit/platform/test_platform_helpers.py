@@ -7,7 +7,7 @@ import pytest
 from campaign_shared import clock, dynamo, ids
 from campaign_shared.errors import InvalidRequest
 from campaign_shared.settings import Settings, configure
-from infrastructure.local.scheduler import next_run
+from infrastructure.schedules import next_run
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campaign_shared.runtime import load_app
+from infrastructure.dev.apps import load_app
 
 load_app("referral")  # the service folder is the Lambda task root: chalicelib.referral is importable
 

@@ -1,6 +1,6 @@
 """Unit tests import ``chalicelib.wishlist`` the way Lambda does: the service folder is the
 task root, which ``load_app`` puts on the path (no AWS is touched)."""
 
-from campaign_shared.runtime import load_app
+from infrastructure.dev.apps import load_app
 
 load_app("wishlist")

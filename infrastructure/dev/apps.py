@@ -14,8 +14,10 @@ import threading
 from pathlib import Path
 from types import ModuleType
 
-SERVICES_DIR = Path(__file__).resolve().parent.parent
-SERVICE_NAMES = ("events", "coupons", "distribution", "wishlist", "referral")
+from campaign_shared.resources import SERVICES
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent.parent / "services"
+SERVICE_NAMES = tuple(SERVICES)  # the one list of services: the resource definition
 
 _lock = threading.Lock()
 _loaded: dict[str, ModuleType] = {}
