@@ -6,8 +6,11 @@ ids in bodies and messages) matches ``ID_PATTERN``: 1..128 of ASCII letters, dig
 shop named ``商店`` is refused at the door (401 for a token, 400 for a body, 404 for a path), so
 nothing is accepted at one step and dropped at the next.
 
-Models: every request body or query model derives from ``In``: unknown fields are refused
-(``extra="forbid"``) and values are strict (no ``"100"`` for an int, no ``1`` for a bool).
+Models: every request body derives from ``In``: unknown fields are refused (``extra="forbid"``)
+and values are strict (no ``"100"`` for an int, no ``1`` for a bool). A query string derives
+from ``Query``: its values arrive as text and are converted (``?limit=5`` is 5), unknown
+parameters are ignored (trackers and caches add their own). Message bodies
+(``campaign_shared.events``) follow ``In``.
 Every response model derives from ``Out``: built by our own code from records, it ignores
 record fields it does not show (``extra="ignore"``).
 
@@ -52,6 +55,12 @@ class In(BaseModel):
     """A request body or query: unknown fields refused, strict values."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Query(BaseModel):
+    """A query string: text values converted to their types, unknown parameters ignored."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 class Out(BaseModel):

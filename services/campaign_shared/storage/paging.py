@@ -17,22 +17,21 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from campaign_shared import aws
 from campaign_shared.errors import InvalidRequest, ServiceUnavailable
 from campaign_shared.storage.codec import from_item, to_item
 from campaign_shared.storage.retry import backoff
+from campaign_shared.types import Query
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 BATCH_ATTEMPTS = 8
 
 
-class PageParams(BaseModel):
+class PageParams(Query):
     """``?limit=`` (1..200, default 50) and ``?cursor=``."""
-
-    model_config = ConfigDict(extra="ignore")
 
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     cursor: str | None = Field(default=None, max_length=2048)
@@ -241,7 +240,9 @@ def batch_get(table: str, keys: list[dict[str, Any]], *, consistent: bool = True
 def batch_put(table: str, items: list[dict[str, Any]]) -> None:
     """Unconditional puts of plain dicts, 25 per call, unprocessed items retried with backoff."""
     for start in range(0, len(items), 25):
-        request: dict[str, Any] = {table: [{"PutRequest": {"Item": to_item(i)}} for i in items[start : start + 25]]}
+        request: dict[str, Any] = {
+            table: [{"PutRequest": {"Item": to_item(i)}} for i in items[start : start + 25]]
+        }
         for attempt in range(BATCH_ATTEMPTS):
             request = aws.dynamodb().batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
             if not request:
