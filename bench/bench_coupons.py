@@ -171,7 +171,7 @@ def _coupon_items(shop: str, template_id: str, prefix: str, count: int) -> list[
 
 def _batch_write(ctx: Any, items: list[dict[str, Any]]) -> float:
     """Raw BatchWriteItem of ``items`` (25 per call); seconds taken."""
-    from campaign_shared import dynamo
+    from campaign_shared.storage import codec as dynamo
 
     table = ctx.table("coupons")
     start = time.perf_counter()

@@ -21,9 +21,9 @@ from campaign_shared.resources import (
     table_name,
     topic_name,
 )
-from infrastructure.dev.apps import SERVICE_NAMES
 from infrastructure import cfn_queues
 from infrastructure.campaign_def import CampaignDef, CampaignError
+from infrastructure.dev.apps import SERVICE_NAMES
 from infrastructure.provision import table_request
 
 BUCKET_PARAM = "ArtifactBucket"
@@ -33,13 +33,24 @@ API_STAGE = "api"
 API_TIMEOUT_MAX = 29  # API Gateway's integration timeout
 RUNTIME = "python3.11"
 DYNAMODB_ACTIONS = [
-    "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
-    "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan",
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
     "dynamodb:UpdateItem",
 ]
 CONSUMER_SQS_ACTIONS = [
-    "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
-    "sqs:ReceiveMessage", "sqs:SendMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:ReceiveMessage",
+    "sqs:SendMessage",
 ]
 
 
@@ -64,8 +75,16 @@ def arn(service: str, resource: str) -> dict[str, Any]:
     return {"Fn::Sub": f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"}
 
 
-def _alarm(name: str, description: str, namespace: str, metric: str, dimensions: dict[str, Any],
-           threshold: int, defn: CampaignDef, statistic: str = "Sum") -> dict[str, Any]:
+def _alarm(
+    name: str,
+    description: str,
+    namespace: str,
+    metric: str,
+    dimensions: dict[str, Any],
+    threshold: int,
+    defn: CampaignDef,
+    statistic: str = "Sum",
+) -> dict[str, Any]:
     return {
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {
@@ -95,11 +114,15 @@ def shared_template(defn: CampaignDef, layer_key: str) -> dict[str, Any]:
     outputs: dict[str, Any] = {}
     for topic in TOPICS:
         logical = f"Topic{camel(topic.logical)}"
-        resources[logical] = {"Type": "AWS::SNS::Topic",
-                              "Properties": {"TopicName": topic_name(stage, topic.logical)}}
+        resources[logical] = {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"TopicName": topic_name(stage, topic.logical)},
+        }
         outputs[f"{logical}Arn"] = {"Value": {"Ref": logical}}
-    resources["AlertsTopic"] = {"Type": "AWS::SNS::Topic",
-                                "Properties": {"TopicName": f"campaign-{stage}-alerts"}}
+    resources["AlertsTopic"] = {
+        "Type": "AWS::SNS::Topic",
+        "Properties": {"TopicName": f"campaign-{stage}-alerts"},
+    }
     outputs["AlertsTopicArn"] = {"Value": {"Ref": "AlertsTopic"}}
     for i, email in enumerate(defn.alarms.emails):
         resources[f"AlertsEmail{i}"] = {
@@ -171,8 +194,12 @@ def table_resource(stage: str, service: str, spec: TableSpec, defn: CampaignDef)
         props["GlobalSecondaryIndexes"] = request["GlobalSecondaryIndexes"]
     if spec.ttl_attribute:
         props["TimeToLiveSpecification"] = {"AttributeName": spec.ttl_attribute, "Enabled": True}
-    return {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
-            "Properties": props}
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": props,
+    }
 
 
 def _functions(sam: dict[str, Any]) -> dict[str, str]:
@@ -185,8 +212,13 @@ def _functions(sam: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def augment_service(sam: dict[str, Any], defn: CampaignDef, service: str, code_key: str,
-                    timeouts: dict[str, int] | None = None) -> list[str]:
+def augment_service(
+    sam: dict[str, Any],
+    defn: CampaignDef,
+    service: str,
+    code_key: str,
+    timeouts: dict[str, int] | None = None,
+) -> list[str]:
     """Merge the service's resources into Chalice's template (in place); returns warnings.
     ``timeouts`` are the ones the service's Chalice config sets (function name, or ``*``)."""
     spec: ServiceSpec = SERVICES[service]
@@ -204,10 +236,12 @@ def augment_service(sam: dict[str, Any], defn: CampaignDef, service: str, code_k
             f"(its functions: {', '.join(sorted(known))})"
         )
     sam["Description"] = f"Campaign {stage}: the {service} service"
-    sam.setdefault("Parameters", {}).update({
-        BUCKET_PARAM: BUCKET_PARAMETER,
-        LAYER_PARAM: {"Type": "String", "Description": "Version ARN of the dependencies layer (shared)"},
-    })
+    sam.setdefault("Parameters", {}).update(
+        {
+            BUCKET_PARAM: BUCKET_PARAMETER,
+            LAYER_PARAM: {"Type": "String", "Description": "Version ARN of the dependencies layer (shared)"},
+        }
+    )
     outputs = sam.setdefault("Outputs", {})
 
     tables = {f"Table{camel(t.logical)}": t for t in spec.tables}
@@ -224,26 +258,38 @@ def augment_service(sam: dict[str, Any], defn: CampaignDef, service: str, code_k
         "POWERTOOLS_SERVICE_NAME": service,
         "POWERTOOLS_METRICS_NAMESPACE": "Campaign",
     }
-    settled = [_configure_function(res, logical, fn, defn, service, code_key, env, warnings, timeouts or {})
-               for logical, fn in functions.items()]
+    settled = [
+        _configure_function(res, logical, fn, defn, service, code_key, env, warnings, timeouts or {})
+        for logical, fn in functions.items()
+    ]
     if service == "distribution" and not any(settled):
         warnings.append("distribution has no scheduled settle* function: settlement_schedule is not applied")
     if spec.queues:
         cfn_queues.queue_resources(res, defn, spec, functions, outputs)
     statements = _statements(defn, spec, list(tables), [f"{lg}LogGroup" for lg in functions])
     for role in roles:
-        res[role]["Properties"]["Policies"] = [{
-            "PolicyName": f"{service}-own-resources",
-            "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
-        }]
+        res[role]["Properties"]["Policies"] = [
+            {
+                "PolicyName": f"{service}-own-resources",
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+            }
+        ]
     if "RestAPI" in res:
         _api_resources(res, defn, service, outputs)
     return warnings
 
 
-def _configure_function(res: dict[str, Any], logical: str, fn: str, defn: CampaignDef, service: str,
-                        code_key: str, env: dict[str, Any], warnings: list[str],
-                        timeouts: dict[str, int]) -> bool:
+def _configure_function(
+    res: dict[str, Any],
+    logical: str,
+    fn: str,
+    defn: CampaignDef,
+    service: str,
+    code_key: str,
+    env: dict[str, Any],
+    warnings: list[str],
+    timeouts: dict[str, int],
+) -> bool:
     """Name, size, code, layer and environment of one function, its log group and alarms.
     Returns whether it is the settlement schedule (which then runs on the campaign's)."""
     queue = SERVICES[service].queue_of_consumer(fn)
@@ -260,23 +306,31 @@ def _configure_function(res: dict[str, Any], logical: str, fn: str, defn: Campai
     timeout = settings.timeout_seconds or timeouts.get(fn) or timeouts.get("*") or default
     if fn == "api":
         if timeout > API_TIMEOUT_MAX:
-            raise CampaignError(f"{service}.api timeout_seconds {timeout} > {API_TIMEOUT_MAX}: API "
-                                "Gateway stops waiting after 29 s; lower it in the campaign file")
+            raise CampaignError(
+                f"{service}.api timeout_seconds {timeout} > {API_TIMEOUT_MAX}: API "
+                "Gateway stops waiting after 29 s; lower it in the campaign file"
+            )
     elif queue is not None:
         visibility = queue.visibility_timeout
         if timeout > visibility:
-            raise CampaignError(f"{service}.{fn} timeout {timeout} s exceeds its queue's visibility "
-                                f"timeout ({visibility} s): a message would be redelivered mid-work")
+            raise CampaignError(
+                f"{service}.{fn} timeout {timeout} s exceeds its queue's visibility "
+                f"timeout ({visibility} s): a message would be redelivered mid-work"
+            )
         if timeout * 6 > visibility:
-            warnings.append(f"{service}.{fn}: AWS advises a queue visibility timeout of 6x the "
-                            f"function timeout ({timeout} s x 6 > {visibility} s)")
-    props.update({
-        "FunctionName": name,
-        "MemorySize": settings.memory_mb,
-        "Timeout": timeout,
-        "Layers": [{"Ref": LAYER_PARAM}],
-        "CodeUri": {"Bucket": {"Ref": BUCKET_PARAM}, "Key": code_key},
-    })
+            warnings.append(
+                f"{service}.{fn}: AWS advises a queue visibility timeout of 6x the "
+                f"function timeout ({timeout} s x 6 > {visibility} s)"
+            )
+    props.update(
+        {
+            "FunctionName": name,
+            "MemorySize": settings.memory_mb,
+            "Timeout": timeout,
+            "Layers": [{"Ref": LAYER_PARAM}],
+            "CodeUri": {"Bucket": {"Ref": BUCKET_PARAM}, "Key": code_key},
+        }
+    )
     props.setdefault("Environment", {}).setdefault("Variables", {}).update(env)
     if settings.reserved_concurrency is None:
         props.pop("ReservedConcurrentExecutions", None)
@@ -294,11 +348,23 @@ def _configure_function(res: dict[str, Any], logical: str, fn: str, defn: Campai
         "Properties": {"LogGroupName": f"/aws/lambda/{name}", "RetentionInDays": defn.retention.log_days},
     }
     res[f"{logical}ErrorsAlarm"] = _alarm(
-        f"{name}-errors", f"{name} raised errors", "AWS/Lambda", "Errors",
-        {"FunctionName": {"Ref": logical}}, defn.alarms.function_errors, defn)
+        f"{name}-errors",
+        f"{name} raised errors",
+        "AWS/Lambda",
+        "Errors",
+        {"FunctionName": {"Ref": logical}},
+        defn.alarms.function_errors,
+        defn,
+    )
     res[f"{logical}ThrottlesAlarm"] = _alarm(
-        f"{name}-throttles", f"{name} was throttled", "AWS/Lambda", "Throttles",
-        {"FunctionName": {"Ref": logical}}, defn.alarms.function_throttles, defn)
+        f"{name}-throttles",
+        f"{name} was throttled",
+        "AWS/Lambda",
+        "Throttles",
+        {"FunctionName": {"Ref": logical}},
+        defn.alarms.function_throttles,
+        defn,
+    )
     return settlement
 
 
@@ -306,31 +372,64 @@ def _statements(defn: CampaignDef, spec: ServiceSpec, tables: list[str], log_gro
     """The role's policy: this service's log groups, tables, queue, sends_to queues and topics only."""
     stage, service = defn.name, spec.name
     statements: list[dict[str, Any]] = [
-        {"Sid": "OwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": [{"Fn::GetAtt": [lg, "Arn"]} for lg in log_groups]},
+        {
+            "Sid": "OwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [{"Fn::GetAtt": [lg, "Arn"]} for lg in log_groups],
+        },
     ]
     if tables:
-        statements.append({
-            "Sid": "OwnTables", "Effect": "Allow", "Action": DYNAMODB_ACTIONS,
-            "Resource": [r for t in tables for r in (
-                {"Fn::GetAtt": [t, "Arn"]}, {"Fn::Sub": f"${{{t}.Arn}}/index/*"})],
-        })
+        statements.append(
+            {
+                "Sid": "OwnTables",
+                "Effect": "Allow",
+                "Action": DYNAMODB_ACTIONS,
+                "Resource": [
+                    r
+                    for t in tables
+                    for r in ({"Fn::GetAtt": [t, "Arn"]}, {"Fn::Sub": f"${{{t}.Arn}}/index/*"})
+                ],
+            }
+        )
     if spec.queues:
         own = [{"Fn::GetAtt": [q, "Arn"]} for q in cfn_queues.queue_ids(spec)]
-        statements.append({"Sid": "OwnQueue", "Effect": "Allow", "Action": CONSUMER_SQS_ACTIONS,
-                           "Resource": own[0] if len(own) == 1 else own})
+        statements.append(
+            {
+                "Sid": "OwnQueue",
+                "Effect": "Allow",
+                "Action": CONSUMER_SQS_ACTIONS,
+                "Resource": own[0] if len(own) == 1 else own,
+            }
+        )
     others = [s for s in spec.sends_to if s != service]
     if others:
-        statements.append({"Sid": "SendToServices", "Effect": "Allow",
-                           "Action": ["sqs:GetQueueUrl", "sqs:SendMessage"],
-                           "Resource": [arn("sqs", queue_name(stage, s)) for s in others]})
+        statements.append(
+            {
+                "Sid": "SendToServices",
+                "Effect": "Allow",
+                "Action": ["sqs:GetQueueUrl", "sqs:SendMessage"],
+                "Resource": [arn("sqs", queue_name(stage, s)) for s in others],
+            }
+        )
     if spec.reads_from:
-        statements.append({"Sid": "ReadOtherTablesByKey", "Effect": "Allow", "Action": ["dynamodb:GetItem"],
-                           "Resource": [arn("dynamodb", f"table/{table_name(stage, s, t)}")
-                                        for s, t in spec.reads_from]})
+        statements.append(
+            {
+                "Sid": "ReadOtherTablesByKey",
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem"],
+                "Resource": [arn("dynamodb", f"table/{table_name(stage, s, t)}") for s, t in spec.reads_from],
+            }
+        )
     if spec.publishes_to:
-        statements.append({"Sid": "PublishTopics", "Effect": "Allow", "Action": ["sns:Publish"],
-                           "Resource": [arn("sns", topic_name(stage, t)) for t in spec.publishes_to]})
+        statements.append(
+            {
+                "Sid": "PublishTopics",
+                "Effect": "Allow",
+                "Action": ["sns:Publish"],
+                "Resource": [arn("sns", topic_name(stage, t)) for t in spec.publishes_to],
+            }
+        )
     return statements
 
 
@@ -339,13 +438,23 @@ def _api_resources(res: dict[str, Any], defn: CampaignDef, service: str, outputs
     api_name = f"campaign-{defn.name}-{service}"
     res["RestAPI"]["Properties"].update({"Name": api_name, "EndpointConfiguration": "REGIONAL"})
     res["Api5xxAlarm"] = _alarm(
-        f"{api_name}-api-5xx", f"{api_name} API answered 5xx", "AWS/ApiGateway", "5XXError",
-        {"ApiName": api_name, "Stage": API_STAGE}, defn.alarms.api_5xx, defn)
+        f"{api_name}-api-5xx",
+        f"{api_name} API answered 5xx",
+        "AWS/ApiGateway",
+        "5XXError",
+        {"ApiName": api_name, "Stage": API_STAGE},
+        defn.alarms.api_5xx,
+        defn,
+    )
     if defn.domain is not None:
         res["ApiBasePathMapping"] = {
             "Type": "AWS::ApiGateway::BasePathMapping",
-            "Properties": {"DomainName": defn.domain.name, "RestApiId": {"Ref": "RestAPI"},
-                           "Stage": {"Ref": "RestAPI.Stage"}, "BasePath": service},
+            "Properties": {
+                "DomainName": defn.domain.name,
+                "RestApiId": {"Ref": "RestAPI"},
+                "Stage": {"Ref": "RestAPI.Stage"},
+                "BasePath": service,
+            },
         }
         outputs["ApiUrl"] = {"Value": f"https://{defn.domain.name}/{service}/"}
     else:

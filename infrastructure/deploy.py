@@ -48,11 +48,15 @@ def load_manifest(dist: Path, defn: CampaignDef) -> dict[str, Any]:
         raise CampaignError(f"{path} is missing: run `campaign package {defn.name}` first")
     manifest = json.loads(path.read_text(encoding="utf-8"))
     if manifest.get("campaign") != defn.name:
-        raise CampaignError(f"{path} was packaged for campaign {manifest.get('campaign')!r}, "
-                            f"not {defn.name!r}: run `campaign package {defn.name}`")
+        raise CampaignError(
+            f"{path} was packaged for campaign {manifest.get('campaign')!r}, "
+            f"not {defn.name!r}: run `campaign package {defn.name}`"
+        )
     if manifest.get("definition_sha256") != defn.digest():
-        raise CampaignError(f"the campaign file changed since {defn.name} was packaged: "
-                            f"run `campaign package {defn.name}` again")
+        raise CampaignError(
+            f"the campaign file changed since {defn.name} was packaged: "
+            f"run `campaign package {defn.name}` again"
+        )
     return manifest
 
 
@@ -69,8 +73,16 @@ def failure_reason(target: Target, stack_id: str) -> str:
     return "see the stack's events"
 
 
-def apply_stack(target: Target, name: str, template: dict[str, Any], parameters: dict[str, str],
-                tags: dict[str, str], existing: dict[str, Any] | None, bucket: str, log: Log) -> str:
+def apply_stack(
+    target: Target,
+    name: str,
+    template: dict[str, Any],
+    parameters: dict[str, str],
+    tags: dict[str, str],
+    existing: dict[str, Any] | None,
+    bucket: str,
+    log: Log,
+) -> str:
     """Create or update one stack through a change set; returns created/updated/unchanged."""
     cf = target.client("cloudformation")
     if existing is not None and existing["StackStatus"] in ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"):
@@ -90,10 +102,13 @@ def apply_stack(target: Target, name: str, template: dict[str, Any], parameters:
     kind = "UPDATE" if existing is not None else "CREATE"
     try:
         change_set = cf.create_change_set(
-            StackName=name, ChangeSetName=f"campaign-{int(time.time() * 1000)}", ChangeSetType=kind,
+            StackName=name,
+            ChangeSetName=f"campaign-{int(time.time() * 1000)}",
+            ChangeSetType=kind,
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
-            Tags=[{"Key": k, "Value": v} for k, v in tags.items()], **source,
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+            **source,
         )
     except ClientError as exc:  # moto answers an empty update at once instead of a FAILED change set
         if any(marker in str(exc) for marker in NO_CHANGES):
@@ -133,11 +148,15 @@ def deploy(defn: CampaignDef, dist: Path, target: Target, log: Log = print) -> d
     if defn.region != target.region:
         raise CampaignError(f"campaign {defn.name} lives in {defn.region}, not {target.region}")
     if defn.account_id and defn.account_id != target.account:
-        raise CampaignError(f"campaign {defn.name} belongs to account {defn.account_id}; "
-                            f"these credentials are for {target.account}")
+        raise CampaignError(
+            f"campaign {defn.name} belongs to account {defn.account_id}; "
+            f"these credentials are for {target.account}"
+        )
     existing = check_stacks(target, defn)
-    log(f"deploying campaign {defn.name} to {target.where} (account {target.account})"
-        + (f"; emulator: {target.emulator}" if target.emulator else ""))
+    log(
+        f"deploying campaign {defn.name} to {target.where} (account {target.account})"
+        + (f"; emulator: {target.emulator}" if target.emulator else "")
+    )
     ensure_secret(target, defn, log)
     bucket = ensure_bucket(target)
     uploads = [(manifest["layer"]["key"], out / manifest["layer"]["file"])]
@@ -171,8 +190,10 @@ def deploy(defn: CampaignDef, dist: Path, target: Target, log: Log = print) -> d
         log(f"  {name}: {outcome}")
     for part, skipped in results["skipped"].items():
         if skipped:
-            log(f"  skipped on {target.emulator}: {cfn.stack_name(defn.name, part)}: "
-                + "; ".join(f"{logical} ({why})" for logical, why in sorted(skipped.items())))
+            log(
+                f"  skipped on {target.emulator}: {cfn.stack_name(defn.name, part)}: "
+                + "; ".join(f"{logical} ({why})" for logical, why in sorted(skipped.items()))
+            )
     for part, applied in results["emulated"].items():
         if applied:
             log(f"  applied through the API on {target.emulator}: {part}: {', '.join(sorted(applied))}")
@@ -180,8 +201,7 @@ def deploy(defn: CampaignDef, dist: Path, target: Target, log: Log = print) -> d
         log(f"  event source mappings are created disabled on {target.emulator}: it cannot run the functions")
     for part, url in results["urls"].items():
         log(f"  {part}: {url}")
-    log(f"campaign {defn.name} deployed: "
-        + ", ".join(f"{p} {o}" for p, o in results["stacks"].items()))
+    log(f"campaign {defn.name} deployed: " + ", ".join(f"{p} {o}" for p, o in results["stacks"].items()))
     return results
 
 
@@ -191,17 +211,46 @@ APPLIED_BY_API = ("AWS::SNS::Subscription", "AWS::SQS::QueuePolicy", "AWS::Cloud
 META = "CampaignEmulator"
 # Resource types moto's CloudFormation creates (a subset of moto.cloudformation.parsing's model
 # map, checked by the tests); anything else in a template is skipped and reported.
-MOTO_CREATES = frozenset({
-    "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Method", "AWS::ApiGateway::Resource",
-    "AWS::ApiGateway::RestApi", "AWS::DynamoDB::Table", "AWS::Events::Rule", "AWS::IAM::ManagedPolicy",
-    "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::Lambda::EventSourceMapping", "AWS::Lambda::Function",
-    "AWS::Lambda::LayerVersion", "AWS::Lambda::Permission", "AWS::Lambda::Version", "AWS::Logs::LogGroup",
-    "AWS::Route53::HostedZone", "AWS::Route53::RecordSet", "AWS::S3::Bucket", "AWS::SNS::Topic",
-    "AWS::SQS::Queue", "AWS::SSM::Parameter",
-})
-ALARM_KEYS = ("AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic",
-              "Period", "EvaluationPeriods", "Threshold", "ComparisonOperator", "TreatMissingData",
-              "AlarmActions", "OKActions")
+MOTO_CREATES = frozenset(
+    {
+        "AWS::ApiGateway::Deployment",
+        "AWS::ApiGateway::Method",
+        "AWS::ApiGateway::Resource",
+        "AWS::ApiGateway::RestApi",
+        "AWS::DynamoDB::Table",
+        "AWS::Events::Rule",
+        "AWS::IAM::ManagedPolicy",
+        "AWS::IAM::Policy",
+        "AWS::IAM::Role",
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::Lambda::Function",
+        "AWS::Lambda::LayerVersion",
+        "AWS::Lambda::Permission",
+        "AWS::Lambda::Version",
+        "AWS::Logs::LogGroup",
+        "AWS::Route53::HostedZone",
+        "AWS::Route53::RecordSet",
+        "AWS::S3::Bucket",
+        "AWS::SNS::Topic",
+        "AWS::SQS::Queue",
+        "AWS::SSM::Parameter",
+    }
+)
+ALARM_KEYS = (
+    "AlarmName",
+    "AlarmDescription",
+    "Namespace",
+    "MetricName",
+    "Dimensions",
+    "Statistic",
+    "Period",
+    "EvaluationPeriods",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "AlarmActions",
+    "OKActions",
+)
 
 
 def references(node: Any) -> set[str]:
@@ -275,9 +324,14 @@ class Resolver:
     def __init__(self, target: Target, stack: str, template: Template, parameters: dict[str, str]) -> None:
         self.target = target
         self.template = template
-        self.values = {"AWS::Region": target.region, "AWS::AccountId": target.account,
-                       "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": stack,
-                       **parameters}
+        self.values = {
+            "AWS::Region": target.region,
+            "AWS::AccountId": target.account,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": stack,
+            **parameters,
+        }
         self.physical: dict[str, str] = {}
         paginator = target.client("cloudformation").get_paginator("list_stack_resources")
         for page in paginator.paginate(StackName=stack):
@@ -303,8 +357,11 @@ class Resolver:
         region, account, physical = self.target.region, self.target.account, self.ref(name)
         if kind == "AWS::SQS::Queue":
             queue = physical.rstrip("/").rsplit("/", 1)[-1]
-            found = {"Arn": f"arn:aws:sqs:{region}:{account}:{queue}", "QueueName": queue,
-                     "QueueUrl": physical}
+            found = {
+                "Arn": f"arn:aws:sqs:{region}:{account}:{queue}",
+                "QueueName": queue,
+                "QueueUrl": physical,
+            }
         elif kind == "AWS::SNS::Topic":
             found = {"TopicArn": physical, "TopicName": physical.rsplit(":", 1)[-1]}
         elif kind == "AWS::Lambda::Function":
@@ -321,7 +378,7 @@ class Resolver:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, value), = node.items()
+            ((key, value),) = node.items()
             if key == "Ref":
                 return self.ref(value)
             if key == "Fn::GetAtt":
@@ -352,10 +409,16 @@ def apply_emulated(target: Target, stack: str, template: Template, parameters: d
         return []
     resolver = Resolver(target, stack, template, parameters)
     applied = []
-    names = [r["Properties"]["AlarmName"] for r in meta["apply"].values()
-             if r["Type"] == "AWS::CloudWatch::Alarm"]
-    alarms = {a["AlarmName"]: a for start in range(0, len(names), 100) for a in target.client(
-        "cloudwatch").describe_alarms(AlarmNames=names[start:start + 100])["MetricAlarms"]}
+    names = [
+        r["Properties"]["AlarmName"] for r in meta["apply"].values() if r["Type"] == "AWS::CloudWatch::Alarm"
+    ]
+    alarms = {
+        a["AlarmName"]: a
+        for start in range(0, len(names), 100)
+        for a in target.client("cloudwatch").describe_alarms(AlarmNames=names[start : start + 100])[
+            "MetricAlarms"
+        ]
+    }
     for logical, resource in meta["apply"].items():
         props = resolver.resolve(resource["Properties"])
         if _apply_one(target, resource["Type"], props, alarms):
@@ -370,7 +433,8 @@ def apply_emulated(target: Target, stack: str, template: Template, parameters: d
         wanted = props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled")
         if wanted and pitr != "ENABLED":
             dynamodb.update_continuous_backups(
-                TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+                TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+            )
             applied.append(f"{logical}.PointInTimeRecovery")
         ttl = props.get("TimeToLiveSpecification")
         current = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
@@ -385,12 +449,20 @@ def _apply_one(target: Target, kind: str, props: dict[str, Any], alarms: dict[st
     if kind == "AWS::SNS::Subscription":
         sns = target.client("sns")
         pages = sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=props["TopicArn"])
-        if any(s["Endpoint"] == props["Endpoint"] and s["Protocol"] == props["Protocol"]
-               for page in pages for s in page["Subscriptions"]):
+        if any(
+            s["Endpoint"] == props["Endpoint"] and s["Protocol"] == props["Protocol"]
+            for page in pages
+            for s in page["Subscriptions"]
+        ):
             return False
         raw = str(props.get("RawMessageDelivery", "false")).lower() == "true"
-        sns.subscribe(TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"],
-                      Attributes={"RawMessageDelivery": "true"} if raw else {}, ReturnSubscriptionArn=True)
+        sns.subscribe(
+            TopicArn=props["TopicArn"],
+            Protocol=props["Protocol"],
+            Endpoint=props["Endpoint"],
+            Attributes={"RawMessageDelivery": "true"} if raw else {},
+            ReturnSubscriptionArn=True,
+        )
     elif kind == "AWS::SQS::QueuePolicy":
         sqs, changed = target.client("sqs"), False
         policy = json.dumps(props["PolicyDocument"], sort_keys=True)
@@ -411,8 +483,9 @@ def _apply_one(target: Target, kind: str, props: dict[str, Any], alarms: dict[st
     return True
 
 
-def emulated_outputs(target: Target, stack: str, template: Template,
-                     parameters: dict[str, str]) -> dict[str, str]:
+def emulated_outputs(
+    target: Target, stack: str, template: Template, parameters: dict[str, str]
+) -> dict[str, str]:
     """moto does not fill in the outputs of a stack made by a change set: evaluate them here."""
     resolver = Resolver(target, stack, template, parameters)
     found = {}

@@ -32,12 +32,15 @@ _MOD = 1 << 256
 
 def campaign_tables(defn: CampaignDef) -> dict[str, str]:
     """``"<service>.<logical>"`` -> table name, for every table of the one definition."""
-    return {f"{s.name}.{t.logical}": table_name(defn.name, s.name, t.logical)
-            for s in SERVICES.values() for t in s.tables}
+    return {
+        f"{s.name}.{t.logical}": table_name(defn.name, s.name, t.logical)
+        for s in SERVICES.values()
+        for t in s.tables
+    }
 
 
 def _encode(value: dict[str, Any]) -> dict[str, Any]:
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "B":
         return {"B": base64.b64encode(inner).decode()}
     if kind == "BS":
@@ -52,7 +55,7 @@ def _encode(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def _decode(value: dict[str, Any]) -> dict[str, Any]:
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "B":
         return {"B": base64.b64decode(inner)}
     if kind == "BS":
@@ -66,8 +69,9 @@ def _decode(value: dict[str, Any]) -> dict[str, Any]:
 
 def line(item: dict[str, Any]) -> str:
     """The canonical JSON line of an item (what counts and checksums are computed over)."""
-    return json.dumps({k: _encode(v) for k, v in item.items()}, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False)
+    return json.dumps(
+        {k: _encode(v) for k, v in item.items()}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
 
 
 class Tally:
@@ -113,13 +117,20 @@ def export(defn: CampaignDef, target: Target, to: Path, dist: Path, log: Log = p
     tables = campaign_tables(defn)
     missing = sorted(set(tables.values()) - existing_tables(target, list(tables.values())))
     if missing:
-        raise CampaignError(f"campaign {defn.name} has no table {missing[0]} on {target.where}: "
-                            "is it deployed there (check --endpoint-url and the region)?")
+        raise CampaignError(
+            f"campaign {defn.name} has no table {missing[0]} on {target.where}: "
+            "is it deployed there (check --endpoint-url and the region)?"
+        )
     if (to / "manifest.json").exists():
         raise CampaignError(f"{to} already holds an export: choose a new folder (exports are kept)")
     to.mkdir(parents=True, exist_ok=True)
-    manifest: dict[str, Any] = {"format": FORMAT, "campaign": defn.name, "region": target.region,
-                                "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "tables": {}}
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "campaign": defn.name,
+        "region": target.region,
+        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tables": {},
+    }
     for key, name in tables.items():
         tally, digest, path = Tally(), hashlib.sha256(), to / f"{key}.jsonl"
         with path.open("w", encoding="utf-8") as out:
@@ -129,16 +140,22 @@ def export(defn: CampaignDef, target: Target, to: Path, dist: Path, log: Log = p
                 data = text + "\n"
                 digest.update(data.encode())
                 out.write(data)
-        manifest["tables"][key] = {"table": name, "file": path.name, "count": tally.count,
-                                   "checksum": tally.checksum, "file_sha256": digest.hexdigest()}
+        manifest["tables"][key] = {
+            "table": name,
+            "file": path.name,
+            "count": tally.count,
+            "checksum": tally.checksum,
+            "file_sha256": digest.hexdigest(),
+        }
         log(f"  {name}: {tally.count} items")
     partial = to / "manifest.json.tmp"
     partial.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     partial.replace(to / "manifest.json")  # written last: a folder with a manifest is a whole export
     record = dist / defn.name / "last-export.json"
     record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({"path": str(to.resolve()), "created_at": manifest["created_at"]}) + "\n",
-                      encoding="utf-8")
+    record.write_text(
+        json.dumps({"path": str(to.resolve()), "created_at": manifest["created_at"]}) + "\n", encoding="utf-8"
+    )
     total = sum(t["count"] for t in manifest["tables"].values())
     log(f"exported {total} items from {len(tables)} tables of campaign {defn.name} to {to}")
     return manifest
@@ -162,16 +179,19 @@ def verify_export(source: Path) -> dict[str, Any]:
                 tally.add(raw.decode("utf-8").rstrip("\n"))
         found = (tally.count, tally.checksum, digest.hexdigest())
         if found != (entry["count"], entry["checksum"], entry["file_sha256"]):
-            raise CampaignError(f"{source}: {entry['file']} does not match its manifest ({tally.count} "
-                                f"items, the manifest says {entry['count']}): the export is damaged")
+            raise CampaignError(
+                f"{source}: {entry['file']} does not match its manifest ({tally.count} "
+                f"items, the manifest says {entry['count']}): the export is damaged"
+            )
     return manifest
 
 
 # ---- import -------------------------------------------------------------------------------------------
 
 
-def import_(defn: CampaignDef, target: Target, source: Path, merge: bool = False,
-            log: Log = print) -> dict[str, int]:
+def import_(
+    defn: CampaignDef, target: Target, source: Path, merge: bool = False, log: Log = print
+) -> dict[str, int]:
     manifest = verify_export(source)
     tables = campaign_tables(defn)
     unknown = sorted(set(manifest["tables"]) - set(tables))
@@ -179,14 +199,16 @@ def import_(defn: CampaignDef, target: Target, source: Path, merge: bool = False
         raise CampaignError(f"the export holds table {unknown[0]}, which campaign {defn.name} lacks")
     missing = sorted(set(tables.values()) - existing_tables(target, list(tables.values())))
     if missing:
-        raise CampaignError(f"table {missing[0]} does not exist on {target.where}: "
-                            f"deploy campaign {defn.name} first")
+        raise CampaignError(
+            f"table {missing[0]} does not exist on {target.where}: deploy campaign {defn.name} first"
+        )
     if not merge:
         for key in manifest["tables"]:
             answer = target.client("dynamodb").scan(TableName=tables[key], Limit=1, Select="COUNT")
             if answer.get("Count") or answer.get("LastEvaluatedKey"):
-                raise CampaignError(f"{tables[key]} already has items: import into empty tables, "
-                                    "or pass --merge")
+                raise CampaignError(
+                    f"{tables[key]} already has items: import into empty tables, or pass --merge"
+                )
     loaded = {}
     for key, entry in manifest["tables"].items():
         batch: list[dict[str, Any]] = []
@@ -201,8 +223,10 @@ def import_(defn: CampaignDef, target: Target, source: Path, merge: bool = False
             _write(target, tables[key], batch)
         tally = live_tally(target, tables[key])
         if not merge and (tally.count, tally.checksum) != (entry["count"], entry["checksum"]):
-            raise CampaignError(f"{tables[key]} has {tally.count} items after the import, the export "
-                                f"{entry['count']}: the import did not round-trip; check for other writers")
+            raise CampaignError(
+                f"{tables[key]} has {tally.count} items after the import, the export "
+                f"{entry['count']}: the import did not round-trip; check for other writers"
+            )
         loaded[key] = entry["count"]
         log(f"  {tables[key]}: {entry['count']} items")
     log(f"imported {sum(loaded.values())} items into campaign {defn.name} (counts and checksums match)")
@@ -231,16 +255,19 @@ def last_export(dist: Path, defn: CampaignDef) -> Path | None:
     return Path(json.loads(record.read_text(encoding="utf-8"))["path"])
 
 
-def destroy(defn: CampaignDef, target: Target, dist: Path, export_dir: Path | None = None,
-            log: Log = print) -> dict[str, Any]:
+def destroy(
+    defn: CampaignDef, target: Target, dist: Path, export_dir: Path | None = None, log: Log = print
+) -> dict[str, Any]:
     """Delete the stacks once an export of the current data verifies; tables are retained."""
     stacks = {p: s for p, s in check_stacks(target, defn).items() if s is not None}
     if not stacks:
         raise CampaignError(f"campaign {defn.name} has no stacks on {target.where}: nothing to destroy")
     source = export_dir or last_export(dist, defn)
     if source is None:
-        raise CampaignError(f"no export of campaign {defn.name}: run `campaign export {defn.name} --to DIR` "
-                            "first (or pass --export DIR); destroy deletes nothing until one verifies")
+        raise CampaignError(
+            f"no export of campaign {defn.name}: run `campaign export {defn.name} --to DIR` "
+            "first (or pass --export DIR); destroy deletes nothing until one verifies"
+        )
     manifest = verify_export(source)
     if manifest["campaign"] != defn.name:
         raise CampaignError(f"{source} is an export of campaign {manifest['campaign']!r}, not {defn.name!r}")
@@ -254,9 +281,11 @@ def destroy(defn: CampaignDef, target: Target, dist: Path, export_dir: Path | No
         if entry is None or (tally.count, tally.checksum) != (entry["count"], entry["checksum"]):
             exported = entry["count"] if entry else "no"
             same = " (same count, different data)" if entry and entry["count"] == tally.count else ""
-            raise CampaignError(f"{name} has {tally.count} items now and the export in {source} has "
-                                f"{exported}{same}: the data changed since the export; "
-                                f"run `campaign export {defn.name}` again")
+            raise CampaignError(
+                f"{name} has {tally.count} items now and the export in {source} has "
+                f"{exported}{same}: the data changed since the export; "
+                f"run `campaign export {defn.name}` again"
+            )
     log(f"export {source} verifies against the live tables; deleting the stacks of campaign {defn.name}")
     cf = target.client("cloudformation")
     for part in reversed(cfn.stack_parts()):
@@ -306,5 +335,5 @@ def undo_emulated(target: Target, stack: str) -> list[str]:
                         sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
         removed.append(logical)
     for start in range(0, len(alarms), 100):
-        target.client("cloudwatch").delete_alarms(AlarmNames=alarms[start:start + 100])
+        target.client("cloudwatch").delete_alarms(AlarmNames=alarms[start : start + 100])
     return removed

@@ -115,11 +115,14 @@ def check_stacks(target: Target, defn: CampaignDef) -> dict[str, dict[str, Any] 
         if stack is not None:
             owner = stack_campaign(stack)
             if owner != defn.name:
-                raise CampaignError(f"stack {name} belongs to campaign {owner!r}, not {defn.name!r}: "
-                                    "refusing to update it; check the campaign file's name")
+                raise CampaignError(
+                    f"stack {name} belongs to campaign {owner!r}, not {defn.name!r}: "
+                    "refusing to update it; check the campaign file's name"
+                )
             if stack["StackStatus"].endswith("_IN_PROGRESS") and stack["StackStatus"] != "REVIEW_IN_PROGRESS":
-                raise CampaignError(f"stack {name} is {stack['StackStatus']}: wait for it to finish, "
-                                    "then retry")
+                raise CampaignError(
+                    f"stack {name} is {stack['StackStatus']}: wait for it to finish, then retry"
+                )
         found[part] = stack
     return found
 
@@ -164,11 +167,21 @@ def ensure_bucket(target: Target) -> str:
     if target.region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
     s3.create_bucket(**kwargs)
-    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-        "RestrictPublicBuckets": True})
-    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
     return bucket
 
 
@@ -203,13 +216,16 @@ class QueueRef:
 def queue_services(services: list[str] | None = None) -> list[QueueRef]:
     """Every queue of the definition, or those of ``services``: a service name selects all of
     its queues (``coupons``: its main and its bulk queue), a queue key one (``coupons-bulk``)."""
-    every = [QueueRef(queue_key(s, q.logical), s, q.logical)
-             for s, spec in SERVICES.items() for q in spec.queues]
+    every = [
+        QueueRef(queue_key(s, q.logical), s, q.logical) for s, spec in SERVICES.items() for q in spec.queues
+    ]
     known = {r.service for r in every} | {r.key for r in every}
     unknown = sorted(set(services or []) - known)
     if unknown:
-        raise CampaignError(f"no queue for {', '.join(unknown)}: queues are "
-                            f"{', '.join(r.key for r in every)} (a service name selects all of its queues)")
+        raise CampaignError(
+            f"no queue for {', '.join(unknown)}: queues are "
+            f"{', '.join(r.key for r in every)} (a service name selects all of its queues)"
+        )
     return [r for r in every if not services or r.service in services or r.key in services]
 
 
@@ -228,12 +244,15 @@ def depth(target: Target, url: str) -> dict[str, int]:
     attrs = target.client("sqs").get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
-    return {"visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
-            "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))}
+    return {
+        "visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
+        "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
+    }
 
 
-def dlq(defn: CampaignDef, target: Target, services: list[str] | None = None, limit: int = 10,
-        log: Log = print) -> dict[str, Any]:
+def dlq(
+    defn: CampaignDef, target: Target, services: list[str] | None = None, limit: int = 10, log: Log = print
+) -> dict[str, Any]:
     """Dead-lettered messages per service (peeked: they stay in the DLQ)."""
     sqs = target.client("sqs")
     found: dict[str, Any] = {}
@@ -241,26 +260,37 @@ def dlq(defn: CampaignDef, target: Target, services: list[str] | None = None, li
         service = ref.key
         url = queue_url(target, ref.name(defn.name, dead_letter=True))
         if url is None:
-            raise CampaignError(f"{service} has no dead-letter queue: is campaign {defn.name} deployed "
-                                f"to {target.where}?")
+            raise CampaignError(
+                f"{service} has no dead-letter queue: is campaign {defn.name} deployed to {target.where}?"
+            )
         count = depth(target, url)
         messages: list[dict[str, Any]] = []
         while len(messages) < limit:
-            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(10, limit - len(messages)),
-                                        VisibilityTimeout=30, AttributeNames=["All"]).get("Messages", [])
+            batch = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(10, limit - len(messages)),
+                VisibilityTimeout=30,
+                AttributeNames=["All"],
+            ).get("Messages", [])
             if not batch:
                 break
             messages += batch
         for start in range(0, len(messages), 10):  # a peek must not hide them: make them visible again
-            sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                for i, m in enumerate(messages[start:start + 10])])
+            sqs.change_message_visibility_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(messages[start : start + 10])
+                ],
+            )
         shown = [_summary(m) for m in messages]
         found[service] = {"queue": url, "depth": count["visible"] + count["in_flight"], "messages": shown}
         log(f"{service}: {found[service]['depth']} dead-lettered message(s)")
         for item in shown:
-            log(f"  {item['message_id']}  type={item['type']}  sent={item['sent_at']}  "
-                f"receives={item['receives']}  {item['body'][:120]}")
+            log(
+                f"  {item['message_id']}  type={item['type']}  sent={item['sent_at']}  "
+                f"receives={item['receives']}  {item['body'][:120]}"
+            )
     return found
 
 
@@ -272,12 +302,18 @@ def _summary(message: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         kind = "(not JSON)"
     sent = datetime.fromtimestamp(int(attrs.get("SentTimestamp", "0")) / 1000, UTC)
-    return {"message_id": message["MessageId"], "type": kind, "sent_at": sent.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "receives": int(attrs.get("ApproximateReceiveCount", 0)), "body": message["Body"]}
+    return {
+        "message_id": message["MessageId"],
+        "type": kind,
+        "sent_at": sent.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "receives": int(attrs.get("ApproximateReceiveCount", 0)),
+        "body": message["Body"],
+    }
 
 
-def redrive(defn: CampaignDef, target: Target, services: list[str] | None = None,
-            log: Log = print) -> dict[str, int]:
+def redrive(
+    defn: CampaignDef, target: Target, services: list[str] | None = None, log: Log = print
+) -> dict[str, int]:
     """Move every dead-lettered message back to the queue it came from (sent first, then deleted)."""
     sqs = target.client("sqs")
     moved: dict[str, int] = {}
@@ -293,8 +329,11 @@ def redrive(defn: CampaignDef, target: Target, services: list[str] | None = None
         budget, total, empty = count["visible"] + count["in_flight"], 0, 0
         while total < budget and empty < 3:
             batch = sqs.receive_message(
-                QueueUrl=source, MaxNumberOfMessages=min(10, budget - total), VisibilityTimeout=60,
-                MessageAttributeNames=["All"]).get("Messages", [])
+                QueueUrl=source,
+                MaxNumberOfMessages=min(10, budget - total),
+                VisibilityTimeout=60,
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
             if not batch:
                 empty += 1
                 continue
@@ -306,14 +345,19 @@ def redrive(defn: CampaignDef, target: Target, services: list[str] | None = None
                 entries.append(entry)
             answer = sqs.send_message_batch(QueueUrl=dest, Entries=entries)
             sent = {e["Id"] for e in answer.get("Successful", [])}
-            done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(batch) if str(i) in sent]
+            done = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(batch)
+                if str(i) in sent
+            ]
             if done:
                 sqs.delete_message_batch(QueueUrl=source, Entries=done)
             total += len(done)
             if len(done) < len(batch):
-                raise CampaignError(f"{service}: {len(batch) - len(done)} message(s) could not be sent back; "
-                                    "they stay in the DLQ: run --redrive again")
+                raise CampaignError(
+                    f"{service}: {len(batch) - len(done)} message(s) could not be sent back; "
+                    "they stay in the DLQ: run --redrive again"
+                )
         moved[service] = total
         log(f"{service}: moved {total} message(s) from the DLQ back to {ref.name(defn.name)}")
     return moved
@@ -339,14 +383,22 @@ def status(defn: CampaignDef, target: Target, log: Log = print) -> dict[str, Any
             resources += [r for r in page["StackResourceSummaries"] if r.get("LogicalResourceId")]
         counts = Counter(r["ResourceStatus"] for r in resources)
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        report["stacks"][part] = {"status": stack["StackStatus"], "resources": dict(counts),
-                                  "url": outputs.get("ApiUrl")}
+        report["stacks"][part] = {
+            "status": stack["StackStatus"],
+            "resources": dict(counts),
+            "url": outputs.get("ApiUrl"),
+        }
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        log(f"  {name}: {stack['StackStatus']}  resources: {summary or 'none'}"
-            + (f"  url: {outputs['ApiUrl']}" if "ApiUrl" in outputs else ""))
+        log(
+            f"  {name}: {stack['StackStatus']}  resources: {summary or 'none'}"
+            + (f"  url: {outputs['ApiUrl']}" if "ApiUrl" in outputs else "")
+        )
     alarms: list[dict[str, Any]] = []
-    for page in target.client("cloudwatch").get_paginator("describe_alarms").paginate(
-            AlarmNamePrefix=f"campaign-{defn.name}-"):
+    for page in (
+        target.client("cloudwatch")
+        .get_paginator("describe_alarms")
+        .paginate(AlarmNamePrefix=f"campaign-{defn.name}-")
+    ):
         alarms += page.get("MetricAlarms", [])
     report["alarms"] = {a["AlarmName"]: a["StateValue"] for a in alarms}
     states = Counter(report["alarms"].values())
@@ -361,6 +413,8 @@ def status(defn: CampaignDef, target: Target, log: Log = print) -> dict[str, Any
         if main is None or dead is None:
             continue
         q = report["queues"][service] = {"queue": depth(target, main), "dlq": depth(target, dead)}
-        log(f"  queue {service}: {q['queue']['visible']} waiting, {q['queue']['in_flight']} in flight; "
-            f"DLQ {q['dlq']['visible'] + q['dlq']['in_flight']}")
+        log(
+            f"  queue {service}: {q['queue']['visible']} waiting, {q['queue']['in_flight']} in flight; "
+            f"DLQ {q['dlq']['visible'] + q['dlq']['in_flight']}"
+        )
     return report

@@ -150,12 +150,17 @@ def register(subparsers: Any) -> None:
         parser.set_defaults(func=one_line_errors(handler))
         return parser
 
-    package = command("package", cmd_package, "build the campaign's templates and code into dist/NAME",
-                      aws=False)
+    package = command(
+        "package", cmd_package, "build the campaign's templates and code into dist/NAME", aws=False
+    )
     package.add_argument("--no-lint", action="store_true", help="skip cfn-lint")
     deploy = command("deploy", cmd_deploy, "create or update the campaign's stacks through change sets")
-    deploy.add_argument("--emulator", choices=["auto", "moto", "none"], default="auto",
-                        help="adapt to an emulator's gaps (auto: detect moto behind --endpoint-url)")
+    deploy.add_argument(
+        "--emulator",
+        choices=["auto", "moto", "none"],
+        default="auto",
+        help="adapt to an emulator's gaps (auto: detect moto behind --endpoint-url)",
+    )
     export = command("export", cmd_export, "write every table as JSON lines with counts and checksums")
     export.add_argument("--to", required=True, help="a new folder for the export")
     imp = command("import", cmd_import, "load an export into the campaign's (empty) tables")
@@ -165,8 +170,11 @@ def register(subparsers: Any) -> None:
     destroy.add_argument("--export", help="the export folder (default: the campaign's last export)")
     destroy.add_argument("--emulator", choices=["auto", "moto", "none"], default="auto")
     dlq = command("dlq", cmd_dlq, "show dead-lettered messages per queue; --redrive sends them back")
-    dlq.add_argument("--service", action="append",
-                     help="only this service's queues, or one queue such as coupons-bulk (repeatable)")
+    dlq.add_argument(
+        "--service",
+        action="append",
+        help="only this service's queues, or one queue such as coupons-bulk (repeatable)",
+    )
     dlq.add_argument("--redrive", action="store_true", help="move the messages back to their queue")
     dlq.add_argument("--limit", type=_positive, default=10, help="messages to show per queue")
     command("status", cmd_status, "the stacks, their resources and alarms, and the queue depths")

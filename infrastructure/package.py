@@ -26,9 +26,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from infrastructure.dev.apps import SERVICE_NAMES, service_dir
 from infrastructure import cfn
 from infrastructure.campaign_def import CampaignDef, CampaignError
+from infrastructure.dev.apps import SERVICE_NAMES, service_dir
 
 REPO = Path(__file__).resolve().parent.parent
 DIST = REPO / "dist"
@@ -63,7 +63,10 @@ def _write_json(path: Path, data: Any) -> None:
 
 def check_platform() -> None:
     if (sys.implementation.name, sys.version_info[:2], platform.system(), platform.machine()) != (
-        "cpython", (3, 11), "Linux", "x86_64"
+        "cpython",
+        (3, 11),
+        "Linux",
+        "x86_64",
     ):
         raise CampaignError(
             "packaging vendors compiled wheels from this interpreter, which must match Lambda's "
@@ -189,12 +192,22 @@ def chalice_package(defn: CampaignDef, builds: dict[str, tuple[Path, Path]]) -> 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CAMPAIGN_"))}
     # Chalice builds a boto3 client just to learn the region: with placeholder credentials and
     # the instance-metadata lookup off, that never touches the network (no AWS call is made).
-    env.update(AWS_DEFAULT_REGION=defn.region, AWS_ACCESS_KEY_ID="offline-packaging",
-               AWS_SECRET_ACCESS_KEY="offline-packaging", AWS_EC2_METADATA_DISABLED="true",
-               PYTHONDONTWRITEBYTECODE="1", PIP_NO_INDEX="1")
+    env.update(
+        AWS_DEFAULT_REGION=defn.region,
+        AWS_ACCESS_KEY_ID="offline-packaging",
+        AWS_SECRET_ACCESS_KEY="offline-packaging",
+        AWS_EC2_METADATA_DISABLED="true",
+        PYTHONDONTWRITEBYTECODE="1",
+        PIP_NO_INDEX="1",
+    )
     jobs = [[service, str(build), str(target), defn.stage] for service, (build, target) in builds.items()]
-    done = subprocess.run([sys.executable, "-c", _CHALICE_DRIVER, json.dumps(jobs)], env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHALICE_DRIVER, json.dumps(jobs)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         last = detail[-1] if detail else f"exit status {done.returncode}"
@@ -227,10 +240,19 @@ def smoke_import(codes: dict[str, Path], layer_dir: Path, runtime_dir: Path, wor
         "    except Exception as exc:\n"
         "        sys.exit(f'{service}: {exc!r}')\n"
     )
-    env = {"AWS_DEFAULT_REGION": "us-east-1", "PATH": os.environ.get("PATH", ""),
-           "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", script], env=env, cwd=work,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script],
+        env=env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     for folder in roots.values():
         shutil.rmtree(folder, ignore_errors=True)
     if done.returncode != 0:
@@ -295,8 +317,9 @@ def to_cloudformation(sam: dict[str, Any], region: str) -> dict[str, Any]:
 # ---- the campaign ----------------------------------------------------------------------------------
 
 
-def package(defn: CampaignDef, source: Path, dist: Path = DIST, lint: bool = True,
-            log: Log = print) -> dict[str, Any]:
+def package(
+    defn: CampaignDef, source: Path, dist: Path = DIST, lint: bool = True, log: Log = print
+) -> dict[str, Any]:
     """Write ``dist/NAME/``: templates, code zips, the layer and ``manifest.json``."""
     started = datetime.now(UTC)
     out = dist / defn.name
@@ -334,12 +357,18 @@ def package(defn: CampaignDef, source: Path, dist: Path = DIST, lint: bool = Tru
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The import check runs in its own interpreter while the templates are merged here.
-        smoke = pool.submit(smoke_import, {s: out / s / "deployment.zip" for s in SERVICE_NAMES},
-                            layer_dir / "python", runtime_dir, work)
+        smoke = pool.submit(
+            smoke_import,
+            {s: out / s / "deployment.zip" for s in SERVICE_NAMES},
+            layer_dir / "python",
+            runtime_dir,
+            work,
+        )
         for service, result in built.items():
             sam = json.loads((out / service / "chalice-sam.json").read_text(encoding="utf-8"))
-            result["warnings"] = cfn.augment_service(sam, defn, service, result["code"]["key"],
-                                                     configured_timeouts(builds[service][0]))
+            result["warnings"] = cfn.augment_service(
+                sam, defn, service, result["code"]["key"], configured_timeouts(builds[service][0])
+            )
             _write_json(out / service / "sam.json", sam)
             _write_json(out / service / "template.json", to_cloudformation(sam, defn.region))
         smoke.result()
@@ -349,8 +378,11 @@ def package(defn: CampaignDef, source: Path, dist: Path = DIST, lint: bool = Tru
     stacks = []
     warnings: list[str] = []
     for part in cfn.stack_parts():
-        entry: dict[str, Any] = {"part": part, "stack": cfn.stack_name(defn.name, part),
-                                 "template": f"{part}/template.json"}
+        entry: dict[str, Any] = {
+            "part": part,
+            "stack": cfn.stack_name(defn.name, part),
+            "template": f"{part}/template.json",
+        }
         if part in built:
             entry["sam"] = f"{part}/sam.json"
             entry["code"] = built[part]["code"]
@@ -395,8 +427,12 @@ def lint_templates(out: Path, stacks: list[dict[str, Any]], region: str) -> dict
     chunks = [files[i::2] for i in range(2) if files[i::2]]
 
     def run(chunk: list[str]) -> list[dict[str, Any]]:
-        done = subprocess.run([str(linter), "--format", "json", "--regions", region, "--", *chunk],
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [str(linter), "--format", "json", "--regions", region, "--", *chunk],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         try:
             return list(json.loads(done.stdout or "[]"))
         except json.JSONDecodeError:

@@ -118,8 +118,8 @@ class GatewayClient:
 
 @pytest.fixture
 def gateway(aws) -> GatewayClient:
-    from infrastructure.dev.openapi import document
     from infrastructure.dev.apps import SERVICE_NAMES, load_app
+    from infrastructure.dev.openapi import document
     from infrastructure.local.gateway import Gateway, Mount
 
     modules = {name: load_app(name) for name in SERVICE_NAMES}

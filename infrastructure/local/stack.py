@@ -76,8 +76,8 @@ class LocalStack:
         from campaign_shared import observability
         from campaign_shared.resources import queue_key
         from campaign_shared.resources import service as service_spec
-        from infrastructure.dev.apps import load_app
         from campaign_shared.settings import Settings, configure
+        from infrastructure.dev.apps import load_app
         from infrastructure.local.gateway import Gateway, Mount
         from infrastructure.local.moto_server import EmbeddedMoto
         from infrastructure.local.poller import QueuePoller

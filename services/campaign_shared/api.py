@@ -203,11 +203,11 @@ class ServiceApi:
                 headers=dict(request.headers),
                 raw=request,
             )
-            from campaign_shared import dynamo
+            from campaign_shared.storage import paging
 
             # Cursors handed out and accepted here belong to this route and this caller only.
             who = (principal.shop, principal.sub) if principal is not None else ("", "")
-            dynamo.bind_cursors(self.service, request.method, concrete, *who)
+            paging.bind_cursors(self.service, request.method, concrete, *who)
 
             def execute() -> dict[str, Any]:
                 return self._execute(handler, api_request, status)
@@ -268,12 +268,12 @@ class ServiceApi:
             return exc
         if isinstance(exc, ValidationError):
             return errors.invalid_from_validation(exc)
-        from campaign_shared import dynamo
+        from campaign_shared.storage import failures
 
-        translated = dynamo.translate(exc)
+        translated = failures.translate(exc)
         if translated is not None:
             self._log().warning(
-                "storage failure", extra={"error": type(exc).__name__, "code": dynamo.error_code(exc)}
+                "storage failure", extra={"error": type(exc).__name__, "code": failures.error_code(exc)}
             )
             return translated
         if type(exc).__name__ == "IdempotencyPersistenceLayerError":

@@ -75,22 +75,6 @@ def _table(service: str) -> str:
     return table_name(get_settings().stage, service, service_spec(service).table("idempotency").logical)
 
 
-def _retrying(call: Callable[[], Any], attempts: int = 5) -> Any:
-    """A storage call retried with backoff on throttling and failures (not on a refusal)."""
-    from campaign_shared import dynamo
-
-    for attempt in range(attempts):
-        try:
-            return call()
-        except Exception as exc:
-            if dynamo.is_conditional_failure(exc) or dynamo.translate(exc) is None:
-                raise
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.02 * 2**attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 def run(
     *,
     service: str,
@@ -101,8 +85,9 @@ def run(
 ) -> dict[str, Any]:
     """Run ``execute`` once per record id. ``execute`` returns a JSON-safe response dict
     (``body``, ``status``, ``headers``) or raises for a 5xx."""
-    from campaign_shared import aws, dynamo
+    from campaign_shared import aws
     from campaign_shared.settings import get_settings
+    from campaign_shared.storage import codec, failures, retry
 
     table = _table(service)
     client = aws.dynamodb()
@@ -113,7 +98,7 @@ def run(
     expiration = int(now) + get_settings().idempotency_ttl_seconds
     key = {"id": {"S": record}}
     try:
-        _retrying(
+        retry.with_retries(
             lambda: client.put_item(
                 TableName=table,
                 Item={
@@ -135,16 +120,16 @@ def run(
                     "#status": "status",
                     "#until": "in_progress_until",
                 },
-                ExpressionAttributeValues=dynamo.values(
+                ExpressionAttributeValues=codec.values(
                     now=int(now), owner=owner, progress=_IN_PROGRESS, now_ms=int(now * 1000)
                 ),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         )
     except Exception as exc:
-        if not dynamo.is_conditional_failure(exc):
+        if not failures.is_conditional_failure(exc):
             raise
-        return _existing(dynamo.from_item(getattr(exc, "response", {}).get("Item")) or {}, fingerprint)
+        return _existing(failures.old_item(exc) or {}, fingerprint)
     try:
         result = execute()
     except BaseException:
@@ -172,7 +157,7 @@ def _existing(old: dict[str, Any], fingerprint: str) -> dict[str, Any]:
 
 
 def _remember(client: Any, table: str, key: dict[str, Any], owner: str, result: dict[str, Any]) -> None:
-    from campaign_shared import dynamo
+    from campaign_shared.storage import codec, retry
 
     stored = json.dumps(
         {"body": result.get("body"), "status": result.get("status"), "headers": result.get("headers") or {}},
@@ -182,7 +167,7 @@ def _remember(client: Any, table: str, key: dict[str, Any], owner: str, result: 
         _forget(client, table, key, owner)  # too large to keep: a retry runs again
         return
     try:
-        _retrying(
+        retry.with_retries(
             lambda: client.update_item(
                 TableName=table,
                 Key=key,
@@ -194,7 +179,7 @@ def _remember(client: Any, table: str, key: dict[str, Any], owner: str, result: 
                     "#response": "response",
                     "#until": "in_progress_until",
                 },
-                ExpressionAttributeValues=dynamo.values(done=_COMPLETED, response=stored, owner=owner),
+                ExpressionAttributeValues=codec.values(done=_COMPLETED, response=stored, owner=owner),
             )
         )
     except Exception:  # the answer still goes out; the record lapses after in_progress_until
@@ -204,21 +189,21 @@ def _remember(client: Any, table: str, key: dict[str, Any], owner: str, result: 
 
 
 def _forget(client: Any, table: str, key: dict[str, Any], owner: str) -> None:
-    from campaign_shared import dynamo
+    from campaign_shared.storage import codec, failures, retry
 
     try:
-        _retrying(
+        retry.with_retries(
             lambda: client.delete_item(
                 TableName=table,
                 Key=key,
                 ConditionExpression="#owner = :owner",
                 ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues=dynamo.values(owner=owner),
+                ExpressionAttributeValues=codec.values(owner=owner),
             ),
             attempts=6,
         )
     except Exception as exc:  # the record lapses after in_progress_until
-        if not dynamo.is_conditional_failure(exc):
+        if not failures.is_conditional_failure(exc):
             from campaign_shared import observability
 
             observability.logger("idempotency").warning("could not delete a failed request's record")

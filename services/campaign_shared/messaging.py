@@ -9,6 +9,7 @@ from typing import Any
 from campaign_shared import aws
 from campaign_shared.resources import MAIN_QUEUE, queue_name, topic_name
 from campaign_shared.settings import get_settings
+from campaign_shared.storage import retry
 
 _lock = threading.Lock()
 _queue_urls: dict[str, str] = {}
@@ -58,19 +59,17 @@ def send(service: str, message: dict[str, Any], delay_seconds: int = 0, queue: s
 
 
 def send_batch(service: str, messages: list[dict[str, Any]], queue: str = MAIN_QUEUE) -> None:
-    """Send up to any number of messages, 10 per call; a partially failed call is retried once
-    for its failed entries and then raises, so nothing is silently dropped."""
+    """Send up to any number of messages, 10 per call; a partially failed call is retried (with
+    backoff) for its failed entries and then raises 503, so nothing is silently dropped."""
     url = queue_url(service, queue)
     for start in range(0, len(messages), 10):
         chunk = messages[start : start + 10]
         entries = [
             {"Id": str(i), "MessageBody": json.dumps(m, separators=(",", ":"))} for i, m in enumerate(chunk)
         ]
-        for attempt in range(2):
+        for _ in retry.attempts(3, busy=f"messages could not be queued to {service}; retry shortly"):
             response = aws.sqs().send_message_batch(QueueUrl=url, Entries=entries)
             failed = {f["Id"] for f in response.get("Failed", [])}
             if not failed:
                 break
             entries = [e for e in entries if e["Id"] in failed]
-            if attempt == 1:
-                raise RuntimeError(f"{len(failed)} messages could not be queued to {service}")

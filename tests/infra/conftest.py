@@ -30,11 +30,19 @@ DEFINITION: dict[str, Any] = {
         "coupons.api": {"memory_mb": 1024, "reserved_concurrency": 50},
         "coupons.queue_consumer": {"reserved_concurrency": 5},
     },
-    "alarms": {"dlq_depth": 0, "function_errors": 3, "function_throttles": 1, "api_5xx": 7,
-               "period_seconds": 60, "emails": ["ops@example.com"]},
-    "domain": {"name": "infra1.api.example.com",
-               "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc-123",
-               "hosted_zone_id": "Z123456ABCDEFG"},
+    "alarms": {
+        "dlq_depth": 0,
+        "function_errors": 3,
+        "function_throttles": 1,
+        "api_5xx": 7,
+        "period_seconds": 60,
+        "emails": ["ops@example.com"],
+    },
+    "domain": {
+        "name": "infra1.api.example.com",
+        "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc-123",
+        "hosted_zone_id": "Z123456ABCDEFG",
+    },
     "retention": {"log_days": 7, "pitr_days": 10, "dlq_days": 4, "deletion_protection": False},
     "tags": {"team": "infra-tests"},
 }
@@ -65,11 +73,29 @@ def _shared_root(factory: pytest.TempPathFactory) -> Path:
 
 @contextlib.contextmanager
 def _offline() -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy",
-                                            "NO_PROXY", "no_proxy", "AWS_EC2_METADATA_DISABLED")}
-    os.environ.update({"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
-                       "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
-                       "NO_PROXY": "", "no_proxy": "", "AWS_EC2_METADATA_DISABLED": "true"})
+    saved = {
+        k: os.environ.get(k)
+        for k in (
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "NO_PROXY",
+            "no_proxy",
+            "AWS_EC2_METADATA_DISABLED",
+        )
+    }
+    os.environ.update(
+        {
+            "HTTP_PROXY": "http://127.0.0.1:9",
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+            "http_proxy": "http://127.0.0.1:9",
+            "https_proxy": "http://127.0.0.1:9",
+            "NO_PROXY": "",
+            "no_proxy": "",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
     try:
         yield
     finally:
@@ -118,8 +144,13 @@ class Moto:
         import subprocess
         import sys
 
-        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", self.SCRIPT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         assert self.process.stdout is not None
         port = self.process.stdout.readline().strip()
         if not port:
@@ -131,8 +162,13 @@ class Moto:
         if name not in self._clients:
             import boto3
 
-            self._clients[name] = boto3.client(name, endpoint_url=self.url, region_name="us-east-1",
-                                               aws_access_key_id="testing", aws_secret_access_key="testing")
+            self._clients[name] = boto3.client(
+                name,
+                endpoint_url=self.url,
+                region_name="us-east-1",
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
         return self._clients[name]
 
     def stop(self) -> None:

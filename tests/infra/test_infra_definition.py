@@ -11,7 +11,11 @@ import pytest
 
 from infrastructure.campaign_def import CAMPAIGNS_DIR, CampaignError, load, load_file
 
-GOOD: dict[str, Any] = {"name": "summer", "region": "eu-west-1", "public_base_url": "https://shop.example.com"}
+GOOD: dict[str, Any] = {
+    "name": "summer",
+    "region": "eu-west-1",
+    "public_base_url": "https://shop.example.com",
+}
 
 
 def write(tmp_path: Path, data: Any, name: str = "campaign.json") -> Path:
@@ -36,10 +40,16 @@ def test_the_repository_has_the_double11_and_dev_campaigns() -> None:
 
 
 def test_defaults_and_per_function_settings_merge_over_function_defaults(tmp_path: Path) -> None:
-    definition = load_file(write(tmp_path, {
-        **GOOD, "function_defaults": {"memory_mb": 768},
-        "functions": {"coupons.queue_consumer": {"reserved_concurrency": 3}},
-    }))
+    definition = load_file(
+        write(
+            tmp_path,
+            {
+                **GOOD,
+                "function_defaults": {"memory_mb": 768},
+                "functions": {"coupons.queue_consumer": {"reserved_concurrency": 3}},
+            },
+        )
+    )
     consumer = definition.function("coupons", "queue_consumer")
     assert (consumer.memory_mb, consumer.reserved_concurrency) == (768, 3)
     assert definition.function("wishlist", "api").memory_mb == 768
@@ -69,8 +79,9 @@ def test_defaults_and_per_function_settings_merge_over_function_defaults(tmp_pat
         ({"domain": {"name": "x.example.com", "certificate_arn": "nope"}}, "domain.certificate_arn"),
     ],
 )
-def test_invalid_campaign_files_are_refused_with_what_to_fix(tmp_path: Path, change: dict[str, Any],
-                                                             expected: str) -> None:
+def test_invalid_campaign_files_are_refused_with_what_to_fix(
+    tmp_path: Path, change: dict[str, Any], expected: str
+) -> None:
     path = write(tmp_path, {**GOOD, **change})
     with pytest.raises(CampaignError) as failure:
         load_file(path)
@@ -99,7 +110,8 @@ def test_bad_campaign_names_on_the_command_line_are_refused(tmp_path: Path, cli:
 
 @pytest.mark.parametrize("command", ["package", "deploy", "export", "destroy", "dlq", "status"])
 def test_every_command_refuses_an_invalid_file_in_one_line_before_doing_anything(
-        tmp_path: Path, cli: Any, capsys: Any, command: str) -> None:
+    tmp_path: Path, cli: Any, capsys: Any, command: str
+) -> None:
     path = write(tmp_path, {**GOOD, "function_defaults": {"memory_mb": -1}})
     extra = ["--endpoint-url", "http://127.0.0.1:9"] if command != "package" else []
     if command == "export":

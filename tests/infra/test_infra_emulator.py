@@ -11,25 +11,46 @@ TEMPLATE: dict[str, Any] = {
         "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "q"}},
         "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "a", "Body": {"swagger": "2.0"}}},
         "Stage": {"Type": "AWS::ApiGateway::Stage", "Properties": {"RestApiId": {"Ref": "Api"}}},
-        "Permission": {"Type": "AWS::Lambda::Permission", "DependsOn": ["Queue", "Stage"], "Properties": {
-            "SourceArn": {"Fn::Sub": "arn:aws:execute-api:${AWS::Region}:${Api}/*"}}},
-        "Function": {"Type": "AWS::Lambda::Function", "DependsOn": "Stage",
-                     "Properties": {"FunctionName": "f"}},
-        "Mapping": {"Type": "AWS::Lambda::EventSourceMapping",
-                    "Properties": {"EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]},
-                                   "FunctionName": {"Ref": "Function"}, "Enabled": True}},
+        "Permission": {
+            "Type": "AWS::Lambda::Permission",
+            "DependsOn": ["Queue", "Stage"],
+            "Properties": {"SourceArn": {"Fn::Sub": "arn:aws:execute-api:${AWS::Region}:${Api}/*"}},
+        },
+        "Function": {
+            "Type": "AWS::Lambda::Function",
+            "DependsOn": "Stage",
+            "Properties": {"FunctionName": "f"},
+        },
+        "Mapping": {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]},
+                "FunctionName": {"Ref": "Function"},
+                "Enabled": True,
+            },
+        },
         "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmName": "x"}},
         "Sub": {"Type": "AWS::SNS::Subscription", "Properties": {"Endpoint": {"Fn::GetAtt": "Queue.Arn"}}},
         "Widget": {"Type": "AWS::Made::Up", "Properties": {}},
     },
-    "Outputs": {"Url": {"Value": {"Fn::Sub": "https://${Api}.example.com"}},
-                "QueueUrl": {"Value": {"Ref": "Queue"}}},
+    "Outputs": {
+        "Url": {"Value": {"Fn::Sub": "https://${Api}.example.com"}},
+        "QueueUrl": {"Value": {"Ref": "Queue"}},
+    },
 }
 
 
 def test_references_finds_ref_getatt_and_sub_but_not_pseudo_parameters() -> None:
-    found = references({"a": [{"Ref": "A"}, {"Ref": "AWS::Region"}, {"Fn::GetAtt": "B.Arn"},
-                              {"Fn::Sub": ["${C}-${x}-${D.Arn}", {"x": {"Ref": "E"}}]}]})
+    found = references(
+        {
+            "a": [
+                {"Ref": "A"},
+                {"Ref": "AWS::Region"},
+                {"Fn::GetAtt": "B.Arn"},
+                {"Fn::Sub": ["${C}-${x}-${D.Arn}", {"x": {"Ref": "E"}}]},
+            ]
+        }
+    )
     assert found == {"A", "B", "C", "D", "E"}
 
 

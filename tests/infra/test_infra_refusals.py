@@ -26,30 +26,38 @@ def write_definition(tmp_path: Path, packaged: Any, **changes: Any) -> Path:
     return path
 
 
-def test_deploy_refuses_a_file_that_names_another_campaign(tmp_path: Path, packaged: Any, empty: Any,
-                                                           cli: Any, capsys: Any) -> None:
+def test_deploy_refuses_a_file_that_names_another_campaign(
+    tmp_path: Path, packaged: Any, empty: Any, cli: Any, capsys: Any
+) -> None:
     path = write_definition(tmp_path, packaged, name="other")
-    status = cli("deploy", NAME, "--file", str(path), "--dist", str(packaged.dist),
-                 "--endpoint-url", empty.url)
+    status = cli(
+        "deploy", NAME, "--file", str(path), "--dist", str(packaged.dist), "--endpoint-url", empty.url
+    )
     err = capsys.readouterr().err
     assert status == 1 and "defines campaign 'other', not 'infra1'" in err and err.count("\n") == 1
     assert empty.client("cloudformation").describe_stacks()["Stacks"] == []
 
 
-def test_deploy_refuses_a_definition_changed_since_it_was_packaged(tmp_path: Path, packaged: Any, empty: Any,
-                                                                   cli: Any, capsys: Any) -> None:
+def test_deploy_refuses_a_definition_changed_since_it_was_packaged(
+    tmp_path: Path, packaged: Any, empty: Any, cli: Any, capsys: Any
+) -> None:
     path = write_definition(tmp_path, packaged, stock_shards=3)
-    status = cli("deploy", NAME, "--file", str(path), "--dist", str(packaged.dist),
-                 "--endpoint-url", empty.url)
+    status = cli(
+        "deploy", NAME, "--file", str(path), "--dist", str(packaged.dist), "--endpoint-url", empty.url
+    )
     assert status == 1 and "run `campaign package infra1` again" in capsys.readouterr().err
     assert empty.client("cloudformation").describe_stacks()["Stacks"] == []
 
 
-def test_deploy_refuses_to_update_a_stack_of_another_campaign(packaged: Any, empty: Any, cli: Any,
-                                                              capsys: Any) -> None:
+def test_deploy_refuses_to_update_a_stack_of_another_campaign(
+    packaged: Any, empty: Any, cli: Any, capsys: Any
+) -> None:
     cf = empty.client("cloudformation")
-    cf.create_stack(StackName=f"campaign-{NAME}-shared", Tags=[{"Key": "campaign", "Value": "other"}],
-                    TemplateBody=json.dumps({"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}))
+    cf.create_stack(
+        StackName=f"campaign-{NAME}-shared",
+        Tags=[{"Key": "campaign", "Value": "other"}],
+        TemplateBody=json.dumps({"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}),
+    )
     assert cli("deploy", NAME, *packaged.cli("--endpoint-url", empty.url)) == 1
     assert "stack campaign-infra1-shared belongs to campaign 'other'" in capsys.readouterr().err
     assert [s["StackName"] for s in cf.describe_stacks()["Stacks"]] == [f"campaign-{NAME}-shared"]
@@ -63,6 +71,8 @@ def test_an_unreachable_endpoint_is_one_line_and_quick(packaged: Any, cli: Any, 
     started = time.monotonic()
     assert cli("deploy", NAME, *packaged.cli("--endpoint-url", f"http://127.0.0.1:{port}")) == 1
     err = capsys.readouterr().err
-    assert err == f"campaign deploy: error: cannot reach http://127.0.0.1:{port}: start it, or fix " \
-                  "--endpoint-url / the network\n"
+    assert (
+        err == f"campaign deploy: error: cannot reach http://127.0.0.1:{port}: start it, or fix "
+        "--endpoint-url / the network\n"
+    )
     assert time.monotonic() - started < 20

@@ -25,10 +25,15 @@ STATS = table_name(NAME, "referral", "main")
 def item(i: int) -> dict[str, Any]:
     """Items with every DynamoDB type, so a round trip that loses anything shows."""
     return {
-        "pk": {"S": f"template#s1#t{i:03d}"}, "sk": {"S": "meta"},
-        "gsi1pk": {"S": f"shop#s1#{i % 3}"}, "gsi1sk": {"S": f"2026-11-11T00:00:{i % 60:02d}Z"},
-        "amount": {"N": str(10**18 + i)}, "rate": {"N": "0.0125"}, "blob": {"B": bytes([i % 256, 0, 255])},
-        "tags": {"SS": ["b", "a", f"t{i}"]}, "shards": {"NS": ["3", "1", str(i + 4)]},
+        "pk": {"S": f"template#s1#t{i:03d}"},
+        "sk": {"S": "meta"},
+        "gsi1pk": {"S": f"shop#s1#{i % 3}"},
+        "gsi1sk": {"S": f"2026-11-11T00:00:{i % 60:02d}Z"},
+        "amount": {"N": str(10**18 + i)},
+        "rate": {"N": "0.0125"},
+        "blob": {"B": bytes([i % 256, 0, 255])},
+        "tags": {"SS": ["b", "a", f"t{i}"]},
+        "shards": {"NS": ["3", "1", str(i + 4)]},
         "codes": {"BS": [b"\x00", bytes([i % 256])] if i % 256 else [b"\x00", b"\x01"]},
         "meta": {"M": {"nested": {"L": [{"S": "x"}, {"N": "-1"}, {"NULL": True}, {"BOOL": i % 2 == 0}]}}},
         "name": {"S": f"券 {i} ✓"},
@@ -65,25 +70,35 @@ def stack(packaged: Any, new_moto: Any, tmp_path_factory: pytest.TempPathFactory
     moto.log = lines
     dynamodb = moto.client("dynamodb")
     for start in range(0, 120, 25):
-        dynamodb.batch_write_item(RequestItems={COUPONS: [{"PutRequest": {"Item": item(i)}}
-                                                          for i in range(start, min(start + 25, 120))]})
+        dynamodb.batch_write_item(
+            RequestItems={
+                COUPONS: [{"PutRequest": {"Item": item(i)}} for i in range(start, min(start + 25, 120))]
+            }
+        )
     for i in range(7):
-        dynamodb.put_item(TableName=STATS, Item={"pk": {"S": f"code#s1#c{i}"}, "sk": {"S": "stats"},
-                                                 "visits": {"N": str(i * 11)}})
+        dynamodb.put_item(
+            TableName=STATS,
+            Item={"pk": {"S": f"code#s1#c{i}"}, "sk": {"S": "stats"}, "visits": {"N": str(i * 11)}},
+        )
     moto.dist = tmp_path_factory.mktemp("stack-dist")  # where export records the campaign's last export
     moto.args = ["--file", str(packaged.file), "--endpoint-url", moto.url]
     return moto
 
 
 def test_deploy_creates_every_table_queue_topic_subscription_and_function_declared(
-        stack: Any, packaged: Any) -> None:
+    stack: Any, packaged: Any
+) -> None:
     assert set(stack.results["stacks"].values()) == {"created"}
     tables = set(stack.client("dynamodb").list_tables()["TableNames"])
     assert declared(packaged, "AWS::DynamoDB::Table", "TableName") <= tables
     for table in declared(packaged, "AWS::DynamoDB::Table", "TableName"):
         backups = stack.client("dynamodb").describe_continuous_backups(TableName=table)
-        assert backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"][
-            "PointInTimeRecoveryStatus"] == "ENABLED"
+        assert (
+            backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"][
+                "PointInTimeRecoveryStatus"
+            ]
+            == "ENABLED"
+        )
     queues = {url.rsplit("/", 1)[1] for url in stack.client("sqs").list_queues()["QueueUrls"]}
     assert declared(packaged, "AWS::SQS::Queue", "QueueName") <= queues
     topics = {t["TopicArn"].rsplit(":", 1)[1] for t in stack.client("sns").list_topics()["Topics"]}
@@ -100,13 +115,17 @@ def test_deploy_creates_every_table_queue_topic_subscription_and_function_declar
             name = queue_name(NAME, service, logical=queue.logical)
             queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{name}"
             for topic in queue.subscribes_to:
-                (sub,) = [s for s in subscriptions if s["Endpoint"] == queue_arn and s["TopicArn"].endswith(
-                    f":{topic_name(NAME, topic)}")]
+                (sub,) = [
+                    s
+                    for s in subscriptions
+                    if s["Endpoint"] == queue_arn and s["TopicArn"].endswith(f":{topic_name(NAME, topic)}")
+                ]
                 arn = sub["SubscriptionArn"]
                 attributes = stack.client("sns").get_subscription_attributes(SubscriptionArn=arn)
                 assert attributes["Attributes"]["RawMessageDelivery"] == "true"
             (mapping,) = stack.client("lambda").list_event_source_mappings(
-                FunctionName=f"campaign-{NAME}-{service}-{queue.consumer}")["EventSourceMappings"]
+                FunctionName=f"campaign-{NAME}-{service}-{queue.consumer}"
+            )["EventSourceMappings"]
             assert mapping["EventSourceArn"] == queue_arn
             assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     stacks = stack.client("cloudformation").describe_stacks()["Stacks"]
@@ -155,13 +174,17 @@ def test_a_second_deploy_is_a_no_op(stack: Any, packaged: Any, cli: Any, capsys:
     assert modified(stack) == before
 
 
-def test_dlq_shows_dead_letters_and_redrive_sends_them_back(stack: Any, packaged: Any, cli: Any,
-                                                           capsys: Any) -> None:
+def test_dlq_shows_dead_letters_and_redrive_sends_them_back(
+    stack: Any, packaged: Any, cli: Any, capsys: Any
+) -> None:
     sqs = stack.client("sqs")
-    url = {s: sqs.get_queue_url(QueueName=queue_name(NAME, s, dead_letter=True))["QueueUrl"]
-           for s in ("coupons", "wishlist")}
+    url = {
+        s: sqs.get_queue_url(QueueName=queue_name(NAME, s, dead_letter=True))["QueueUrl"]
+        for s in ("coupons", "wishlist")
+    }
     url["coupons-bulk"] = sqs.get_queue_url(
-        QueueName=queue_name(NAME, "coupons", dead_letter=True, logical="bulk"))["QueueUrl"]
+        QueueName=queue_name(NAME, "coupons", dead_letter=True, logical="bulk")
+    )["QueueUrl"]
     bodies = [json.dumps({"type": "order.paid", "event_id": f"bad-{i}"}) for i in range(3)]
     for body in bodies:
         sqs.send_message(QueueUrl=url["coupons"], MessageBody=body)
@@ -198,8 +221,9 @@ def test_dlq_shows_dead_letters_and_redrive_sends_them_back(stack: Any, packaged
     assert "no queue for nosuch: queues are coupons, coupons-bulk," in capsys.readouterr().err
 
 
-def test_status_shows_stacks_alarms_and_queue_depths(stack: Any, packaged: Any, cli: Any,
-                                                     capsys: Any) -> None:
+def test_status_shows_stacks_alarms_and_queue_depths(
+    stack: Any, packaged: Any, cli: Any, capsys: Any
+) -> None:
     assert cli("status", NAME, *packaged.cli("--endpoint-url", stack.url)) == 0
     out = capsys.readouterr().out
     for part in ["shared", *SERVICE_NAMES]:
@@ -208,8 +232,9 @@ def test_status_shows_stacks_alarms_and_queue_depths(stack: Any, packaged: Any, 
     assert "queue wishlist: " in out and "DLQ 1" in out and "queue coupons-bulk: " in out
 
 
-def test_export_writes_every_table_with_counts_and_checksums(stack: Any, tmp_path: Path, cli: Any,
-                                                            capsys: Any) -> None:
+def test_export_writes_every_table_with_counts_and_checksums(
+    stack: Any, tmp_path: Path, cli: Any, capsys: Any
+) -> None:
     from infrastructure.export import Tally
 
     assert cli("export", NAME, "--to", str(tmp_path / "x"), "--dist", str(stack.dist), *stack.args) == 0
@@ -242,14 +267,19 @@ def test_destroy_refuses_without_an_export(stack: Any, tmp_path: Path, cli: Any,
     assert err.count("\n") == 1 and len(before) == 6 and stacks(stack) == before
 
 
-def test_destroy_refuses_when_the_data_changed_since_the_export(stack: Any, tmp_path: Path, cli: Any,
-                                                                capsys: Any) -> None:
+def test_destroy_refuses_when_the_data_changed_since_the_export(
+    stack: Any, tmp_path: Path, cli: Any, capsys: Any
+) -> None:
     assert cli("export", NAME, "--to", str(tmp_path / "x"), "--dist", str(tmp_path), *stack.args) == 0
     key = {"pk": {"S": "template#s1#t007"}, "sk": {"S": "meta"}}
     dynamodb = stack.client("dynamodb")
-    dynamodb.update_item(TableName=COUPONS, Key=key, UpdateExpression="SET #n = :v",
-                         ExpressionAttributeNames={"#n": "name"},
-                         ExpressionAttributeValues={":v": {"S": "edited"}})
+    dynamodb.update_item(
+        TableName=COUPONS,
+        Key=key,
+        UpdateExpression="SET #n = :v",
+        ExpressionAttributeNames={"#n": "name"},
+        ExpressionAttributeValues={":v": {"S": "edited"}},
+    )
     try:
         assert cli("destroy", NAME, "--export", str(tmp_path / "x"), *stack.args) == 1
         err = capsys.readouterr().err
@@ -270,7 +300,8 @@ def test_destroy_refuses_a_damaged_export(stack: Any, tmp_path: Path, cli: Any, 
 
 
 def test_export_destroy_and_import_into_a_new_stack_round_trips_every_item(
-        stack: Any, packaged: Any, new_moto: Any, tmp_path: Path, cli: Any, capsys: Any) -> None:
+    stack: Any, packaged: Any, new_moto: Any, tmp_path: Path, cli: Any, capsys: Any
+) -> None:
     before = {name: snapshot(stack.client("dynamodb"), name) for name in (COUPONS, STATS)}
     export = tmp_path / "export"
     assert cli("export", NAME, "--to", str(export), "--dist", str(stack.dist), *stack.args) == 0
@@ -295,8 +326,9 @@ def test_export_destroy_and_import_into_a_new_stack_round_trips_every_item(
     assert "imported 127 items into campaign infra1 (counts and checksums match)" in capsys.readouterr().out
     for name, items in before.items():
         assert snapshot(target.client("dynamodb"), name) == items
-    restored = target.client("dynamodb").get_item(TableName=COUPONS, Key={
-        "pk": {"S": "template#s1#t005"}, "sk": {"S": "meta"}})["Item"]
+    restored = target.client("dynamodb").get_item(
+        TableName=COUPONS, Key={"pk": {"S": "template#s1#t005"}, "sk": {"S": "meta"}}
+    )["Item"]
     assert restored["blob"] == {"B": bytes([5, 0, 255])} and restored["amount"] == {"N": str(10**18 + 5)}
 
     assert cli("import", NAME, "--from", str(export), *args) == 1
@@ -314,8 +346,9 @@ def test_export_destroy_and_import_into_a_new_stack_round_trips_every_item(
     assert snapshot(target.client("dynamodb"), table_name("infra2", "coupons", "main")) == before[COUPONS]
 
 
-def test_import_refuses_an_export_of_unknown_tables(stack: Any, tmp_path: Path, cli: Any,
-                                                    capsys: Any) -> None:
+def test_import_refuses_an_export_of_unknown_tables(
+    stack: Any, tmp_path: Path, cli: Any, capsys: Any
+) -> None:
     export = Path(json.loads((stack.dist / NAME / "last-export.json").read_text())["path"])
     damaged = tmp_path / "x"
     shutil.copytree(export, damaged)

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from campaign_shared.resources import SERVICES, queue_key, queue_name, table_name, topic_name
-from infrastructure.dev.apps import SERVICE_NAMES
 from infrastructure import cfn
 from infrastructure.campaign_def import CampaignError
+from infrastructure.dev.apps import SERVICE_NAMES
 
 PARTS = ["shared", *SERVICE_NAMES]
 SECRET_REFERENCE = "{{resolve:secretsmanager:campaign/infra1/jwt-secret:SecretString}}"
@@ -31,8 +31,12 @@ def test_every_template_passes_cfn_lint_with_no_errors(packaged: Any) -> None:
     linter = Path(sys.executable).parent / "cfn-lint"
 
     def lint(chunk: list[str]) -> list[dict[str, Any]]:
-        done = subprocess.run([str(linter), "--format", "json", "--regions", "us-east-1", "--", *chunk],
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [str(linter), "--format", "json", "--regions", "us-east-1", "--", *chunk],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         return list(json.loads(done.stdout or "[]"))
 
     with ThreadPoolExecutor(2) as pool:
@@ -46,8 +50,11 @@ def test_the_package_lints_what_it_writes_and_fails_on_an_error(tmp_path: Path) 
     from infrastructure.package import lint_templates
 
     (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "template.json").write_text(json.dumps({
-        "Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": "soon"}}}}))
+    (tmp_path / "bad" / "template.json").write_text(
+        json.dumps(
+            {"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": "soon"}}}}
+        )
+    )
     with pytest.raises(CampaignError, match=r"bad/template.json: E\d+ .*cfn-lint error"):
         lint_templates(tmp_path, [{"template": "bad/template.json"}], "us-east-1")
 
@@ -68,8 +75,10 @@ def test_every_table_has_pitr_encryption_and_is_retained(packaged: Any) -> None:
         for logical, table in resources(packaged.template(service), "AWS::DynamoDB::Table").items():
             props = table["Properties"]
             assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain", logical
-            assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True,
-                                                                 "RecoveryPeriodInDays": 10}
+            assert props["PointInTimeRecoverySpecification"] == {
+                "PointInTimeRecoveryEnabled": True,
+                "RecoveryPeriodInDays": 10,
+            }
             assert props["SSESpecification"]["SSEEnabled"] is True
             assert props["BillingMode"] == "PAY_PER_REQUEST"
             declared[props["TableName"]] = props
@@ -79,14 +88,18 @@ def test_every_table_has_pitr_encryption_and_is_retained(packaged: Any) -> None:
         keys = {k["AttributeName"]: k["KeyType"] for k in declared[name]["KeySchema"]}
         assert keys == ({spec.pk: "HASH", spec.sk: "RANGE"} if spec.sk else {spec.pk: "HASH"})
         assert {g["IndexName"] for g in declared[name].get("GlobalSecondaryIndexes", [])} == {
-            g.name for g in spec.gsis}
+            g.name for g in spec.gsis
+        }
         if spec.ttl_attribute:
-            assert declared[name]["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute,
-                                                                 "Enabled": True}
+            assert declared[name]["TimeToLiveSpecification"] == {
+                "AttributeName": spec.ttl_attribute,
+                "Enabled": True,
+            }
 
 
 def test_every_queue_has_a_dead_letter_queue_a_subscription_and_a_batch_failure_aware_consumer(
-        packaged: Any) -> None:
+    packaged: Any,
+) -> None:
     for service, spec in SERVICES.items():
         template = packaged.template(service)
         queues = resources(template, "AWS::SQS::Queue")
@@ -114,8 +127,9 @@ def test_every_queue_has_a_dead_letter_queue_a_subscription_and_a_batch_failure_
             assert consumer["Properties"]["Handler"] == f"app.{queue.consumer}"
             subscribed += [topic_name("infra1", t) for t in queue.subscribes_to]
         subscriptions = resources(template, "AWS::SNS::Subscription")
-        topics = sorted(s["Properties"]["TopicArn"]["Fn::Sub"].rsplit(":", 1)[1]
-                        for s in subscriptions.values())
+        topics = sorted(
+            s["Properties"]["TopicArn"]["Fn::Sub"].rsplit(":", 1)[1] for s in subscriptions.values()
+        )
         assert topics == sorted(subscribed)
         assert all(s["Properties"]["RawMessageDelivery"] is True for s in subscriptions.values())
 
@@ -139,7 +153,8 @@ def test_bulk_issue_chunks_have_their_own_queue_dlq_alarm_and_smaller_concurrenc
     assert consumer["Timeout"] * 6 <= bulk["VisibilityTimeout"]
     orders = res["QueueEventSource"]["Properties"]
     assert "ScalingConfig" not in orders and res[orders["FunctionName"]["Ref"]]["Properties"]["Handler"] == (
-        "app.queue_consumer")
+        "app.queue_consumer"
+    )
     alarm = res["BulkDeadLetterQueueAlarm"]["Properties"]
     assert alarm["AlarmName"] == "campaign-infra1-coupons-bulk-dlq-depth"
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": "campaign-infra1-coupons-bulk-dlq"}]
@@ -178,8 +193,7 @@ def test_every_role_is_scoped_to_its_own_service(packaged: Any) -> None:
                         assert target in own_tables, (service, arn)
                 if "sqs" in services:
                     allowed = {queue_name("infra1", s) for s in (*spec.sends_to, service)}
-                    own = {f"{'' if q.logical == 'main' else cfn.camel(q.logical)}Queue"
-                           for q in spec.queues}
+                    own = {f"{'' if q.logical == 'main' else cfn.camel(q.logical)}Queue" for q in spec.queues}
                     for arn in _arns(statement["Resource"]):
                         if "Fn::GetAtt" in arn:
                             assert arn["Fn::GetAtt"][0] in own, (service, arn)
@@ -194,8 +208,10 @@ def test_alarms_cover_every_function_queue_and_api(packaged: Any) -> None:
     names = set()
     for service, spec in SERVICES.items():
         template = packaged.template(service)
-        alarms = {a["Properties"]["AlarmName"]: a["Properties"]
-                  for a in resources(template, "AWS::CloudWatch::Alarm").values()}
+        alarms = {
+            a["Properties"]["AlarmName"]: a["Properties"]
+            for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        }
         names |= set(alarms)
         for function in resources(template, "AWS::Lambda::Function").values():
             name = function["Properties"]["FunctionName"]
@@ -205,8 +221,11 @@ def test_alarms_cover_every_function_queue_and_api(packaged: Any) -> None:
         for queue in spec.queues:
             dlq = alarms[f"campaign-infra1-{queue_key(service, queue.logical)}-dlq-depth"]
             assert dlq["Threshold"] == 0 and dlq["Dimensions"] == [
-                {"Name": "QueueName", "Value": queue_name("infra1", service, dead_letter=True,
-                                                          logical=queue.logical)}]
+                {
+                    "Name": "QueueName",
+                    "Value": queue_name("infra1", service, dead_letter=True, logical=queue.logical),
+                }
+            ]
         for alarm in alarms.values():
             assert alarm["Period"] == 60
             assert alarm["AlarmActions"] == [cfn.arn("sns", "campaign-infra1-alerts")]
@@ -247,7 +266,8 @@ def test_timeouts_come_from_the_service_config_or_suit_the_trigger(packaged: Any
                 assert props["Timeout"] == expected <= queue.visibility_timeout
                 advice = f"{service}.{name}: AWS advises a queue visibility timeout of 6x"
                 assert any(advice in w for w in packaged.manifest["warnings"]) == (
-                    expected * 6 > queue.visibility_timeout)
+                    expected * 6 > queue.visibility_timeout
+                )
             else:
                 assert props["Timeout"] == configured.get(name, configured.get("*", 60))
 
@@ -274,13 +294,15 @@ def test_the_settlement_schedule_comes_from_the_campaign(packaged: Any) -> None:
 
 
 def test_code_zips_hold_the_service_and_the_shared_package_and_the_layer_the_dependencies(
-        packaged: Any) -> None:
+    packaged: Any,
+) -> None:
     for service in SERVICE_NAMES:
         names = zipfile.ZipFile(packaged.out / service / "deployment.zip").namelist()
         assert "app.py" in names and f"chalicelib/{service}/__init__.py" in names
         assert "campaign_shared/resources/model.py" in names
-        assert not any(n.startswith(("pydantic", "boto3", "chalicelib/coupons/")) for n in names
-                       if service != "coupons")
+        assert not any(
+            n.startswith(("pydantic", "boto3", "chalicelib/coupons/")) for n in names if service != "coupons"
+        )
     layer = zipfile.ZipFile(packaged.out / "layer.zip").namelist()
     assert any(n.startswith("python/pydantic_core/") and n.endswith(".so") for n in layer)
     assert any(n.startswith("python/jwt/") for n in layer)

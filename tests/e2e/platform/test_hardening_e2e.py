@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -24,7 +24,7 @@ def _event(event_id, customer, order, paid=6000, **extra):
         "order_id": order,
         "customer_id": customer,
         # now: an order paid before the signup binds the referee does not qualify it
-        "occurred_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "occurred_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "lines": [
             {"line_id": "l-1", "product_id": "p-1", "quantity": 1, "unit_amount": paid, "paid_amount": paid}
         ],

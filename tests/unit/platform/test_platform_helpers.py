@@ -4,9 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from campaign_shared import clock, dynamo, ids
+from campaign_shared import clock, ids
 from campaign_shared.errors import InvalidRequest
 from campaign_shared.settings import Settings, configure
+from campaign_shared.storage import codec, failures, paging
 from infrastructure.schedules import next_run
 
 
@@ -19,23 +20,23 @@ def settings():
 
 def test_cursor_round_trip_and_tamper_refusal():
     key = {"pk": {"S": "shop#s1"}, "sk": {"S": "item#42"}}
-    cursor = dynamo.encode_cursor(key)
-    assert dynamo.decode_cursor(cursor) == key
-    assert dynamo.encode_cursor(None) is None and dynamo.decode_cursor(None) is None
-    forged = dynamo.encode_cursor({"pk": {"S": "shop#other"}})
+    cursor = paging.encode_cursor(key)
+    assert paging.decode_cursor(cursor) == key
+    assert paging.encode_cursor(None) is None and paging.decode_cursor(None) is None
+    forged = paging.encode_cursor({"pk": {"S": "shop#other"}})
     configure(Settings(jwt_secret="another-secret-0123"))
     with pytest.raises(InvalidRequest):
-        dynamo.decode_cursor(forged)
+        paging.decode_cursor(forged)
     for junk in ("!!!", "abc", "a" * 40):
         with pytest.raises(InvalidRequest):
-            dynamo.decode_cursor(junk)
+            paging.decode_cursor(junk)
 
 
 def test_item_conversion_keeps_ints():
     data = {"a": 1, "b": "x", "c": [1, 2], "d": {"e": True}, "skip": None}
-    item = dynamo.to_item(data)
+    item = codec.to_item(data)
     assert "skip" not in item
-    assert dynamo.from_item(item) == {"a": 1, "b": "x", "c": [1, 2], "d": {"e": True}}
+    assert codec.from_item(item) == {"a": 1, "b": "x", "c": [1, 2], "d": {"e": True}}
 
 
 def test_translate_storage_errors():
@@ -46,13 +47,13 @@ def test_translate_storage_errors():
             {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op"
         )
 
-    assert dynamo.translate(err("ConditionalCheckFailedException")).status == 409
-    throttled = dynamo.translate(err("ProvisionedThroughputExceededException"))
+    assert failures.translate(err("ConditionalCheckFailedException")).status == 409
+    throttled = failures.translate(err("ProvisionedThroughputExceededException"))
     assert throttled.status == 503 and throttled.headers["Retry-After"] == "1"
-    assert dynamo.translate(err("InternalServerError", 500)).status == 503
-    assert dynamo.translate(err("ValidationException")) is None
-    assert dynamo.translate(EndpointConnectionError(endpoint_url="http://x")).status == 503
-    assert dynamo.translate(ValueError("x")) is None
+    assert failures.translate(err("InternalServerError", 500)).status == 503
+    assert failures.translate(err("ValidationException")) is None
+    assert failures.translate(EndpointConnectionError(endpoint_url="http://x")).status == 503
+    assert failures.translate(ValueError("x")) is None
 
 
 def test_ids_are_unique_and_tokens_long_enough():
@@ -83,23 +84,3 @@ def test_settings_validate_environment():
     assert settings.stage == "double11" and settings.stock_shards == 8
     with pytest.raises(ValueError):
         Settings.from_env({"CAMPAIGN_STAGE": "Bad Stage!"})
-
-
-def test_put_new_creates_once(monkeypatch):
-    from botocore.exceptions import ClientError
-
-    from campaign_shared import aws
-
-    calls = []
-
-    class Fake:
-        def put_item(self, **kwargs):
-            calls.append(kwargs)
-            if len(calls) > 1:
-                raise ClientError({"Error": {"Code": "ConditionalCheckFailedException", "Message": "x"}}, "PutItem")
-
-    monkeypatch.setattr(aws, "dynamodb", lambda: Fake())
-    item = {"pk": {"S": "a"}}
-    assert dynamo.put_new("t", item) is True
-    assert dynamo.put_new("t", item) is False
-    assert calls[0]["ConditionExpression"] == "attribute_not_exists(pk)"
