@@ -82,10 +82,6 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[index]
 
 
-def ms(seconds: float) -> float:
-    return round(seconds * 1000, 3)
-
-
 def _modules(names: list[str]) -> list[tuple[str, Any]]:
     found = []
     for path in sorted(HERE.glob("bench_*.py")):

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from typing import Any
 
+from campaign_shared.resources import SERVICES
+
 N = 400
 
 
@@ -81,7 +83,7 @@ def run(ctx: Any) -> list[dict[str, Any]]:
             "note": "median of 5 fresh processes",
         }
     )
-    for service in ("events", "coupons", "distribution", "wishlist", "referral"):
+    for service in SERVICES:
         took = _fresh_import(f"from infrastructure.dev.apps import load_app\nload_app({service!r})")
         rows.append(
             {

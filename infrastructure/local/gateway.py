@@ -17,8 +17,6 @@ from typing import Any
 from campaign_shared.api import MAX_BODY_BYTES
 from campaign_shared.errors import envelope
 
-PREFIXES = ("coupons", "distribution", "wishlist", "referral", "events")
-
 
 def _local_app_class(app: Any) -> None:
     """Give ``app`` a per-thread ``current_request`` of its own (what ``chalice local`` does)."""

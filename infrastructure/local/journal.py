@@ -123,13 +123,6 @@ class State:
         """Items per table."""
         return {table: len(items) for table, items in self.items.items()}
 
-    def message_counts(self) -> dict[str, int]:
-        """Undeleted messages per queue."""
-        counts: dict[str, int] = {}
-        for queue, *_ in self.messages.values():
-            counts[queue] = counts.get(queue, 0) + 1
-        return counts
-
 
 class Store:
     """One data folder: ``open`` it, ``append`` effects, compact it now and then, ``close`` it.

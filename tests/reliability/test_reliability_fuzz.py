@@ -27,13 +27,15 @@ from typing import Any
 
 import pytest
 
+from campaign_shared.resources import SERVICES as _ALL_SERVICES
+
 SOAK = os.environ.get("CAMPAIGN_SOAK") == "1"
 # Examples per operation for a role the operation allows (and for public operations).
 ALLOWED_EXAMPLES = int(os.environ.get("CAMPAIGN_FUZZ_EXAMPLES") or (150 if SOAK else 8))
 # Examples per operation for a role the operation refuses: the 403 comes before any parsing.
 REFUSED_EXAMPLES = 10 if SOAK else 2
 ROLES = {"merchant": "m-fuzz", "customer": "c-fuzz", "storefront": "store-fuzz", "anonymous": None}
-SERVICES = ("coupons", "distribution", "wishlist", "referral", "events")
+SERVICES = tuple(_ALL_SERVICES)
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
