@@ -64,6 +64,30 @@ class Context:
 
         return table_name(self.stage, service, logical)
 
+    def busy(self, window: float = 1.0) -> str | None:
+        """What else the stack is doing, or None when it is quiet: messages in its queues, or
+        storage calls made by somebody else during ``window`` seconds of our silence."""
+        from campaign_shared import capacity
+
+        before = capacity.TOTAL.calls
+        time.sleep(window)
+        others = capacity.TOTAL.calls - before
+        depths = {name: q["depth"] for name, q in self.stack.status()["queues"].items() if q["depth"]}
+        if not others and not depths:
+            return None
+        return f"{others} storage calls in {window:g} s not ours, queued messages {depths or 'none'}"
+
+    def require_quiet(self, label: str, timeout: float = 120.0) -> None:
+        """Wait (up to ``timeout``) until the stack is quiet; refuse to measure ``label`` when
+        it never is, so that no figure is recorded while another load runs on the stack."""
+        deadline = time.monotonic() + timeout
+        while True:
+            doing = self.busy()
+            if doing is None:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"refusing to measure {label}: the stack is busy ({doing})")
+
     @staticmethod
     def timeit(fn: Callable[[], Any], n: int, warmup: int = 5) -> list[float]:
         for _ in range(warmup):

@@ -3,6 +3,10 @@ and storage calls one call costs (from the platform's accounting, ``X-Request-Un
 ratio of the route's p50 to the raw storage calls it makes (that many raw GetItems on the same
 moto server, measured in the same run).
 
+Every figure is taken on a quiet stack: before the baseline and before each route the
+benchmark waits until no queue holds messages and nobody else makes storage calls, and
+refuses to record (an error, no row) when that does not happen within two minutes.
+
 A ratio near 1 means the route costs what its storage calls cost; the gateway, auth, parsing
 and the handler add the rest. Non-idempotent POSTs (claims, signups, reservations) use a fresh
 customer per call, so each sample does the full work.
@@ -207,6 +211,7 @@ def run(ctx: Any) -> list[dict[str, Any]]:
         ),
     ]
 
+    ctx.require_quiet("the raw baseline")
     table = ctx.table("events")
     key = {"pk": {"S": "bench#routes"}, "sk": {"S": "event"}}
     ctx.dynamodb.put_item(TableName=table, Item={**key, "digest": {"S": "x" * 64}})
@@ -231,6 +236,7 @@ def run(ctx: Any) -> list[dict[str, Any]]:
                 raise AssertionError(f"{name}: {response.status_code} {response.text[:200]}")
             last["units"] = response.headers.get("X-Request-Units", "")
 
+        ctx.require_quiet(name)  # never record while another load (a soak, a bulk job) runs
         samples = ctx.timeit(timed, N, warmup=2)
         parts = dict(p.split("=", 1) for p in last["units"].split(";") if "=" in p)
         calls = int(parts.get("calls", "0"))
