@@ -27,7 +27,8 @@ def index() -> str:
             roles = ", ".join(r.value for r in doc.roles) if doc.roles is not None else "public"
             errors = ", ".join(str(c) for c in sorted(set(doc.errors) | {400}))
             summary = doc.summary.replace("|", "\\|")
-            rows.append(f"| `{doc.method} /{name}{doc.path}` | {roles} | {doc.status} | {errors} | {summary} |")
+            route = f"`{doc.method} /{name}{doc.path}`"
+            rows.append(f"| {route} | {roles} | {doc.status} | {errors} | {summary} |")
         parts.append(f"### `/{name}`\n\n" + "\n".join(rows))
     return "\n\n".join(parts)
 

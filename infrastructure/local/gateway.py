@@ -285,9 +285,12 @@ class _Handler(BaseHTTPRequestHandler):
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
+        # headers and body in one write (end_headers would write them separately)
+        buffer: list[bytes] = self._headers_buffer  # type: ignore[attr-defined]  # set by send_header
+        buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(data)
+            buffer.append(data)
+        self.flush_headers()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
     do_TRACE = do_CONNECT = _handle  # known methods: the route answers 405 in the envelope
