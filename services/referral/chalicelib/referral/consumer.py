@@ -23,8 +23,8 @@ from typing import Any
 from campaign_shared import clock, events, observability
 from campaign_shared.errors import ServiceUnavailable
 from campaign_shared.events import PoisonMessage
-from chalicelib.referral import domain, reward_flow, rewards, store
-from chalicelib.referral.domain import Buyer, Outcome, PaidOrder
+from chalicelib.referral import domain, reward_flow, store
+from chalicelib.referral.domain import Buyer, Outcome, PaidOrder, rewards
 from chalicelib.referral.reward_flow import (  # noqa: F401 - the queue handlers and sweeps, by name
     MAX_SENDS,
     RESEND_AFTER,

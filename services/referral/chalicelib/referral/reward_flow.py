@@ -17,8 +17,8 @@ from campaign_shared import clock, messaging, observability
 from campaign_shared.errors import ServiceUnavailable
 from campaign_shared.events import PoisonMessage
 from campaign_shared.grants import CouponGrant, CouponGrantResult, CouponRevoke, CouponRevokeResult
-from chalicelib.referral import rewards, store
-from chalicelib.referral.domain import Buyer, RewardPlan
+from chalicelib.referral import store
+from chalicelib.referral.domain import Buyer, RewardPlan, rewards
 
 MAX_ATTEMPTS = 5
 # A grant or revoke is sent again after this long without an answer, at most MAX_SENDS times.

@@ -8,8 +8,8 @@ from typing import Any
 from campaign_shared import clock, dynamo, ids
 from campaign_shared.errors import InvalidRequest, NotFound, ServiceUnavailable
 from campaign_shared.settings import get_settings
-from chalicelib.referral import counters, domain, models, qr, rewards, store
-from chalicelib.referral.domain import CodeOwner, Program, SignupRefused
+from chalicelib.referral import domain, models, qr, store
+from chalicelib.referral.domain import CodeOwner, Program, SignupRefused, counters, rewards
 
 MAX_ATTEMPTS = 5
 ME_REWARDS_LIMIT = 100
