@@ -7,7 +7,7 @@ from chalice import Rate, Response
 from campaign_shared import events
 from campaign_shared.api import ApiRequest, Reply, ServiceApi
 from campaign_shared.auth import Role
-from campaign_shared.dynamo import PageParams
+from campaign_shared.storage.paging import PageParams
 from chalicelib.referral import models, service
 
 api = ServiceApi("referral")
@@ -23,7 +23,7 @@ app = api.app
     roles=[Role.merchant],
     body=models.ProgramIn,
     response=models.ProgramOut,
-    errors_=(400, 401, 403),
+    errors_=(400,),
     summary="Set the shop's referral program; both coupon templates must exist and the referrer template's "
     "per_customer_limit must cover max_rewards_per_referrer (else 400).",
 )
@@ -35,7 +35,7 @@ def put_program(req: ApiRequest) -> models.ProgramOut:
     "/program",
     roles=[Role.merchant],
     response=models.ProgramOut,
-    errors_=(401, 403, 404),
+    errors_=(404,),
     summary="The shop's referral program.",
 )
 def get_program(req: ApiRequest) -> models.ProgramOut:
@@ -51,7 +51,6 @@ def get_program(req: ApiRequest) -> models.ProgramOut:
     roles=[Role.customer],
     response=models.CodeOut,
     status=201,
-    errors_=(401, 403),
     summary="The caller's personal referral code and URL; the same customer always gets the same code.",
 )
 def create_code(req: ApiRequest) -> models.CodeOut:
@@ -65,7 +64,7 @@ def create_code(req: ApiRequest) -> models.CodeOut:
     body=models.ChannelIn,
     response=models.ChannelOut,
     status=201,
-    errors_=(400, 401, 403),
+    errors_=(400,),
     summary="Create a channel (a store counter, a poster, an article) with its own code and URL.",
 )
 def create_channel(req: ApiRequest) -> models.ChannelOut:
@@ -77,7 +76,7 @@ def create_channel(req: ApiRequest) -> models.ChannelOut:
     roles=[Role.merchant],
     query=PageParams,
     response=models.ChannelList,
-    errors_=(400, 401, 403),
+    errors_=(400,),
     summary="The shop's channels.",
 )
 def list_channels(req: ApiRequest) -> models.ChannelList:
@@ -88,7 +87,7 @@ def list_channels(req: ApiRequest) -> models.ChannelList:
     "/channels/{channel_id}",
     roles=[Role.merchant],
     response=models.ChannelOut,
-    errors_=(401, 403, 404),
+    errors_=(404,),
     summary="One channel.",
 )
 def get_channel(req: ApiRequest) -> models.ChannelOut:
@@ -108,7 +107,7 @@ def _qr_response(req: ApiRequest, kind: str) -> Response:
     "/channels/{channel_id}/qr.svg",
     roles=[Role.merchant],
     query=models.QrQuery,
-    errors_=(400, 401, 403, 404),
+    errors_=(400, 404),
     content_type="image/svg+xml",
     summary="A scannable QR code (SVG) of the channel's URL.",
 )
@@ -120,7 +119,7 @@ def channel_qr_svg(req: ApiRequest) -> Response:
     "/channels/{channel_id}/qr.png",
     roles=[Role.merchant],
     query=models.QrQuery,
-    errors_=(400, 401, 403, 404),
+    errors_=(400, 404),
     content_type="image/png",
     summary="The channel's QR code as PNG (send Accept: image/png).",
 )
@@ -148,7 +147,7 @@ def resolve_code(req: ApiRequest) -> models.PublicCode:
     body=models.VisitIn,
     response=models.VisitOut,
     status=202,
-    errors_=(400, 401, 403, 404),
+    errors_=(400, 404),
     summary="Count a visit of a code by a visitor (unique visitors by visitor_id).",
 )
 def record_visit(req: ApiRequest) -> Reply:
@@ -162,7 +161,7 @@ def record_visit(req: ApiRequest) -> Reply:
     body=models.SignupIn,
     response=models.SignupOut,
     status=201,
-    errors_=(400, 401, 403, 404, 409),
+    errors_=(400, 404, 409),
     summary="Bind the caller (a new customer) to the code's owner; 409 self_referral, already_referred, "
     "not_new_customer.",
 )
@@ -174,7 +173,6 @@ def signup(req: ApiRequest) -> models.SignupOut:
     "/me",
     roles=[Role.customer],
     response=models.MeOut,
-    errors_=(401, 403),
     summary="The caller's code, referred and converted counts, and rewards (issued, pending, failed).",
 )
 def me(req: ApiRequest) -> models.MeOut:
@@ -186,7 +184,7 @@ def me(req: ApiRequest) -> models.MeOut:
     roles=[Role.merchant],
     query=models.ReportQuery,
     response=models.ReportOut,
-    errors_=(400, 401, 403, 404),
+    errors_=(400, 404),
     summary="The funnel per code and channel: visits, signups, first orders, repeat customers, GMV, "
     "repurchase rate.",
 )
