@@ -1,4 +1,4 @@
-"""/referral: routes and event handlers only (parse, authorize, call the service, map errors)."""
+"""/referral: routes and event handlers only (parse, authorize, call a use case, answer)."""
 
 from typing import Any
 
@@ -8,7 +8,8 @@ from campaign_shared import events
 from campaign_shared.api import ApiRequest, Reply, ServiceApi
 from campaign_shared.auth import Role
 from campaign_shared.storage.paging import PageParams
-from chalicelib.referral import models, service
+from chalicelib.referral import models
+from chalicelib.referral.usecases import codes, funnel, program
 
 api = ServiceApi("referral")
 app = api.app
@@ -28,7 +29,7 @@ app = api.app
     "per_customer_limit must cover max_rewards_per_referrer (else 400).",
 )
 def put_program(req: ApiRequest) -> models.ProgramOut:
-    return service.put_program(req.shop, req.body)
+    return program.put_program(req.shop, req.body)
 
 
 @api.route(
@@ -39,7 +40,7 @@ def put_program(req: ApiRequest) -> models.ProgramOut:
     summary="The shop's referral program.",
 )
 def get_program(req: ApiRequest) -> models.ProgramOut:
-    return service.get_program(req.shop)
+    return program.get_program(req.shop)
 
 
 # ---- codes and channels --------------------------------------------------------------------
@@ -54,7 +55,7 @@ def get_program(req: ApiRequest) -> models.ProgramOut:
     summary="The caller's personal referral code and URL; the same customer always gets the same code.",
 )
 def create_code(req: ApiRequest) -> models.CodeOut:
-    return service.customer_code(req.shop, req.sub)
+    return codes.customer_code(req.shop, req.sub)
 
 
 @api.route(
@@ -68,7 +69,7 @@ def create_code(req: ApiRequest) -> models.CodeOut:
     summary="Create a channel (a store counter, a poster, an article) with its own code and URL.",
 )
 def create_channel(req: ApiRequest) -> models.ChannelOut:
-    return service.create_channel(req.shop, req.body)
+    return codes.create_channel(req.shop, req.body)
 
 
 @api.route(
@@ -80,7 +81,7 @@ def create_channel(req: ApiRequest) -> models.ChannelOut:
     summary="The shop's channels.",
 )
 def list_channels(req: ApiRequest) -> models.ChannelList:
-    return service.list_channels(req.shop, req.query)
+    return codes.list_channels(req.shop, req.query)
 
 
 @api.route(
@@ -91,11 +92,11 @@ def list_channels(req: ApiRequest) -> models.ChannelList:
     summary="One channel.",
 )
 def get_channel(req: ApiRequest) -> models.ChannelOut:
-    return service.get_channel(req.shop, req.path["channel_id"])
+    return codes.get_channel(req.shop, req.path["channel_id"])
 
 
 def _qr_response(req: ApiRequest, kind: str) -> Response:
-    body, content_type = service.channel_qr(req.shop, req.path["channel_id"], kind, req.query)
+    body, content_type = codes.channel_qr(req.shop, req.path["channel_id"], kind, req.query)
     return Response(
         body=body,
         status_code=200,
@@ -134,7 +135,7 @@ def channel_qr_png(req: ApiRequest) -> Response:
     summary="Resolve a referral URL (public): the code and whether it is a customer's or a channel's.",
 )
 def resolve_code(req: ApiRequest) -> models.PublicCode:
-    return service.resolve(req.path["shop"], req.path["code"])
+    return codes.resolve(req.path["shop"], req.path["code"])
 
 
 # ---- visits, signups, me, report -------------------------------------------------------------
@@ -151,7 +152,7 @@ def resolve_code(req: ApiRequest) -> models.PublicCode:
     summary="Count a visit of a code by a visitor (unique visitors by visitor_id).",
 )
 def record_visit(req: ApiRequest) -> Reply:
-    return Reply(service.record_visit(req.shop, req.body), status=202)
+    return Reply(funnel.record_visit(req.shop, req.body), status=202)
 
 
 @api.route(
@@ -166,7 +167,7 @@ def record_visit(req: ApiRequest) -> Reply:
     "not_new_customer.",
 )
 def signup(req: ApiRequest) -> models.SignupOut:
-    return service.signup(req.shop, req.sub, req.body)
+    return funnel.signup(req.shop, req.sub, req.body)
 
 
 @api.route(
@@ -176,7 +177,7 @@ def signup(req: ApiRequest) -> models.SignupOut:
     summary="The caller's code, referred and converted counts, and rewards (issued, pending, failed).",
 )
 def me(req: ApiRequest) -> models.MeOut:
-    return service.me(req.shop, req.sub)
+    return funnel.me(req.shop, req.sub)
 
 
 @api.route(
@@ -189,7 +190,7 @@ def me(req: ApiRequest) -> models.MeOut:
     "repurchase rate.",
 )
 def report(req: ApiRequest) -> models.ReportOut:
-    return service.report(req.shop, req.query)
+    return funnel.report(req.shop, req.query)
 
 
 # ---- messages ------------------------------------------------------------------------------
