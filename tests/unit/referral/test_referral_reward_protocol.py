@@ -14,6 +14,7 @@ from infrastructure.dev.apps import load_app
 load_app("referral")  # the service folder is the Lambda task root: chalicelib.referral is importable
 
 from campaign_shared import clock  # noqa: E402
+from campaign_shared.grants import CouponGrantResult, CouponRevokeResult  # noqa: E402
 from chalicelib.referral.domain import CodeOwner, PaidOrder, Program  # noqa: E402
 from chalicelib.referral.models import SignupIn  # noqa: E402
 from chalicelib.referral.store.records import CodeRecord, ProgramRecord  # noqa: E402
@@ -46,15 +47,18 @@ class Coupons:
             gid = message["grant_id"]
             if message["type"] == "coupon.grant":
                 coupon = self.issued.setdefault(gid, f"cp-{len(self.issued) + 1}")
-                rewards.grant_result(
-                    SHOP, message["customer_id"], gid, "issued", coupon, None, self.db.stores()
-                )
+                answer = {k: message[k] for k in ("grant_id", "shop", "customer_id", "template_id")}
+                result = CouponGrantResult(**answer, status="issued", coupon_id=coupon)
+                rewards.grant_result(result, self.db.stores())
             else:
                 ok = gid not in self.used
                 if ok:
                     self.revoked.add(gid)
-                reason = None if ok else "coupon_used"
-                rewards.revoke_result(SHOP, message["customer_id"], gid, ok, reason, self.db.stores())
+                answer = {k: message[k] for k in ("grant_id", "shop", "customer_id")}
+                revoked = CouponRevokeResult(
+                    **answer, status="revoked" if ok else "failed", reason=None if ok else "coupon_used"
+                )
+                rewards.revoke_result(revoked, self.db.stores())
 
 
 @pytest.fixture

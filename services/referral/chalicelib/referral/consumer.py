@@ -68,17 +68,11 @@ def on_order_refunded(body: dict[str, Any]) -> None:
 
 
 def on_grant_result(body: dict[str, Any]) -> None:
-    result = _parse(CouponGrantResult, body)
-    rewards.grant_result(
-        result.shop, result.customer_id, result.grant_id, result.status, result.coupon_id, result.reason
-    )
+    rewards.grant_result(_parse(CouponGrantResult, body))
 
 
 def on_revoke_result(body: dict[str, Any]) -> None:
-    result = _parse(CouponRevokeResult, body)
-    rewards.revoke_result(
-        result.shop, result.customer_id, result.grant_id, result.status == "revoked", result.reason
-    )
+    rewards.revoke_result(_parse(CouponRevokeResult, body))
 
 
 def resend_stale_grants(limit: int = 100) -> dict[str, int]:

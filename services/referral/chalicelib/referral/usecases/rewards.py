@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from campaign_shared import clock
-from campaign_shared.grants import CouponGrant, CouponRevoke
+from campaign_shared.grants import CouponGrant, CouponGrantResult, CouponRevoke, CouponRevokeResult
 from campaign_shared.storage import retry
 from chalicelib.referral.domain import Buyer, RewardPlan
 from chalicelib.referral.domain import rewards as rules
@@ -111,20 +111,13 @@ def _withdraw_one(s: Stores, shop: str, customer_id: str, gid: str, reason: str)
 # ---- answers of the coupons service ----------------------------------------------------------
 
 
-def grant_result(
-    shop: str,
-    customer_id: str,
-    grant_id: str,
-    status: str,
-    coupon_id: str | None,
-    reason: str | None,
-    stores: Stores | None = None,
-) -> None:
+def grant_result(result: CouponGrantResult, stores: Stores | None = None) -> None:
     """Record the coupons service's answer to a grant; a coupon issued for a reward taken back
     while its grant was in flight is revoked at once."""
     s = real(stores)
+    shop, customer_id, grant_id = result.shop, result.customer_id, result.grant_id
     answer, reward = s.rewards.record_grant_result(
-        shop, customer_id, grant_id, status, coupon_id, reason, now()
+        shop, customer_id, grant_id, result.status, result.coupon_id, result.reason, now()
     )
     if answer == "unknown":
         log().warning("grant result for an unknown reward; dropped", extra={"grant_id": grant_id})
@@ -132,18 +125,14 @@ def grant_result(
         _withdraw_one(s, shop, customer_id, grant_id, reward.revoke_reason)
 
 
-def revoke_result(
-    shop: str,
-    customer_id: str,
-    grant_id: str,
-    revoked: bool,
-    reason: str | None,
-    stores: Stores | None = None,
-) -> None:
-    status = "revoked" if revoked else "revoke_failed"
-    answer = real(stores).rewards.record_revoke_result(shop, customer_id, grant_id, status, reason, now())
+def revoke_result(result: CouponRevokeResult, stores: Stores | None = None) -> None:
+    """Record the coupons service's answer to a revoke (``revoked`` or ``revoke_failed``)."""
+    status = "revoked" if result.status == "revoked" else "revoke_failed"
+    answer = real(stores).rewards.record_revoke_result(
+        result.shop, result.customer_id, result.grant_id, status, result.reason, now()
+    )
     if answer == "unknown":
-        log().warning("revoke result for an unknown reward; dropped", extra={"grant_id": grant_id})
+        log().warning("revoke result for an unknown reward; dropped", extra={"grant_id": result.grant_id})
 
 
 # ---- sweeps ------------------------------------------------------------------------------
