@@ -1,4 +1,4 @@
-"""/referral: routes and event handlers only (parse, authorize, call the service, map errors)."""
+"""/referral: routes and event handlers only (parse, authorize, call a use case, answer)."""
 
 from typing import Any
 
@@ -7,8 +7,9 @@ from chalice import Rate, Response
 from campaign_shared import events
 from campaign_shared.api import ApiRequest, Reply, ServiceApi
 from campaign_shared.auth import Role
-from campaign_shared.dynamo import PageParams
-from chalicelib.referral import models, service
+from campaign_shared.storage.paging import PageParams
+from chalicelib.referral import models
+from chalicelib.referral.usecases import codes, funnel, program
 
 api = ServiceApi("referral")
 app = api.app
@@ -23,23 +24,23 @@ app = api.app
     roles=[Role.merchant],
     body=models.ProgramIn,
     response=models.ProgramOut,
-    errors_=(400, 401, 403),
+    errors_=(400,),
     summary="Set the shop's referral program; both coupon templates must exist and the referrer template's "
     "per_customer_limit must cover max_rewards_per_referrer (else 400).",
 )
 def put_program(req: ApiRequest) -> models.ProgramOut:
-    return service.put_program(req.shop, req.body)
+    return program.put_program(req.shop, req.body)
 
 
 @api.route(
     "/program",
     roles=[Role.merchant],
     response=models.ProgramOut,
-    errors_=(401, 403, 404),
+    errors_=(404,),
     summary="The shop's referral program.",
 )
 def get_program(req: ApiRequest) -> models.ProgramOut:
-    return service.get_program(req.shop)
+    return program.get_program(req.shop)
 
 
 # ---- codes and channels --------------------------------------------------------------------
@@ -51,11 +52,10 @@ def get_program(req: ApiRequest) -> models.ProgramOut:
     roles=[Role.customer],
     response=models.CodeOut,
     status=201,
-    errors_=(401, 403),
     summary="The caller's personal referral code and URL; the same customer always gets the same code.",
 )
 def create_code(req: ApiRequest) -> models.CodeOut:
-    return service.customer_code(req.shop, req.sub)
+    return codes.customer_code(req.shop, req.sub)
 
 
 @api.route(
@@ -65,11 +65,11 @@ def create_code(req: ApiRequest) -> models.CodeOut:
     body=models.ChannelIn,
     response=models.ChannelOut,
     status=201,
-    errors_=(400, 401, 403),
+    errors_=(400,),
     summary="Create a channel (a store counter, a poster, an article) with its own code and URL.",
 )
 def create_channel(req: ApiRequest) -> models.ChannelOut:
-    return service.create_channel(req.shop, req.body)
+    return codes.create_channel(req.shop, req.body)
 
 
 @api.route(
@@ -77,26 +77,26 @@ def create_channel(req: ApiRequest) -> models.ChannelOut:
     roles=[Role.merchant],
     query=PageParams,
     response=models.ChannelList,
-    errors_=(400, 401, 403),
+    errors_=(400,),
     summary="The shop's channels.",
 )
 def list_channels(req: ApiRequest) -> models.ChannelList:
-    return service.list_channels(req.shop, req.query)
+    return codes.list_channels(req.shop, req.query)
 
 
 @api.route(
     "/channels/{channel_id}",
     roles=[Role.merchant],
     response=models.ChannelOut,
-    errors_=(401, 403, 404),
+    errors_=(404,),
     summary="One channel.",
 )
 def get_channel(req: ApiRequest) -> models.ChannelOut:
-    return service.get_channel(req.shop, req.path["channel_id"])
+    return codes.get_channel(req.shop, req.path["channel_id"])
 
 
 def _qr_response(req: ApiRequest, kind: str) -> Response:
-    body, content_type = service.channel_qr(req.shop, req.path["channel_id"], kind, req.query)
+    body, content_type = codes.channel_qr(req.shop, req.path["channel_id"], kind, req.query)
     return Response(
         body=body,
         status_code=200,
@@ -108,7 +108,7 @@ def _qr_response(req: ApiRequest, kind: str) -> Response:
     "/channels/{channel_id}/qr.svg",
     roles=[Role.merchant],
     query=models.QrQuery,
-    errors_=(400, 401, 403, 404),
+    errors_=(400, 404),
     content_type="image/svg+xml",
     summary="A scannable QR code (SVG) of the channel's URL.",
 )
@@ -120,7 +120,7 @@ def channel_qr_svg(req: ApiRequest) -> Response:
     "/channels/{channel_id}/qr.png",
     roles=[Role.merchant],
     query=models.QrQuery,
-    errors_=(400, 401, 403, 404),
+    errors_=(400, 404),
     content_type="image/png",
     summary="The channel's QR code as PNG (send Accept: image/png).",
 )
@@ -135,7 +135,7 @@ def channel_qr_png(req: ApiRequest) -> Response:
     summary="Resolve a referral URL (public): the code and whether it is a customer's or a channel's.",
 )
 def resolve_code(req: ApiRequest) -> models.PublicCode:
-    return service.resolve(req.path["shop"], req.path["code"])
+    return codes.resolve(req.path["shop"], req.path["code"])
 
 
 # ---- visits, signups, me, report -------------------------------------------------------------
@@ -148,11 +148,11 @@ def resolve_code(req: ApiRequest) -> models.PublicCode:
     body=models.VisitIn,
     response=models.VisitOut,
     status=202,
-    errors_=(400, 401, 403, 404),
+    errors_=(400, 404),
     summary="Count a visit of a code by a visitor (unique visitors by visitor_id).",
 )
 def record_visit(req: ApiRequest) -> Reply:
-    return Reply(service.record_visit(req.shop, req.body), status=202)
+    return Reply(funnel.record_visit(req.shop, req.body), status=202)
 
 
 @api.route(
@@ -162,23 +162,22 @@ def record_visit(req: ApiRequest) -> Reply:
     body=models.SignupIn,
     response=models.SignupOut,
     status=201,
-    errors_=(400, 401, 403, 404, 409),
+    errors_=(400, 404, 409),
     summary="Bind the caller (a new customer) to the code's owner; 409 self_referral, already_referred, "
     "not_new_customer.",
 )
 def signup(req: ApiRequest) -> models.SignupOut:
-    return service.signup(req.shop, req.sub, req.body)
+    return funnel.signup(req.shop, req.sub, req.body)
 
 
 @api.route(
     "/me",
     roles=[Role.customer],
     response=models.MeOut,
-    errors_=(401, 403),
     summary="The caller's code, referred and converted counts, and rewards (issued, pending, failed).",
 )
 def me(req: ApiRequest) -> models.MeOut:
-    return service.me(req.shop, req.sub)
+    return funnel.me(req.shop, req.sub)
 
 
 @api.route(
@@ -186,12 +185,12 @@ def me(req: ApiRequest) -> models.MeOut:
     roles=[Role.merchant],
     query=models.ReportQuery,
     response=models.ReportOut,
-    errors_=(400, 401, 403, 404),
+    errors_=(400, 404),
     summary="The funnel per code and channel: visits, signups, first orders, repeat customers, GMV, "
     "repurchase rate.",
 )
 def report(req: ApiRequest) -> models.ReportOut:
-    return service.report(req.shop, req.query)
+    return funnel.report(req.shop, req.query)
 
 
 # ---- messages ------------------------------------------------------------------------------

@@ -110,8 +110,9 @@ def templates_exist(monkeypatch, gateway):
     """Pretend the coupons service has every template (its own tests cover templates); the
     tests of missing and foreign templates use the real check."""
     from chalicelib.referral import store
+    from chalicelib.referral.store.records import CouponTemplate
 
-    monkeypatch.setattr(store, "coupon_template", lambda shop, template_id: {"per_customer_limit": 100})
+    monkeypatch.setattr(store.stores().templates, "get", lambda shop, template_id: CouponTemplate(100))
 
 
 @pytest.fixture

@@ -260,7 +260,7 @@ def test_a_concurrent_change_of_the_customer_is_decided_again_not_lost(
 
     code = code_of("alice")
     _signup(gateway, auth, "bob", code)
-    real_commit = store.commit
+    real_commit = store.stores().customers.commit
     calls = {"n": 0}
 
     def interleaved(shop, outcome, now):
@@ -269,7 +269,7 @@ def test_a_concurrent_change_of_the_customer_is_decided_again_not_lost(
             consumer.on_order_paid(paid("bob", "o2", 700))
         return real_commit(shop, outcome, now)
 
-    monkeypatch.setattr(store, "commit", interleaved)
+    monkeypatch.setattr(store.stores().customers, "commit", interleaved)
     consumer.on_order_paid(paid("bob", "o1", 300))
     assert calls["n"] == 3  # o1 lost its first commit, o2 committed, o1 committed on re-decision
     item = row(code)

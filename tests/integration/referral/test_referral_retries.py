@@ -18,8 +18,8 @@ def _lost_answer(monkeypatch, module, name):
 
 
 def test_personal_code_survives_a_retried_write(gateway, auth, monkeypatch):
-    store = sys.modules["chalicelib.referral.store"]
-    _lost_answer(monkeypatch, store, "put_own_code")
+    store = sys.modules["chalicelib.referral.store"].stores()
+    _lost_answer(monkeypatch, store.customers, "put_own_code")
     created = gateway.post("/referral/codes", headers=auth("customer", "s1", "alice"))
     assert created.status_code == 201, created
     code = created.json()["code"]
@@ -31,8 +31,8 @@ def test_personal_code_survives_a_retried_write(gateway, auth, monkeypatch):
 
 
 def test_channel_survives_a_retried_write(gateway, auth, monkeypatch):
-    store = sys.modules["chalicelib.referral.store"]
-    _lost_answer(monkeypatch, store, "put_channel")
+    store = sys.modules["chalicelib.referral.store"].stores()
+    _lost_answer(monkeypatch, store.channels, "create")
     created = gateway.post("/referral/channels", {"name": "poster"}, headers=auth("merchant", "s1", "m"))
     assert created.status_code == 201, created
     monkeypatch.undo()
@@ -45,14 +45,14 @@ def test_channel_survives_a_retried_write(gateway, auth, monkeypatch):
 
 def test_signup_survives_a_retried_commit(gateway, auth, monkeypatch):
     code = gateway.post("/referral/codes", headers=auth("customer", "s1", "alice")).json()["code"]
-    store = sys.modules["chalicelib.referral.store"]
-    real = store.commit
+    store = sys.modules["chalicelib.referral.store"].stores()
+    real = store.customers.commit
 
     def committed_then_refused(*args, **kwargs):
         assert real(*args, **kwargs)
         return False  # what the retried transaction answers: its own version check failed
 
-    monkeypatch.setattr(store, "commit", committed_then_refused)
+    monkeypatch.setattr(store.customers, "commit", committed_then_refused)
     signup = gateway.post("/referral/signups", {"code": code}, headers=auth("customer", "s1", "bob"))
     assert signup.status_code == 201, signup
     monkeypatch.undo()

@@ -264,7 +264,7 @@ def test_the_cap_holds_when_two_conversions_race(gateway, auth, program, code_of
     code = code_of("alice")
     for referee in ("bob", "carol"):
         _signup(gateway, auth, referee, code)
-    real_commit = store.commit
+    real_commit = store.stores().customers.commit
     calls = {"n": 0}
 
     def interleaved(shop, outcome, now):
@@ -273,7 +273,7 @@ def test_the_cap_holds_when_two_conversions_race(gateway, auth, program, code_of
             consumer.on_order_paid(paid("carol", "o2", 100))
         return real_commit(shop, outcome, now)
 
-    monkeypatch.setattr(store, "commit", interleaved)
+    monkeypatch.setattr(store.stores().customers, "commit", interleaved)
     consumer.on_order_paid(paid("bob", "o1", 100))
     alice = _me(gateway, auth, "alice")
     assert alice["converted_count"] == 2

@@ -144,22 +144,23 @@ def test_two_customers_signing_up_with_each_others_code_at_once_cannot_both_succ
 ):
     """Alice decides while Bob's signup with Alice's code commits: Alice's write is guarded by
     Bob's binding, so it fails, and deciding again refuses it."""
-    from chalicelib.referral import service, store
+    from chalicelib.referral import store
     from chalicelib.referral.models import SignupIn
+    from chalicelib.referral.usecases import funnel
 
     alice, bob = code_of("alice"), code_of("bob")
-    real_commit = store.commit
+    real_commit = store.stores().customers.commit
     calls = {"n": 0}
 
     def interleaved(shop, outcome, now):
         calls["n"] += 1
         if calls["n"] == 1:  # bob signs up with alice's code in between
-            service.signup("s1", "bob", SignupIn(code=alice))
+            funnel.signup("s1", "bob", SignupIn(code=alice))
         return real_commit(shop, outcome, now)
 
-    monkeypatch.setattr(store, "commit", interleaved)
+    monkeypatch.setattr(store.stores().customers, "commit", interleaved)
     with pytest.raises(Exception) as refused:
-        service.signup("s1", "alice", SignupIn(code=bob))
+        funnel.signup("s1", "alice", SignupIn(code=bob))
     assert getattr(refused.value, "code", None) == "mutual_referral"
     assert _me(gateway, auth, "bob")["referred_by"]["code"] == alice
     assert _me(gateway, auth, "alice")["referred_by"] is None

@@ -13,14 +13,16 @@ from infrastructure.dev.apps import load_app
 
 load_app("referral")  # the service folder is the Lambda task root: chalicelib.referral is importable
 
-from chalicelib.referral import counters, domain, rewards  # noqa: E402
-from chalicelib.referral.domain import (  # noqa: E402
+from chalicelib.referral import domain  # noqa: E402
+from chalicelib.referral.domain import (  # noqa: E402  # noqa: E402
     Buyer,
     CodeOwner,
     Counters,
     PaidOrder,
     Program,
     SignupRefused,
+    counters,
+    rewards,
 )
 
 NOW = "2026-11-20T00:00:00Z"

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from campaign_shared.dynamo import PageParams
-from campaign_shared.events import Id
+from campaign_shared.storage.paging import PageParams
+from campaign_shared.types import Amount, Id, In, Out, Quantity, Query
 
-# Money in minor units; JSON numbers only ("100" or 1.5 are refused, not coerced).
-Amount = Annotated[int, Field(ge=0, le=10**12, strict=True)]
 # Codes are 10 lower-case base32 characters; people may type them in upper case. Anything
 # id-like is accepted (an unknown code is a 404, not a 400); blanks and symbols are 400.
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
@@ -22,26 +20,15 @@ ChannelName = Annotated[
 ]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 # ---- program ---------------------------------------------------------------------------
 
 
-class ProgramIn(_In):
+class ProgramIn(In):
     referrer_template_id: Id
     referee_template_id: Id
     min_order_amount: Amount = 0
-    max_rewards_per_referrer: int | None = Field(
+    max_rewards_per_referrer: Quantity | None = Field(
         default=None,
-        ge=1,
-        le=1_000_000,
-        strict=True,
         description="At most this many rewards per referrer; the referrer template's per_customer_limit "
         "must allow at least as many (else 400).",
     )
@@ -49,13 +36,12 @@ class ProgramIn(_In):
         default=0,
         ge=0,
         le=365,
-        strict=True,
         description="Hold rewards this many days after the converting order was paid (its refund "
         "window); a full refund within it cancels them. 0: grant at once.",
     )
 
 
-class ProgramOut(_Out):
+class ProgramOut(Out):
     referrer_template_id: str
     referee_template_id: str
     min_order_amount: int
@@ -67,16 +53,16 @@ class ProgramOut(_Out):
 # ---- codes and channels ------------------------------------------------------------------
 
 
-class CodeOut(_Out):
+class CodeOut(Out):
     code: str
     url: str
 
 
-class ChannelIn(_In):
+class ChannelIn(In):
     name: ChannelName
 
 
-class ChannelOut(_Out):
+class ChannelOut(Out):
     channel_id: str
     code: str
     url: str
@@ -84,21 +70,19 @@ class ChannelOut(_Out):
     created_at: str
 
 
-class ChannelList(_Out):
+class ChannelList(Out):
     items: list[ChannelOut]
     next_cursor: str | None = None
 
 
-class QrQuery(BaseModel):
+class QrQuery(Query):
     """``?scale=`` pixels per module (1..40, default 8), ``?border=`` quiet zone in modules."""
-
-    model_config = ConfigDict(extra="ignore")
 
     scale: int = Field(default=8, ge=1, le=40)
     border: int = Field(default=4, ge=0, le=16)
 
 
-class PublicCode(_Out):
+class PublicCode(Out):
     shop: str
     code: str
     kind: Literal["customer", "channel"]
@@ -107,21 +91,21 @@ class PublicCode(_Out):
 # ---- visits and signups ------------------------------------------------------------------
 
 
-class VisitIn(_In):
+class VisitIn(In):
     code: Code
     visitor_id: VisitorId
 
 
-class VisitOut(_Out):
+class VisitOut(Out):
     code: str
     new_visitor: bool
 
 
-class SignupIn(_In):
+class SignupIn(In):
     code: Code
 
 
-class SignupOut(_Out):
+class SignupOut(Out):
     code: str
     referrer_kind: Literal["customer", "channel"]
     channel_id: str | None = None
@@ -131,7 +115,7 @@ class SignupOut(_Out):
 # ---- me --------------------------------------------------------------------------------
 
 
-class RewardOut(_Out):
+class RewardOut(Out):
     grant_id: str
     side: Literal["referrer", "referee"]
     template_id: str
@@ -146,14 +130,14 @@ class RewardOut(_Out):
     updated_at: str
 
 
-class ReferredBy(_Out):
+class ReferredBy(Out):
     code: str
     kind: Literal["customer", "channel"]
     bound_at: str
     converted: bool
 
 
-class MeOut(_Out):
+class MeOut(Out):
     code: str | None = None
     url: str | None = None
     referred_count: int = 0
@@ -173,7 +157,7 @@ class ReportQuery(PageParams):
     kind: Literal["customer", "channel"] | None = None
 
 
-class Refusals(_Out):
+class Refusals(Out):
     self_referral: int = 0
     already_referred: int = 0
     not_new_customer: int = Field(
@@ -186,7 +170,7 @@ class Refusals(_Out):
     )
 
 
-class ReportRow(_Out):
+class ReportRow(Out):
     code: str
     kind: Literal["customer", "channel"]
     channel_id: str | None = None
@@ -203,6 +187,6 @@ class ReportRow(_Out):
     refusals: Refusals
 
 
-class ReportOut(_Out):
+class ReportOut(Out):
     items: list[ReportRow]
     next_cursor: str | None = None

@@ -1,88 +1,52 @@
-"""The referral tables: the only code touching DynamoDB. Every key is built in ``keys``, once.
+"""The referral tables: the only code touching DynamoDB (``keys`` has every key and the
+layout). One repository per aggregate, each behind a ``ports`` protocol, taking and returning
+the typed ``records``; ``Stores`` bundles them (and the ``Outbox``) for the use cases."""
 
-``codes`` (pk, sk): ``codes#{shop}`` / ``{code}``  the code's owner (kind, owner id, channel name)
-``main`` (pk, sk; gsi1):
-  ``channel#{shop}#{channel_id}`` / ``channel``
-  ``program#{shop}`` / ``program``
-  ``customer#{shop}#{id}`` / ``code``            the customer's own code
-  ``customer#{shop}#{id}`` / ``buyer``           binding, attribution, order tallies (versioned)
-  ``customer#{shop}#{id}`` / ``referrer``        referred_count, converted_count, rewards_granted
-  ``customer#{shop}#{id}`` / ``reward#{grant}``  a reward; while its grant or revoke is
-                                                 unanswered also in gsi1 ``pending-rewards`` /
-                                                 ``{last_sent_at}#{grant}``, while held in gsi1
-                                                 ``held-rewards`` / ``{release_at}#{grant}``
-``stats`` (pk, sk): ``stats#{shop}#{code}`` / ``summary`` (counters.Counters) and
-  ``visits#{shop}#{code}#{n}`` / ``visits`` (``visits``, ``unique_visitors``), n < VISIT_SHARDS.
-``visitors`` (pk): ``{shop}#{code}#{visitor_id}``, one marker per unique visitor of a code.
+from __future__ import annotations
 
-Key parts are escaped (``%`` and ``#``), so no id can forge another shop's key.
-"""
+import functools
+from dataclasses import dataclass
 
-from chalicelib.referral.store.codes import (
-    coupon_template,
-    delete_code,
-    get_channel,
-    get_code,
-    get_program,
-    list_codes,
-    owner_of,
-    put_channel,
-    put_code,
-    put_program,
-)
-from chalicelib.referral.store.customers import (
-    add_refusal,
-    commit,
-    customer_items,
-    get_buyer,
-    get_own_code,
-    put_own_code,
-    rewards_granted,
-)
-from chalicelib.referral.store.funnel import record_visit, stats_for
-from chalicelib.referral.store.rewards import (
-    cancel_held,
-    held_due,
-    mark_resent,
-    mark_unanswered,
-    record_grant_result,
-    record_revoke_result,
-    release_held,
-    reward_items,
-    stale_pending_rewards,
-    start_revoke,
-    want_revoke,
-)
+from chalicelib.referral.store import ports
 
-__all__ = [
-    "cancel_held",
-    "coupon_template",
-    "held_due",
-    "record_revoke_result",
-    "release_held",
-    "start_revoke",
-    "want_revoke",
-    "add_refusal",
-    "commit",
-    "customer_items",
-    "delete_code",
-    "get_buyer",
-    "get_channel",
-    "get_code",
-    "get_own_code",
-    "get_program",
-    "list_codes",
-    "mark_resent",
-    "mark_unanswered",
-    "owner_of",
-    "put_channel",
-    "put_code",
-    "put_own_code",
-    "put_program",
-    "record_grant_result",
-    "record_visit",
-    "reward_items",
-    "rewards_granted",
-    "stale_pending_rewards",
-    "stats_for",
-]
+
+@dataclass(frozen=True)
+class Stores:
+    """What the use cases read, write and send through; ``stores()`` is the real one, unit
+    tests pass fakes."""
+
+    codes: ports.Codes
+    channels: ports.Channels
+    programs: ports.Programs
+    templates: ports.Templates
+    customers: ports.Customers
+    rewards: ports.Rewards
+    funnel: ports.Funnel
+    outbox: ports.Outbox
+
+
+@functools.cache
+def stores() -> Stores:
+    """The DynamoDB repositories and the service queues (built once per process)."""
+    from chalicelib.referral.store.channels import ChannelsRepository
+    from chalicelib.referral.store.codes import CodesRepository
+    from chalicelib.referral.store.customers import CustomersRepository
+    from chalicelib.referral.store.funnel import FunnelRepository
+    from chalicelib.referral.store.outbox import QueueOutbox
+    from chalicelib.referral.store.programs import ProgramsRepository
+    from chalicelib.referral.store.rewards import RewardsRepository
+    from chalicelib.referral.store.templates import TemplatesRepository
+
+    return Stores(
+        codes=CodesRepository(),
+        channels=ChannelsRepository(),
+        programs=ProgramsRepository(),
+        templates=TemplatesRepository(),
+        customers=CustomersRepository(),
+        rewards=RewardsRepository(),
+        funnel=FunnelRepository(),
+        outbox=QueueOutbox(),
+    )
+
+
+__all__ = ["Stores", "stores"]

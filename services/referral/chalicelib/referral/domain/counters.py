@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from chalicelib.referral.domain import CodeOwner
+from chalicelib.referral.domain.codes import CodeOwner
 
 REFUSALS = ("self_referral", "already_referred", "not_new_customer", "mutual_referral")
 BPS = 10_000
@@ -45,9 +44,9 @@ class Counters:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, object] | None) -> Counters:
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> Counters:
         data = data or {}
-        return cls(**{f.name: int(data.get(f.name, 0) or 0) for f in fields(cls)})  # type: ignore[call-overload]
+        return cls(**{f.name: int(data.get(f.name, 0) or 0) for f in fields(cls)})
 
 
 def repurchase_rate_bps(repeat_customers: int, first_orders: int) -> int:
@@ -57,12 +56,28 @@ def repurchase_rate_bps(repeat_customers: int, first_orders: int) -> int:
     return max(0, repeat_customers) * BPS // first_orders
 
 
-def report_row(owner: CodeOwner, counters: Counters, visit_shards: Iterable[Mapping[str, object]]) -> dict:
+@dataclass(frozen=True)
+class VisitTally:
+    """The visits of one code counted in one shard (``VISIT_SHARDS`` of them per code)."""
+
+    visits: int = 0
+    unique_visitors: int = 0
+
+    @classmethod
+    def of(cls, shard: VisitTally | Mapping[str, Any]) -> VisitTally:
+        if isinstance(shard, VisitTally):
+            return shard
+        return cls(int(shard.get("visits", 0) or 0), int(shard.get("unique_visitors", 0) or 0))
+
+
+def report_row(
+    owner: CodeOwner, counters: Counters, visit_shards: Iterable[VisitTally | Mapping[str, Any]]
+) -> dict[str, Any]:
     """One report item: visits summed over the shards, the rate from the counters."""
     visits = unique = 0
-    for shard in visit_shards:
-        visits += int(shard.get("visits", 0) or 0)  # type: ignore[call-overload]
-        unique += int(shard.get("unique_visitors", 0) or 0)  # type: ignore[call-overload]
+    for shard in map(VisitTally.of, visit_shards):
+        visits += shard.visits
+        unique += shard.unique_visitors
     return {
         "code": owner.code,
         "kind": owner.kind,

@@ -23,12 +23,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from campaign_shared import clock
-
-if TYPE_CHECKING:
-    from chalicelib.referral.domain import Buyer
+from chalicelib.referral.domain.buyers import Buyer
 
 Side = Literal["referrer", "referee"]
 PlanStatus = Literal["pending", "capped", "held", "cancelled"]
