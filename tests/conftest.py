@@ -20,6 +20,16 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
+# Property tests check rules, not speed: no per-example deadline (a loaded CI machine would
+# turn hypothesis' 200 ms default into flaky failures). Speed is measured in bench/.
+try:
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("campaign", deadline=None)
+    _hypothesis_settings.load_profile("campaign")
+except ImportError:  # pragma: no cover - hypothesis is a dev dependency
+    pass
+
 SECRET = "test-secret-0123456789"
 STAGE = "test"
 
