@@ -33,6 +33,7 @@ def _store() -> Any:
 
     load_app("wishlist")  # puts chalicelib/wishlist on the path, as in Lambda
     from chalicelib.wishlist import store
+    from chalicelib.wishlist.store import keys, records  # noqa: F401  (store.keys, store.records)
 
     return store
 
@@ -77,18 +78,18 @@ def _view(ctx: Any) -> list[dict[str, Any]]:
 
     raw = ctx.raw_client(FRIENDS * 2)
     table = ctx.table("wishlist")
-    names = {f"#p{n}": name for n, name in enumerate(store.PUBLIC_FIELDS)}
+    names = {f"#p{n}": name for n, name in enumerate(store.records.PUBLIC_FIELDS)}
 
     def raw_calls() -> None:
         raw.get_item(
             TableName=table,
-            Key={"pk": {"S": store.share_pk(shop, wish["token"])}, "sk": {"S": store.SHARE_SK}},
+            Key={"pk": {"S": store.keys.share_pk(shop, wish["token"])}, "sk": {"S": store.keys.SHARE_SK}},
             ConsistentRead=True,
         )
         params: dict[str, Any] = {
             "TableName": table,
             "KeyConditionExpression": "pk = :p",
-            "ExpressionAttributeValues": {":p": {"S": store.list_pk(shop, wish["list_id"])}},
+            "ExpressionAttributeValues": {":p": {"S": store.keys.list_pk(shop, wish["list_id"])}},
             "ProjectionExpression": ", ".join(names),
             "ExpressionAttributeNames": names,
             "ConsistentRead": True,
@@ -167,7 +168,7 @@ def _reservations(ctx: Any) -> list[dict[str, Any]]:
     raw.put_item(
         TableName=table, Item={**item_key, "avail": {"N": "999"}, "holds": {"M": {}}, "ver": {"N": "0"}}
     )
-    share_key = {"pk": {"S": store.share_pk(shop, wish["token"])}, "sk": {"S": store.SHARE_SK}}
+    share_key = {"pk": {"S": store.keys.share_pk(shop, wish["token"])}, "sk": {"S": store.keys.SHARE_SK}}
 
     def raw_reserve(n: int, i: int) -> None:
         raw.get_item(TableName=table, Key=share_key, ConsistentRead=True)

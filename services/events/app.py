@@ -1,11 +1,10 @@
 """/events: the storefront's order events, validated and published to the order-events topic."""
 
-from pydantic import BaseModel
-
 from campaign_shared.api import ApiRequest, Reply, ServiceApi
 from campaign_shared.auth import Role
 from campaign_shared.events import OrderEvent, OrderEventAccepted
-from chalicelib.events import domain
+from chalicelib.events import usecases
+from chalicelib.events.models import WhoAmI
 
 api = ServiceApi("events")
 app = api.app
@@ -18,18 +17,12 @@ app = api.app
     body=OrderEvent,
     response=OrderEventAccepted,
     status=202,
-    errors_=(400, 401, 403, 409),
+    errors_=(400, 409),
     summary="Accept an order event and publish it to every service; a repeated event_id is harmless.",
 )
 def post_order_event(req: ApiRequest) -> Reply:
-    domain.accept(req.shop, req.body)
+    usecases.accept(req.shop, req.body)
     return Reply(OrderEventAccepted(event_id=req.body.event_id), status=202)
-
-
-class WhoAmI(BaseModel):
-    sub: str
-    shop: str
-    role: str
 
 
 @api.route(

@@ -1,12 +1,12 @@
-"""/wishlist: routes and event handlers only (parse, authorize, call the service, map errors)."""
+"""/wishlist: routes and event handlers only (parse, authorize, call a use case, return)."""
 
 from typing import Any
 
 from campaign_shared import events
 from campaign_shared.api import ApiRequest, ServiceApi
 from campaign_shared.auth import Role
-from campaign_shared.dynamo import PageParams
-from chalicelib.wishlist import consumer, service
+from campaign_shared.storage.paging import PageParams
+from chalicelib.wishlist import consumer
 from chalicelib.wishlist.models import (
     ItemIn,
     ItemOut,
@@ -18,6 +18,7 @@ from chalicelib.wishlist.models import (
     ReservationOut,
     ShareOut,
 )
+from chalicelib.wishlist.usecases import lists, reservations, sharing
 
 api = ServiceApi("wishlist")
 app = api.app
@@ -32,25 +33,25 @@ CUSTOMER = [Role.customer]
 )
 def create_list(req: ApiRequest) -> ListOut:
     """Create a wishlist (at most 20 per customer: 409 list_limit_reached)."""
-    return service.create_list(req.shop, req.sub, req.body)
+    return lists.create_list(req.shop, req.sub, req.body)
 
 
 @api.route("/lists", methods=["GET"], roles=CUSTOMER, query=PageParams, response=ListPage)
 def list_lists(req: ApiRequest) -> ListPage:
     """The caller's own wishlists, newest first."""
-    return service.owner_lists(req.shop, req.sub, req.query)
+    return lists.owner_lists(req.shop, req.sub, req.query)
 
 
 @api.route("/lists/{list_id}", methods=["GET"], roles=CUSTOMER, response=ListOut, errors_=(404,))
 def get_list(req: ApiRequest) -> ListOut:
     """The owner's view of a list with its items (buyers hidden when the list is a surprise)."""
-    return service.owner_view(req.shop, req.sub, req.path["list_id"])
+    return lists.owner_view(req.shop, req.sub, req.path["list_id"])
 
 
 @api.route("/lists/{list_id}", methods=["DELETE"], roles=CUSTOMER, status=204, errors_=(404,))
 def delete_list(req: ApiRequest) -> None:
     """Delete a list, its items and its share link."""
-    service.delete_list(req.shop, req.sub, req.path["list_id"])
+    lists.delete_list(req.shop, req.sub, req.path["list_id"])
 
 
 @api.route(
@@ -64,13 +65,13 @@ def delete_list(req: ApiRequest) -> None:
 )
 def add_item(req: ApiRequest) -> ItemOut:
     """Add an item (at most 100 per list: 409 item_limit_reached)."""
-    return service.add_item(req.shop, req.sub, req.path["list_id"], req.body)
+    return lists.add_item(req.shop, req.sub, req.path["list_id"], req.body)
 
 
 @api.route("/lists/{list_id}/items/{item_id}", methods=["DELETE"], roles=CUSTOMER, status=204, errors_=(404,))
 def delete_item(req: ApiRequest) -> None:
     """Remove an item from the list."""
-    service.delete_item(req.shop, req.sub, req.path["list_id"], req.path["item_id"])
+    lists.delete_item(req.shop, req.sub, req.path["list_id"], req.path["item_id"])
 
 
 @api.route(
@@ -78,13 +79,13 @@ def delete_item(req: ApiRequest) -> None:
 )
 def share_list(req: ApiRequest) -> ShareOut:
     """Share the list: its share token and URL (the current one if it is already shared)."""
-    return service.share(req.shop, req.sub, req.path["list_id"])
+    return sharing.share(req.shop, req.sub, req.path["list_id"])
 
 
 @api.route("/lists/{list_id}/share", methods=["DELETE"], roles=CUSTOMER, status=204, errors_=(404,))
 def revoke_share(req: ApiRequest) -> None:
     """Revoke the share link: the old token is 404 from now on."""
-    service.revoke(req.shop, req.sub, req.path["list_id"])
+    sharing.revoke(req.shop, req.sub, req.path["list_id"])
 
 
 # ---- friends, through a share link -----------------------------------------------------------
@@ -93,7 +94,7 @@ def revoke_share(req: ApiRequest) -> None:
 @api.route("/shared/{share_token}", methods=["GET"], roles=CUSTOMER, response=PublicListOut, errors_=(404,))
 def public_view(req: ApiRequest) -> PublicListOut:
     """The public view of a shared list: open quantities, no owner or buyer identity."""
-    return service.public_view(req.shop, req.path["share_token"])
+    return sharing.public_view(req.shop, req.path["share_token"])
 
 
 @api.route(
@@ -103,11 +104,11 @@ def public_view(req: ApiRequest) -> PublicListOut:
     body=ReservationIn,
     response=ReservationOut,
     status=201,
-    errors_=(403, 404, 409),
+    errors_=(404, 409),
 )
 def reserve(req: ApiRequest) -> ReservationOut:
     """Hold quantity of an item for a while (409 nothing_left; 403 owner_cannot_reserve)."""
-    return service.reserve(req.shop, req.sub, req.path["share_token"], req.path["item_id"], req.body)
+    return reservations.reserve(req.shop, req.sub, req.path["share_token"], req.path["item_id"], req.body)
 
 
 @api.route(
@@ -119,7 +120,7 @@ def reserve(req: ApiRequest) -> ReservationOut:
 )
 def release_reservation(req: ApiRequest) -> None:
     """Give one's own reservation back before it expires."""
-    service.release(
+    reservations.release(
         req.shop, req.sub, req.path["share_token"], req.path["item_id"], req.path["reservation_id"]
     )
 

@@ -200,6 +200,8 @@ def test_ids_containing_the_key_separator_are_refused_at_the_door(gateway, auth)
         assert response.status_code == 401, (shop, sub, response)
         assert response.json()["error"]["code"] == "unauthorized"
     mine = _create(gateway, auth, sub="b.c@example.com", shop="a", title="shop a")
-    assert gateway.get("/wishlist/lists", headers=auth("customer", "a.b", "c@example.com")).json()["items"] == []
+    assert (
+        gateway.get("/wishlist/lists", headers=auth("customer", "a.b", "c@example.com")).json()["items"] == []
+    )
     own = gateway.get("/wishlist/lists", headers=auth("customer", "a", "b.c@example.com")).json()
     assert [entry["list_id"] for entry in own["items"]] == [mine["list_id"]]

@@ -1,4 +1,5 @@
-"""Accepting an order event: publish once per ``event_id``; a duplicate is harmless.
+"""Accepting an order event, the rules (pure): publish once per ``event_id``; a duplicate is
+harmless.
 
 The event's record is created first, by a conditional write, with the fingerprint of its
 body: of any number of concurrent posts of one ``event_id`` exactly one creates it. A post
@@ -11,22 +12,25 @@ publishing never is what the order prevents.
 
 from __future__ import annotations
 
-from campaign_shared import messaging
-from campaign_shared.errors import Conflict
-from campaign_shared.events import OrderEvent
-from chalicelib.events import store
+import hashlib
+import json
+from typing import Any, Literal
+
+PENDING = "pending"
+PUBLISHED = "published"
+
+Decision = Literal["publish", "already_published", "reused"]
 
 
-def accept(shop: str, event: OrderEvent) -> bool:
-    """Publish ``event`` for ``shop``; False when it had already been published."""
-    message = event.model_copy(update={"shop": shop}).model_dump(mode="json", exclude_none=True)
-    digest = store.fingerprint(message)
-    existing = store.claim(shop, event.event_id, digest, event.type)
-    if existing is not None:
-        if existing["digest"] != digest:
-            raise Conflict(f"event {event.event_id} was accepted with another body", code="event_id_reused")
-        if existing.get("status", "published") == "published":  # records before 2026-12 had none
-            return False
-    messaging.publish("order-events", message)
-    store.mark_published(shop, event.event_id)
-    return True
+def fingerprint(message: dict[str, Any]) -> str:
+    """The digest of an event's body (its JSON with sorted keys, no spaces)."""
+    return hashlib.sha256(json.dumps(message, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def decide(digest: str, existing_digest: str | None, existing_status: str) -> Decision:
+    """What to do with an event whose record already exists: refuse another body, do nothing
+    when it was published, publish when it is still pending (an earlier attempt crashed or
+    failed to publish)."""
+    if existing_digest != digest:
+        return "reused"
+    return "already_published" if existing_status == PUBLISHED else "publish"

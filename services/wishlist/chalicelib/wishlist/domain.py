@@ -2,15 +2,16 @@
 
 An item wants ``quantity`` units. Two things use them up:
 
-- **holds** (reservations): ``{reservation_id: Hold}``, each a friend's claim on ``q`` units
-  until ``exp`` (epoch seconds). A hold whose ``exp`` has passed no longer counts: expiry is
+- **holds** (reservations): ``{reservation_id: Hold}``, each a friend's claim on ``quantity``
+  units until ``expires_at`` (epoch seconds). A hold whose ``expires_at`` has passed no longer
+  counts: expiry is
   decided when the item is read, never by a cleaner (DynamoDB TTL only tidies up).
 - **fills** (fulfilments): ``{"<order_id>:<line_id>": Fill}``, one per paid order line that
   names the item, so a redelivered or repeated ``order.paid`` finds its line already there and
   fulfils nothing twice. A refund that arrives before its payment leaves an unpaid fill that
   carries the refund, so the late payment is counted net of it.
 
-The invariant, under any interleaving: ``sum(fill.counted) + sum(hold.q) <= quantity``. It
+The invariant, under any interleaving: ``sum(fill.counted) + sum(hold.quantity) <= quantity``. It
 holds because a payment takes at most the units of its own hold plus what is open at that
 moment (``granted``), and refunds only ever lower ``counted``.
 
@@ -22,8 +23,8 @@ none (a price adjustment, the gift was still bought); a full refund gives back e
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from campaign_shared.money import proportional
 
@@ -38,12 +39,14 @@ class NothingLeft(Exception):
 
 @dataclass(frozen=True)
 class Hold:
-    q: int
-    exp: int
-    by: str
+    """A friend's claim on ``quantity`` units until ``expires_at`` (epoch seconds)."""
+
+    quantity: int
+    expires_at: int
+    friend: str
 
     def active(self, now: int) -> bool:
-        return now < self.exp
+        return now < self.expires_at
 
 
 @dataclass(frozen=True)
@@ -55,30 +58,33 @@ class Counts:
 
 def counts(quantity: int, fulfilled: int, holds: dict[str, Hold], now: int) -> Counts:
     """What a reader sees at ``now``: expired holds reserve nothing."""
-    reserved = sum(h.q for h in holds.values() if h.active(now))
+    reserved = sum(h.quantity for h in holds.values() if h.active(now))
     return Counts(reserved=reserved, fulfilled=fulfilled, open=max(0, quantity - fulfilled - reserved))
 
 
-def refunded_units(line_q: int, paid_amount: int, refunded_amount: int) -> int:
-    """Units a refund gives back: floor(line_q * refunded / paid), all of them on a full refund.
+def refunded_units(line_quantity: int, paid_amount: int, refunded_amount: int) -> int:
+    """Units a refund gives back: floor(line_quantity * refunded / paid), all of them on a full
+    refund.
 
     A line paid with 0 (fully discounted) has nothing to refund in money, so any refund
     naming it is a full return.
     """
     if paid_amount <= 0:
-        return line_q
-    return proportional(line_q, min(refunded_amount, paid_amount), paid_amount)
+        return line_quantity
+    return proportional(line_quantity, min(refunded_amount, paid_amount), paid_amount)
 
 
 @dataclass(frozen=True)
 class Fill:
+    """One order line's fulfilment of an item (``store.records`` keeps its stored form)."""
+
     paid: bool
-    line_q: int
+    line_quantity: int
     paid_amount: int
-    granted: int = 0  # units the payment took from the item (at most line_q)
+    granted: int = 0  # units the payment took from the item (at most line_quantity)
     refunds: dict[str, int] = field(default_factory=dict)
     buyer: str | None = None
-    at: str | None = None
+    paid_at: str | None = None
     notified: bool = False
 
     @property
@@ -92,33 +98,8 @@ class Fill:
         Units the payment could not be granted (nothing was open) are refunded first."""
         if not self.paid:
             return 0
-        kept = self.line_q - refunded_units(self.line_q, self.paid_amount, self.refunded_amount)
+        kept = self.line_quantity - refunded_units(self.line_quantity, self.paid_amount, self.refunded_amount)
         return max(0, min(self.granted, kept))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "paid": self.paid,
-            "lq": self.line_q,
-            "amt": self.paid_amount,
-            "g": self.granted,
-            "rf": dict(self.refunds),
-            "by": self.buyer,
-            "at": self.at,
-            "n": self.notified,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Fill:
-        return cls(
-            paid=bool(data.get("paid")),
-            line_q=int(data.get("lq", 0)),
-            paid_amount=int(data.get("amt", 0)),
-            granted=int(data.get("g", 0)),
-            refunds={str(k): int(v) for k, v in (data.get("rf") or {}).items()},
-            buyer=data.get("by"),
-            at=data.get("at"),
-            notified=bool(data.get("n")),
-        )
 
 
 @dataclass(frozen=True)
@@ -137,7 +118,7 @@ class ItemState:
     @property
     def held(self) -> int:
         """Units under every hold still stored, expired or not (what the stored counter excludes)."""
-        return sum(h.q for h in self.holds.values())
+        return sum(h.quantity for h in self.holds.values())
 
     @property
     def available(self) -> int:
@@ -164,7 +145,7 @@ def plan_reservation(state: ItemState, quantity: int, now: int) -> dict[str, int
 
     The caller releases them and takes the new hold in one conditional write; the stored
     counter plus the released units must still cover ``quantity`` when it lands."""
-    expired = {rid: h.q for rid, h in state.holds.items() if not h.active(now)}
+    expired = {rid: h.quantity for rid, h in state.holds.items() if not h.active(now)}
     if state.available + sum(expired.values()) < quantity:
         raise NothingLeft(state.counts(now).open)
     return expired
@@ -186,11 +167,11 @@ def apply_paid(
     state: ItemState,
     key: str,
     *,
-    line_q: int,
+    line_quantity: int,
     paid_amount: int,
     reservation_id: str | None,
     buyer: str,
-    at: str,
+    paid_at: str,
     now: int,
     refunds: dict[str, int] | None = None,
 ) -> ItemState | None:
@@ -213,30 +194,30 @@ def apply_paid(
         holds.pop(reservation_id, None)  # its units become part of ``room``
     holds = _without_expired(holds, now)
     others = sum(f.counted for k, f in state.fills.items() if k != key)
-    room = max(0, state.quantity - others - sum(h.q for h in holds.values()))
-    granted = min(line_q, room)
+    room = max(0, state.quantity - others - sum(h.quantity for h in holds.values()))
+    granted = min(line_quantity, room)
     fill = Fill(
         paid=True,
-        line_q=line_q,
+        line_quantity=line_quantity,
         paid_amount=paid_amount,
         granted=granted,
         refunds=merged,
         buyer=buyer,
-        at=at,
+        paid_at=paid_at,
         notified=False,
     )
     return replace(state, holds=holds, fills={**state.fills, key: fill})
 
 
 def apply_refund(
-    state: ItemState, key: str, *, refund_id: str, amount: int, line_q: int, paid_amount: int
+    state: ItemState, key: str, *, refund_id: str, amount: int, line_quantity: int, paid_amount: int
 ) -> ItemState | None:
     """Record a refund of a line (before or after its payment); None when already recorded."""
     existing = state.fills.get(key)
     if existing is not None and refund_id in existing.refunds:
         return None
     if existing is None:
-        existing = Fill(paid=False, line_q=line_q, paid_amount=paid_amount)
+        existing = Fill(paid=False, line_quantity=line_quantity, paid_amount=paid_amount)
     fill = replace(existing, refunds={**existing.refunds, refund_id: amount})
     return replace(state, fills={**state.fills, key: fill})
 
@@ -255,5 +236,16 @@ def needs_notification(state: ItemState, key: str) -> bool:
 
 def fulfillers(state: ItemState) -> list[tuple[str, int, str]]:
     """(customer, units, when) per paid line still counted, oldest first."""
-    found = [(f.buyer or "", f.counted, f.at or "") for f in state.fills.values() if f.counted > 0]
+    found = [(f.buyer or "", f.counted, f.paid_at or "") for f in state.fills.values() if f.counted > 0]
     return sorted(found, key=lambda x: (x[2], x[0]))
+
+
+# ---- share links ---------------------------------------------------------------------------
+
+SHARE_TOKEN_BYTES = 18  # 144 bits of randomness: 24 URL-safe characters
+_SHARE_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{24}$")
+
+
+def is_share_token(value: str) -> bool:
+    """Whether ``value`` could be a share token (any other shape is 404 without a read)."""
+    return _SHARE_TOKEN_SHAPE.match(value) is not None

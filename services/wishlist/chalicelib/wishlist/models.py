@@ -1,17 +1,19 @@
 """Request and response models of ``/wishlist`` (API.md, wishlist section).
 
-Every request model forbids unknown fields and bounds its values, so bad input is a 400
-before anything is read or written. Integers are strict (``"5"``, ``5.0`` and ``true`` are
-refused): quantities are whole units, money is integer minor units (fen).
+Requests derive from ``types.In`` (unknown fields refused, strict values) and bound their
+values, so bad input is a 400 before anything is read or written: quantities are whole units
+(at most 999, below the shared ``Quantity`` bound), money is integer minor units (fen, at most
+10 million yuan, below the shared ``Amount`` bound). Responses derive from ``types.Out``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from campaign_shared.events import Id
+from campaign_shared import types
+from campaign_shared.types import Amount, Id, In, Out
 
 MAX_LISTS_PER_OWNER = 20
 MAX_ITEMS_PER_LIST = 100
@@ -21,43 +23,33 @@ MAX_UNIT_AMOUNT = 10**9  # 10 million yuan in fen: far above any single gift
 DEFAULT_HOLD_SECONDS = 30 * 60
 MAX_HOLD_SECONDS = 2 * 3600
 
-Quantity = Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY)]
+Quantity = Annotated[types.Quantity, Field(le=MAX_QUANTITY)]
+UnitAmount = Annotated[Amount, Field(le=MAX_UNIT_AMOUNT, description="Minor units (fen) when added")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH)]
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # ---- requests ------------------------------------------------------------------------
 
 
-class ListIn(_In):
+class ListIn(In):
     title: Text
     occasion: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None
     ) = None
-    surprise: bool = Field(default=False, strict=True)
+    surprise: bool = False
 
 
-class ItemIn(_In):
+class ItemIn(In):
     product_id: Id
     name: Text
-    unit_amount: int = Field(
-        strict=True, ge=0, le=MAX_UNIT_AMOUNT, description="Minor units (fen) when added"
-    )
+    unit_amount: UnitAmount
     quantity: Quantity
 
 
-class ReservationIn(_In):
+class ReservationIn(In):
     quantity: Quantity = 1
     hold_seconds: int = Field(
         default=DEFAULT_HOLD_SECONDS,
-        strict=True,
         ge=1,
         le=MAX_HOLD_SECONDS,
         description="How long the quantity is held for this friend (default 30 minutes).",
@@ -67,7 +59,7 @@ class ReservationIn(_In):
 # ---- responses -----------------------------------------------------------------------
 
 
-class Fulfiller(_Out):
+class Fulfiller(Out):
     """Who bought how many (the owner's view of a list without ``surprise`` only)."""
 
     customer_id: str
@@ -75,7 +67,7 @@ class Fulfiller(_Out):
     fulfilled_at: str
 
 
-class ItemOut(_Out):
+class ItemOut(Out):
     item_id: str
     list_id: str
     product_id: str
@@ -90,7 +82,7 @@ class ItemOut(_Out):
     fulfilled_by: list[Fulfiller] | None = None
 
 
-class ListOut(_Out):
+class ListOut(Out):
     list_id: str
     title: str
     occasion: str | None
@@ -102,7 +94,7 @@ class ListOut(_Out):
     items: list[ItemOut]
 
 
-class ListSummary(_Out):
+class ListSummary(Out):
     list_id: str
     title: str
     occasion: str | None
@@ -112,18 +104,18 @@ class ListSummary(_Out):
     shared: bool
 
 
-class ListPage(_Out):
+class ListPage(Out):
     items: list[ListSummary]
     next_cursor: str | None
 
 
-class ShareOut(_Out):
+class ShareOut(Out):
     list_id: str
     share_token: str
     url: str
 
 
-class PublicItemOut(_Out):
+class PublicItemOut(Out):
     item_id: str
     product_id: str
     name: str
@@ -134,7 +126,7 @@ class PublicItemOut(_Out):
     open_quantity: int
 
 
-class PublicListOut(_Out):
+class PublicListOut(Out):
     """What a friend sees through a share link: no owner or buyer identity anywhere."""
 
     list_id: str
@@ -143,7 +135,7 @@ class PublicListOut(_Out):
     items: list[PublicItemOut]
 
 
-class ReservationOut(_Out):
+class ReservationOut(Out):
     reservation_id: str
     list_id: str
     item_id: str

@@ -1,0 +1,1 @@
+"""The events table: ``keys``, ``records``, ``ports`` and the one repository, ``events``."""
