@@ -184,7 +184,7 @@ def _raw_ledger_writes(ctx: Any) -> tuple[float, float, int]:
 
 
 def _seed_ledger(ctx: Any, shop: str, sub: str, count: int) -> None:
-    from chalicelib.distribution import store
+    from chalicelib.distribution.store import keys as store
 
     table = ctx.table("distribution")
     pk = store.dist_pk(shop, sub)

@@ -2,7 +2,7 @@
 
 Distributors share a merchant's products through links and earn commission on what the
 links sell (tier 1), and on what the distributors they invited sell (tier 2). See
-``chalicelib/distribution/domain.py`` for the arithmetic and ``posting.py`` for the ledger.
+``chalicelib/distribution/domain`` for the arithmetic and ``usecases/posting.py`` for the ledger.
 """
 
 from typing import Any
@@ -12,7 +12,8 @@ from chalice import Cron
 from campaign_shared import events
 from campaign_shared.api import ApiRequest, Reply, ServiceApi
 from campaign_shared.auth import Role
-from chalicelib.distribution import consumer, models, service
+from chalicelib.distribution import consumer, models
+from chalicelib.distribution.usecases import distributors, links, settlement, shops, withdrawals
 
 api = ServiceApi("distribution")
 app = api.app
@@ -28,33 +29,31 @@ M, C, S = Role.merchant, Role.customer, Role.storefront
     roles=[M],
     body=models.RulesIn,
     response=models.RulesOut,
-    errors_=(400, 401, 403),
+    errors_=(400,),
     summary="Set the shop's commission rules (replaces them).",
 )
 def put_rules(req: ApiRequest) -> models.RulesOut:
-    return models.RulesOut(**service.put_rules(req.shop, req.body.model_dump()))
+    return shops.put_rules(req.shop, req.body)
 
 
 @api.route(
     "/rules",
     roles=[M],
     response=models.RulesOut,
-    errors_=(401, 403),
     summary="The shop's commission rules (defaults until set).",
 )
 def get_rules(req: ApiRequest) -> models.RulesOut:
-    return models.RulesOut(**service.get_rules(req.shop))
+    return shops.get_rules(req.shop)
 
 
 @api.route(
     "/stats",
     roles=[M],
     response=models.StatsOut,
-    errors_=(401, 403),
     summary="Orders attributed, and orders whose code earned nothing, by reason.",
 )
 def get_stats(req: ApiRequest) -> models.StatsOut:
-    return models.StatsOut(**service.stats(req.shop))
+    return shops.stats(req.shop)
 
 
 # ---- distributors ------------------------------------------------------------------------
@@ -67,34 +66,33 @@ def get_stats(req: ApiRequest) -> models.StatsOut:
     body=models.RegisterIn,
     response=models.DistributorOut,
     status=201,
-    errors_=(400, 401, 403, 404, 409),
+    errors_=(400, 404, 409),
     summary="Become a distributor of the shop (optionally invited by an approved distributor).",
 )
 def register(req: ApiRequest) -> Reply:
-    out = service.register(req.shop, req.sub, req.body.invited_by)
-    return Reply(models.DistributorOut(**out), status=201)
+    return Reply(distributors.register(req.shop, req.sub, req.body.invited_by), status=201)
 
 
 @api.route(
     "/me",
     roles=[C],
     response=models.DistributorOut,
-    errors_=(401, 403, 404),
+    errors_=(404,),
     summary="The caller's distributor record and status.",
 )
 def get_me(req: ApiRequest) -> models.DistributorOut:
-    return models.DistributorOut(**service.get_distributor(req.shop, req.sub))
+    return distributors.get_distributor(req.shop, req.sub)
 
 
 @api.route(
     "/distributors/{distributor_id}",
     roles=[M],
     response=models.DistributorOut,
-    errors_=(401, 403, 404),
+    errors_=(404,),
     summary="A distributor of the shop.",
 )
 def get_distributor(req: ApiRequest) -> models.DistributorOut:
-    return models.DistributorOut(**service.get_distributor(req.shop, req.path["distributor_id"]))
+    return distributors.get_distributor(req.shop, req.path["distributor_id"])
 
 
 @api.route(
@@ -102,11 +100,11 @@ def get_distributor(req: ApiRequest) -> models.DistributorOut:
     methods=["POST"],
     roles=[M],
     response=models.DistributorOut,
-    errors_=(401, 403, 404),
+    errors_=(404,),
     summary="Approve a distributor.",
 )
 def approve(req: ApiRequest) -> models.DistributorOut:
-    return models.DistributorOut(**service.set_status(req.shop, req.path["distributor_id"], "approved"))
+    return distributors.set_status(req.shop, req.path["distributor_id"], "approved")
 
 
 @api.route(
@@ -114,33 +112,33 @@ def approve(req: ApiRequest) -> models.DistributorOut:
     methods=["POST"],
     roles=[M],
     response=models.DistributorOut,
-    errors_=(401, 403, 404),
+    errors_=(404,),
     summary="Suspend a distributor: their codes earn nothing until approved again.",
 )
 def suspend(req: ApiRequest) -> models.DistributorOut:
-    return models.DistributorOut(**service.set_status(req.shop, req.path["distributor_id"], "suspended"))
+    return distributors.set_status(req.shop, req.path["distributor_id"], "suspended")
 
 
 @api.route(
     "/distributors/{distributor_id}/balance",
     roles=[M],
     response=models.BalanceOut,
-    errors_=(401, 403, 404),
+    errors_=(404,),
     summary="A distributor's balance.",
 )
 def distributor_balance(req: ApiRequest) -> models.BalanceOut:
-    return models.BalanceOut(**service.balance(req.shop, req.path["distributor_id"]))
+    return distributors.balance(req.shop, req.path["distributor_id"])
 
 
 @api.route(
     "/distributors/{distributor_id}/reconciliation",
     roles=[M],
     response=models.ReconciliationOut,
-    errors_=(401, 403, 404),
+    errors_=(404,),
     summary="A distributor's balances against the sums of their ledger.",
 )
 def reconciliation(req: ApiRequest) -> models.ReconciliationOut:
-    return models.ReconciliationOut(**service.reconcile(req.shop, req.path["distributor_id"]))
+    return settlement.reconcile(req.shop, req.path["distributor_id"])
 
 
 @api.route(
@@ -148,11 +146,11 @@ def reconciliation(req: ApiRequest) -> models.ReconciliationOut:
     roles=[M],
     query=models.PageParams,
     response=models.ReconciliationPage,
-    errors_=(400, 401, 403),
+    errors_=(400,),
     summary="Reconcile a page of the shop's distributors.",
 )
 def reconciliation_page(req: ApiRequest) -> models.ReconciliationPage:
-    return models.ReconciliationPage(**service.reconcile_page(req.shop, req.query))
+    return settlement.reconcile_page(req.shop, req.query)
 
 
 @api.route(
@@ -160,11 +158,11 @@ def reconciliation_page(req: ApiRequest) -> models.ReconciliationPage:
     roles=[M],
     query=models.PageParams,
     response=models.LeaderboardPage,
-    errors_=(400, 401, 403),
+    errors_=(400,),
     summary="The shop's distributors by earned amount, highest first.",
 )
 def leaderboard(req: ApiRequest) -> models.LeaderboardPage:
-    return models.LeaderboardPage(**service.leaderboard(req.shop, req.query))
+    return distributors.leaderboard(req.shop, req.query)
 
 
 # ---- links --------------------------------------------------------------------------------
@@ -177,24 +175,24 @@ def leaderboard(req: ApiRequest) -> models.LeaderboardPage:
     body=models.LinkIn,
     response=models.LinkOut,
     status=201,
-    errors_=(400, 401, 403),
+    errors_=(400,),
     summary="The caller's share link (for a product, or the shop); the same code when asked again.",
 )
 def create_link(req: ApiRequest) -> Reply:
-    return Reply(models.LinkOut(**service.create_link(req.shop, req.sub, req.body.product_id)), status=201)
+    return Reply(links.create_link(req.shop, req.sub, req.body.product_id), status=201)
 
 
 @api.route(
     "/links/{code}",
     roles=[M, C, S],
     response=models.LinkOut,
-    errors_=(401, 404),
+    errors_=(404,),
     summary="Resolve a share code of the shop; distributor_id is shown to its owner and the merchant only.",
 )
 def resolve_link(req: ApiRequest) -> models.LinkOut:
     assert req.principal is not None
     viewer = None if req.principal.role == M else req.sub
-    return models.LinkOut(**service.resolve_link(req.shop, req.path["code"], viewer))
+    return links.resolve_link(req.shop, req.path["code"], viewer)
 
 
 # ---- the distributor's own views ------------------------------------------------------------
@@ -204,11 +202,11 @@ def resolve_link(req: ApiRequest) -> models.LinkOut:
     "/me/balance",
     roles=[C],
     response=models.BalanceOut,
-    errors_=(401, 403, 404),
+    errors_=(404,),
     summary="The caller's balance: pending, available and withdrawn.",
 )
 def my_balance(req: ApiRequest) -> models.BalanceOut:
-    return models.BalanceOut(**service.balance(req.shop, req.sub))
+    return distributors.balance(req.shop, req.sub)
 
 
 @api.route(
@@ -216,11 +214,11 @@ def my_balance(req: ApiRequest) -> models.BalanceOut:
     roles=[C],
     query=models.CommissionQuery,
     response=models.CommissionPage,
-    errors_=(400, 401, 403),
+    errors_=(400,),
     summary="The caller's commissions, newest first (?status= filters).",
 )
 def my_commissions(req: ApiRequest) -> models.CommissionPage:
-    return models.CommissionPage(**service.commissions(req.shop, req.sub, req.query, req.query.status))
+    return distributors.commissions(req.shop, req.sub, req.query, req.query.status)
 
 
 @api.route(
@@ -228,11 +226,11 @@ def my_commissions(req: ApiRequest) -> models.CommissionPage:
     roles=[C],
     query=models.LedgerQuery,
     response=models.LedgerPage,
-    errors_=(400, 401, 403),
+    errors_=(400,),
     summary="The caller's ledger entries, newest first (?kind= filters).",
 )
 def my_ledger(req: ApiRequest) -> models.LedgerPage:
-    return models.LedgerPage(**service.ledger_entries(req.shop, req.sub, req.query, req.query.kind))
+    return distributors.ledger_entries(req.shop, req.sub, req.query, req.query.kind)
 
 
 @api.route(
@@ -242,14 +240,12 @@ def my_ledger(req: ApiRequest) -> models.LedgerPage:
     body=models.WithdrawalIn,
     response=models.WithdrawalOut,
     status=201,
-    errors_=(400, 401, 403, 404, 409),
+    errors_=(400, 404, 409),
     summary="Withdraw up to the available amount; 409 insufficient_balance beyond it.",
 )
 def withdraw(req: ApiRequest) -> Reply:
     key = req.headers.get("idempotency-key")
-    return Reply(
-        models.WithdrawalOut(**service.withdraw(req.shop, req.sub, req.body.amount, key)), status=201
-    )
+    return Reply(withdrawals.withdraw(req.shop, req.sub, req.body.amount, key), status=201)
 
 
 # ---- settlement ------------------------------------------------------------------------------
@@ -261,27 +257,22 @@ def withdraw(req: ApiRequest) -> Reply:
     roles=[M],
     body=models.SettlementIn,
     response=models.SettlementOut,
-    errors_=(400, 401, 403),
+    errors_=(400,),
     summary="Make pending commissions due by as_of (default now) available; idempotent.",
 )
 def settle(req: ApiRequest) -> models.SettlementOut:
-    return models.SettlementOut(**service.settle(req.shop, req.body.as_of))
+    return settlement.settle(req.shop, req.body.as_of)
 
 
 @app.schedule(Cron(0, 2, "*", "*", "?", "*"), name="daily_settlement")
 def daily_settlement(event: Any) -> dict[str, Any]:
     """Settle every shop daily at 02:00 UTC."""
-    return service.settle_all_shops()
+    return settlement.settle_all_shops()
 
 
 # ---- messages ---------------------------------------------------------------------------------
 
-# Message type -> handler of the parsed message body (idempotent on a business key).
-# ``order.cancelled`` happens before payment, when no commission exists: not handled here.
-HANDLERS: dict[str, events.RecordHandler] = {
-    "order.paid": consumer.on_paid,
-    "order.refunded": consumer.on_refunded,
-}
+HANDLERS = consumer.HANDLERS
 
 
 @app.lambda_function(name="queue_consumer")

@@ -186,22 +186,22 @@ def test_a_pending_distributor_cannot_withdraw(dist, gateway, auth):
 def test_a_suspension_landing_during_a_withdrawal_stops_it(dist, gateway, auth, monkeypatch):
     """The status is a condition of the balance write: a suspension between the withdrawal's
     read and its write makes the write fail, and the re-read refuses."""
-    from chalicelib.distribution import store
+    from chalicelib.distribution.usecases import STORES
 
     _funded(dist)
-    real_write = store.write_balance
+    real_write = STORES.distributors.write_balance
     calls = {"n": 0}
 
     def suspended_meanwhile(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 1:
-            store.set_distributor_status("s1", "d1", "suspended", "2026-11-20T00:00:00Z")
+            STORES.distributors.set_status("s1", "d1", "suspended", "2026-11-20T00:00:00Z")
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(store, "write_balance", suspended_meanwhile)
+    monkeypatch.setattr(STORES.distributors, "write_balance", suspended_meanwhile)
     _error(_withdraw(gateway, auth, "d1", 1000), 409, "distributor_suspended")
     assert calls["n"] == 1
-    monkeypatch.setattr(store, "write_balance", real_write)
+    monkeypatch.setattr(STORES.distributors, "write_balance", real_write)
     assert dist.amounts("d1") == (0, 1000, 0)
     assert dist.reconcile("d1")["consistent"]
 

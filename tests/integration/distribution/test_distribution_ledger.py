@@ -56,7 +56,7 @@ def test_withdrawals_up_to_available_only(dist):
 
 
 def test_a_retried_withdrawal_with_the_same_idempotency_key_pays_once(dist, monkeypatch):
-    from chalicelib.distribution import store
+    from chalicelib.distribution.usecases import STORES
 
     dist.chain()
     _earn(dist)
@@ -72,11 +72,11 @@ def test_a_retried_withdrawal_with_the_same_idempotency_key_pays_once(dist, monk
     def down(*args, **kwargs):
         raise EndpointConnectionError(endpoint_url="http://dynamodb")
 
-    original = store.put_entries
-    monkeypatch.setattr(store, "put_entries", down)
+    original = STORES.ledger.put_entries
+    monkeypatch.setattr(STORES.ledger, "put_entries", down)
     failed = _withdraw(dist, 200, **{"idempotency-key": "k-2"})
     assert failed.status_code == 503, failed
-    monkeypatch.setattr(store, "put_entries", original)
+    monkeypatch.setattr(STORES.ledger, "put_entries", original)
     retried = _withdraw(dist, 200, **{"idempotency-key": "k-2"})
     assert retried.status_code == 201, retried
     assert _withdraw(dist, 200, **{"idempotency-key": "k-2"}).json() == retried.json()
@@ -87,36 +87,36 @@ def test_a_retried_withdrawal_with_the_same_idempotency_key_pays_once(dist, monk
 
 
 def test_a_withdrawal_racing_another_rereads_and_never_overdraws(dist, monkeypatch):
-    from chalicelib.distribution import service, store
+    from chalicelib.distribution.usecases import STORES, withdrawals
 
     dist.chain()
     _earn(dist)
-    original = store.write_balance
+    original = STORES.distributors.write_balance
     raced: list = []
 
     def racing(*args, **kwargs):
         if not raced:
             raced.append(None)
-            raced[0] = service.withdraw("s1", "c", 1000)  # lands between our read and our write
+            raced[0] = withdrawals.withdraw("s1", "c", 1000)  # lands between our read and our write
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(store, "write_balance", racing)
+    monkeypatch.setattr(STORES.distributors, "write_balance", racing)
     loser = _withdraw(dist, 1000)
-    assert raced and raced[0]["available_amount"] == 0
+    assert raced and raced[0].available_amount == 0
     assert loser.status_code == 409 and loser.json()["error"]["code"] == "insufficient_balance"
     assert dist.amounts("c") == (0, 0, 1000)
 
 
 def test_a_delivery_that_crashes_between_steps_is_finished_by_the_retry(dist, monkeypatch):
-    from chalicelib.distribution import store, store_orders
+    from chalicelib.distribution.usecases import STORES
 
     code, _ = dist.chain()
     steps = [
-        (store, "write_balance"),
-        (store, "put_entries"),
-        (store, "put_rows"),
-        (store_orders, "mark_done"),
-        (store, "finish_group"),
+        (STORES.distributors, "write_balance"),
+        (STORES.ledger, "put_entries"),
+        (STORES.commissions, "put_rows"),
+        (STORES.orders, "mark_done"),
+        (STORES.distributors, "finish_group"),
     ]
     for n, (module, step) in enumerate(steps, start=1):
         original = getattr(module, step)
@@ -140,16 +140,19 @@ def test_a_delivery_that_crashes_between_steps_is_finished_by_the_retry(dist, mo
 
 
 def test_a_delivery_that_dies_holding_claims_is_finished_once_they_expire(dist, monkeypatch):
-    from chalicelib.distribution import consumer, posting, store, store_orders
+    from chalicelib.distribution import consumer
+    from chalicelib.distribution.usecases import STORES, posting
 
     code, _ = dist.chain()
     event = dist.paid("o-1", code)
-    original = store.put_entries
-    monkeypatch.setattr(store_orders, "release_group", lambda *a, **k: None)  # no chance to clean up
-    monkeypatch.setattr(store, "put_entries", lambda *a, **k: (_ for _ in ()).throw(SystemExit("killed")))
+    original = STORES.ledger.put_entries
+    monkeypatch.setattr(STORES.orders, "release_group", lambda *a, **k: None)  # no chance to clean up
+    monkeypatch.setattr(
+        STORES.ledger, "put_entries", lambda *a, **k: (_ for _ in ()).throw(SystemExit("killed"))
+    )
     with pytest.raises(SystemExit):
         consumer.on_paid(event)
-    monkeypatch.setattr(store, "put_entries", original)
+    monkeypatch.setattr(STORES.ledger, "put_entries", original)
     with pytest.raises(posting.GroupsHeld):  # an immediate retry must not ack: the claims are live
         consumer.on_paid(event)
     assert dist.amounts("c") == (1000, 0, 0) and dist.amounts("p") == (0, 0, 0)
@@ -163,19 +166,20 @@ def test_a_delivery_that_dies_holding_claims_is_finished_once_they_expire(dist, 
 
 
 def test_a_crash_that_is_never_retried_stays_consistent_and_is_flushed(dist, monkeypatch):
-    from chalicelib.distribution import consumer, posting, store
+    from chalicelib.distribution import consumer
+    from chalicelib.distribution.usecases import STORES, posting
 
     code, _ = dist.chain()
     events = [dist.paid("o-1", code), dist.paid("o-2", code)]
-    original = store.put_entries
+    original = STORES.ledger.put_entries
 
     def crash(event):  # the delivery dies after posting c's balance; the message never comes back
         monkeypatch.setattr(
-            store, "put_entries", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("down"))
+            STORES.ledger, "put_entries", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("down"))
         )
         with pytest.raises(ConnectionError):
             consumer.on_paid(event)
-        monkeypatch.setattr(store, "put_entries", original)
+        monkeypatch.setattr(STORES.ledger, "put_entries", original)
 
     crash(events[0])
     report = dist.reconcile("c")
@@ -198,7 +202,7 @@ def test_a_crash_that_is_never_retried_stays_consistent_and_is_flushed(dist, mon
 
 
 def test_a_late_duplicate_is_ignored(dist, monkeypatch):
-    from chalicelib.distribution import posting
+    from chalicelib.distribution.usecases import posting
 
     code, _ = dist.chain()
     first = dist.paid("o-1", code)
@@ -214,13 +218,13 @@ def test_a_late_duplicate_is_ignored(dist, monkeypatch):
 
 def test_reconciliation_reports_drift(dist, aws):
     from campaign_shared.resources import table_name
-    from chalicelib.distribution import store
+    from chalicelib.distribution.store import keys
 
     code, _ = dist.chain()
     dist.send(dist.paid("o-1", code))
     aws["dynamodb"].update_item(
         TableName=table_name("test", "distribution", "main"),
-        Key={"pk": {"S": store.dist_pk("s1", "c")}, "sk": {"S": "distributor"}},
+        Key={"pk": {"S": keys.dist_pk("s1", "c")}, "sk": {"S": "distributor"}},
         UpdateExpression="ADD pending :n",
         ExpressionAttributeValues={":n": {"N": "7"}},
     )

@@ -116,7 +116,7 @@ def test_a_message_failing_behind_a_dead_deliverys_lease_outlives_the_lease_befo
     from infrastructure.dev.apps import load_app
 
     load_app("distribution")
-    from chalicelib.distribution.posting import CLAIM_SECONDS
+    from chalicelib.distribution.usecases.posting import CLAIM_SECONDS
 
     queue = aws["resources"]["queues"]["coupons"]
     poller = QueuePoller(

@@ -39,7 +39,7 @@ def _after_claims_expire(redrive):
 
     from campaign_shared import clock
 
-    posting = sys.modules["chalicelib.distribution.posting"]
+    posting = sys.modules["chalicelib.distribution.usecases.posting"]
     real_now = clock.now
     clock.now = lambda: real_now() + timedelta(seconds=posting.CLAIM_SECONDS + 1)
     try:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from chalicelib.distribution import domain, ledger
+from chalicelib.distribution import domain
+from chalicelib.distribution.domain import ledger
 
 RULES = domain.Rules(default_rate_bps=1000, parent_rate_bps=500, product_rates_bps={"hot": 2000})
-APPROVED = {"distributor_id": "c", "status": "approved", "parent_id": "p"}
-PARENT = {"distributor_id": "p", "status": "approved"}
+APPROVED = domain.Member("c", "approved")
+PARENT = domain.Member("p", "approved")
 
 
 def test_accrual_is_floor_per_line():
@@ -18,12 +21,12 @@ def test_accrual_is_floor_per_line():
     lines = domain.priced_lines(
         RULES,
         [
-            {"line_id": "a", "product_id": "x", "paid_amount": 1005},
-            {"line_id": "b", "product_id": "hot", "paid_amount": 1005},
+            domain.PaidLine(line_id="a", product_id="x", paid_amount=1005),
+            domain.PaidLine(line_id="b", product_id="hot", paid_amount=1005),
         ],
         True,
     )
-    assert [(line["a1"], line["a2"]) for line in lines] == [(100, 50), (201, 50)]
+    assert [(line.tier1_accrual, line.tier2_accrual) for line in lines] == [(100, 50), (201, 50)]
 
 
 def test_tier2_only_where_tier1_earns_and_a_parent_exists():
@@ -66,11 +69,11 @@ def test_attribution_cases():
 
     assert attr() == domain.Attribution(None, "c", "p")
     assert attr(owner=None).reason == domain.UNKNOWN_CODE
-    assert attr(owner={**APPROVED, "status": "pending"}).reason == domain.INACTIVE_CODE
-    assert attr(owner={**APPROVED, "status": "suspended"}).reason == domain.INACTIVE_CODE
+    assert attr(owner=replace(APPROVED, status="pending")).reason == domain.INACTIVE_CODE
+    assert attr(owner=replace(APPROVED, status="suspended")).reason == domain.INACTIVE_CODE
     assert attr(customer="c").reason == domain.SELF_PURCHASE
     assert attr(currency="USD").reason == domain.CURRENCY_MISMATCH
-    assert attr(parent={**PARENT, "status": "suspended"}) == domain.Attribution(None, "c", None)
+    assert attr(parent=replace(PARENT, status="suspended")) == domain.Attribution(None, "c", None)
     assert attr(customer="p") == domain.Attribution(None, "c", None)  # the parent buying earns no tier 2
     allowed = domain.Rules(default_rate_bps=1000, self_purchase_commission=True)
     assert attr(customer="c", rules=allowed) == domain.Attribution(None, "c", "p")
@@ -84,7 +87,7 @@ def _paid(lines, refunds=()):
         order,
         attribution=domain.Attribution(None, "c", "p"),
         rules=RULES,
-        lines=[{"line_id": lid, "product_id": "x", "paid_amount": amt} for lid, amt in lines],
+        lines=[domain.PaidLine(line_id=lid, product_id="x", paid_amount=amt) for lid, amt in lines],
         customer_id="buyer",
         currency="CNY",
         code="code",
@@ -94,15 +97,15 @@ def _paid(lines, refunds=()):
 
 
 def _net(order, distributor):
-    entries = [e for g in ledger.groups(order) if g["distributor_id"] == distributor for e in g["entries"]]
+    entries = [e for g in ledger.groups(order) if g.distributor_id == distributor for e in g.entries]
     return domain.sum_entries(entries)
 
 
 def test_refund_recorded_before_payment_counts_as_before_settlement():
     order = _paid([("l-1", 1000)], refunds=[("r-1", {"l-1": 400})])
-    assert order["refunds"]["r-1"]["phase"] == ledger.PRE
+    assert order.refunds["r-1"].phase == ledger.PRE
     assert _net(order, "c")["pending"] == 100 - 40
-    keys = [g["key"] for g in ledger.groups(order) if g["distributor_id"] == "c"]
+    keys = [g.key for g in ledger.groups(order) if g.distributor_id == "c"]
     assert keys == ["acc#t1", "ref#r-1#t1"]
 
 
@@ -110,10 +113,10 @@ def test_settlement_then_clawback_entries_and_rows():
     order = ledger.settle(_paid([("l-1", 1000)], refunds=[("r-1", {"l-1": 250})]), "2026-11-20T00:00:00Z")
     assert ledger.settled_totals(order) == (2, 75 + 38)  # 100-25 tier 1, 50-12 tier 2
     order = ledger.record_refund(order, "r-2", "2026-11-21T00:00:00Z", {"l-1": 750})
-    assert order["refunds"]["r-2"]["phase"] == ledger.POST
+    assert order.refunds["r-2"].phase == ledger.POST
     assert _net(order, "c") == {"pending": 0, "available": 0, "withdrawn": 0, "earned": 0}
-    (row,) = [r for r in ledger.rows(order) if r["tier"] == 1]
-    assert (row["status"], row["reversed_amount"], row["clawback_amount"], row["amount"]) == (
+    (row,) = [r for r in ledger.rows(order) if r.tier == 1]
+    assert (row.status, row.reversed_amount, row.clawback_amount, row.amount) == (
         "clawed_back",
         25,
         75,
@@ -128,8 +131,10 @@ def test_settlement_then_clawback_entries_and_rows():
 def test_refund_anomalies_report_unknown_lines_and_capped_amounts():
     order = _paid([("l-1", 1000)], refunds=[("r-1", {"l-1": 800})])
     order = ledger.record_refund(order, "r-2", "2026-11-12T00:00:00Z", {"l-1": 500, "l-9": 10})
-    assert ledger.refund_anomalies(order, "r-2") == {"unknown_lines": ["l-9"], "capped_amount": 300}
-    assert ledger.refund_anomalies(order, "r-1") == {"unknown_lines": [], "capped_amount": 0}
+    assert ledger.refund_anomalies(order, "r-2") == domain.RefundAnomalies(
+        unknown_lines=["l-9"], capped_amount=300
+    )
+    assert ledger.refund_anomalies(order, "r-1") == domain.RefundAnomalies(unknown_lines=[], capped_amount=0)
 
 
 def test_unattributed_or_zero_commission_orders_have_no_entries():
@@ -137,16 +142,16 @@ def test_unattributed_or_zero_commission_orders_have_no_entries():
         ledger.new_order("s1", "o"),
         attribution=domain.Attribution(domain.UNKNOWN_CODE),
         rules=RULES,
-        lines=[{"line_id": "l", "product_id": "x", "paid_amount": 100}],
+        lines=[domain.PaidLine(line_id="l", product_id="x", paid_amount=100)],
         customer_id="b",
         currency="CNY",
         code="zz",
         paid_at="2026-11-11T00:00:00Z",
         settle_due_at="2026-11-18T00:00:00Z",
     )
-    assert order["state"] == ledger.UNATTRIBUTED and ledger.groups(order) == [] and ledger.rows(order) == []
+    assert order.state == ledger.UNATTRIBUTED and ledger.groups(order) == [] and ledger.rows(order) == []
     tiny = _paid([("l-1", 9)])
-    assert tiny["state"] == ledger.UNATTRIBUTED and tiny["reason"] == domain.NO_COMMISSION
+    assert tiny.state == ledger.UNATTRIBUTED and tiny.reason == domain.NO_COMMISSION
 
 
 def test_withdrawal_entry_and_rank_key():

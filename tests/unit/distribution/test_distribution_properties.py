@@ -12,7 +12,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.distribution import domain, ledger
+from chalicelib.distribution import domain
+from chalicelib.distribution.domain import ledger
 
 PAID_AT = "2026-11-11T00:00:00Z"
 
@@ -20,17 +21,17 @@ PAID_AT = "2026-11-11T00:00:00Z"
 class World:
     """The consumer's logic over dicts: facts recorded once per business key, groups posted once."""
 
-    def __init__(self, rules: domain.Rules, lines: list[dict]) -> None:
+    def __init__(self, rules: domain.Rules, lines: list[domain.PaidLine]) -> None:
         self.rules = rules
         self.lines = lines
         self.order = ledger.new_order("s1", "o-1")
         self.applied: set[str] = set()
-        self.entries: dict[str, dict] = {}
+        self.entries: dict[str, tuple[str, domain.Entry]] = {}
         self.balances: dict[str, dict[str, int]] = {}
 
     def deliver(self, message: tuple) -> None:
         kind = message[0]
-        if kind == "paid" and self.order["state"] == ledger.UNPAID:
+        if kind == "paid" and self.order.state == ledger.UNPAID:
             self.order = ledger.record_paid(
                 self.order,
                 attribution=domain.Attribution(None, "c", "p"),
@@ -42,7 +43,7 @@ class World:
                 paid_at=PAID_AT,
                 settle_due_at=PAID_AT,
             )
-        elif kind == "refund" and message[1] not in self.order["refunds"]:
+        elif kind == "refund" and message[1] not in self.order.refunds:
             self.order = ledger.record_refund(self.order, message[1], "2026-11-12T00:00:00Z", message[2])
         elif kind == "settle" and ledger.is_due(self.order, "2026-12-01T00:00:00Z"):
             self.order = ledger.settle(self.order, "2026-12-01T00:00:00Z")
@@ -50,17 +51,17 @@ class World:
 
     def post(self) -> None:
         for group in ledger.groups(self.order):
-            if group["key"] in self.applied:
+            if group.key in self.applied:
                 continue
-            self.applied.add(group["key"])
-            balance = self.balances.setdefault(group["distributor_id"], {})
-            self.balances[group["distributor_id"]] = domain.add_entries(balance, group["entries"])
-            for entry in group["entries"]:
-                assert entry["entry_id"] not in self.entries, "an entry was posted twice"
-                self.entries[entry["entry_id"]] = {**entry, "distributor_id": group["distributor_id"]}
+            self.applied.add(group.key)
+            balance = self.balances.setdefault(group.distributor_id, {})
+            self.balances[group.distributor_id] = domain.add_entries(balance, group.entries)
+            for entry in group.entries:
+                assert entry.entry_id not in self.entries, "an entry was posted twice"
+                self.entries[entry.entry_id] = (group.distributor_id, entry)
 
     def ledger_sums(self, distributor: str) -> dict[str, int]:
-        return domain.sum_entries([e for e in self.entries.values() if e["distributor_id"] == distributor])
+        return domain.sum_entries([e for owner, e in self.entries.values() if owner == distributor])
 
 
 line_amounts = st.lists(st.integers(min_value=0, max_value=200_000), min_size=1, max_size=4)
@@ -69,7 +70,9 @@ line_amounts = st.lists(st.integers(min_value=0, max_value=200_000), min_size=1,
 @st.composite
 def scenarios(draw):
     amounts = draw(line_amounts)
-    lines = [{"line_id": f"l{i}", "product_id": f"p{i % 2}", "paid_amount": a} for i, a in enumerate(amounts)]
+    lines = [
+        domain.PaidLine(line_id=f"l{i}", product_id=f"p{i % 2}", paid_amount=a) for i, a in enumerate(amounts)
+    ]
     r1 = draw(st.integers(min_value=1, max_value=10_000))
     r2 = draw(st.integers(min_value=0, max_value=10_000 - r1))
     product = draw(st.integers(min_value=0, max_value=10_000 - r2))
@@ -81,13 +84,13 @@ def scenarios(draw):
         for k in range(parts):
             refund = {}
             for line in lines:
-                share = line["paid_amount"] // parts + (line["paid_amount"] % parts if k == parts - 1 else 0)
-                refund[line["line_id"]] = share + draw(st.integers(min_value=0, max_value=3))
+                share = line.paid_amount // parts + (line.paid_amount % parts if k == parts - 1 else 0)
+                refund[line.line_id] = share + draw(st.integers(min_value=0, max_value=3))
             refunds.append((f"r{k}", refund))
     else:
         for k in range(draw(st.integers(min_value=0, max_value=3))):
             refund = {
-                line["line_id"]: draw(st.integers(min_value=0, max_value=line["paid_amount"] // 2 + 1))
+                line.line_id: draw(st.integers(min_value=0, max_value=line.paid_amount // 2 + 1))
                 for line in lines
                 if draw(st.booleans())
             }
@@ -109,20 +112,21 @@ def test_ledger_properties_under_duplicates_and_reordering(scenario):
         world.deliver(message)
     world.deliver(("paid",))  # whatever came first, the payment is eventually seen
 
-    priced = {line["line_id"]: line for line in world.order["lines"]}
+    priced = {line.line_id: line for line in world.order.lines}
     for line in priced.values():
-        bound = domain.accrual(line["paid"], line["r1"] + line["r2"])
-        assert line["a1"] + line["a2"] <= bound
-        assert line["a1"] == line["paid"] * line["r1"] // 10_000
+        bound = domain.accrual(line.paid_amount, line.tier1_rate_bps + line.tier2_rate_bps)
+        assert line.tier1_accrual + line.tier2_accrual <= bound
+        assert line.tier1_accrual == line.paid_amount * line.tier1_rate_bps // 10_000
 
     taken: dict[tuple[str, int], int] = {}
-    for entry in world.entries.values():
-        assert entry["amount"] >= 0
-        if entry["kind"] in ("reversal", "clawback"):
-            key = (entry["line_id"], entry["tier"])
-            taken[key] = taken.get(key, 0) + entry["amount"]
+    for _, entry in world.entries.values():
+        assert entry.amount >= 0
+        if entry.kind in ("reversal", "clawback"):
+            assert entry.line_id is not None and entry.tier is not None
+            key = (entry.line_id, entry.tier)
+            taken[key] = taken.get(key, 0) + entry.amount
     for (line_id, tier), amount in taken.items():
-        assert amount <= priced[line_id][f"a{tier}"], "more reversed than accrued"
+        assert amount <= priced[line_id].accrual(tier), "more reversed than accrued"
 
     for distributor, balance in world.balances.items():
         assert balance == world.ledger_sums(distributor)
@@ -135,7 +139,8 @@ def test_ledger_properties_under_duplicates_and_reordering(scenario):
             refunded[line_id] = refunded.get(line_id, 0) + amount
     for tier, distributor in ((1, "c"), (2, "p")):
         expected = sum(
-            line[f"a{tier}"] - domain.reversed_part(line[f"a{tier}"], refunded.get(lid, 0), line["paid"])
+            line.accrual(tier)
+            - domain.reversed_part(line.accrual(tier), refunded.get(lid, 0), line.paid_amount)
             for lid, line in priced.items()
         )
         balance = world.balances.get(distributor, {"pending": 0, "available": 0, "earned": 0})

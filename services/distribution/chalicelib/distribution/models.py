@@ -7,52 +7,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    StringConstraints,
-)
+from pydantic import Field, StrictBool, StrictInt
 
-from campaign_shared.dynamo import PageParams
-from campaign_shared.events import Id
+from campaign_shared.storage.paging import PageParams
+from campaign_shared.types import Bps, Currency, Id, In, Out, PositiveAmount, Timestamp
 
-Bps = Annotated[StrictInt, Field(ge=0, le=10_000)]
-Money = Annotated[StrictInt, Field(ge=1, le=10**12)]
-PrincipalId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-
-
-def _rfc3339_text(value: object) -> object:
-    if not isinstance(value, str):
-        raise ValueError("must be an RFC 3339 time string, e.g. 2026-11-11T00:00:00Z")
-    from campaign_shared import clock
-
-    return clock.parse(value)  # bounded years; ValueError -> 400
-
-
-Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+__all__ = ["PageParams"]
 
 CommissionStatus = Literal["pending", "available", "reversed", "clawed_back"]
 EntryKind = Literal["accrual", "reversal", "settlement", "clawback", "withdrawal"]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
 # ---- rules ------------------------------------------------------------------------------------
 
 
-class RulesIn(_In):
+class RulesIn(In):
     default_rate_bps: Bps = 0
     parent_rate_bps: Bps = Field(
         default=0, description="Second tier: the distributor who invited the seller."
@@ -66,7 +35,7 @@ class RulesIn(_In):
     currency: Currency = "CNY"
 
 
-class RulesOut(_Out):
+class RulesOut(Out):
     default_rate_bps: int
     parent_rate_bps: int
     product_rates_bps: dict[str, int]
@@ -77,7 +46,7 @@ class RulesOut(_Out):
     updated_at: str | None = None
 
 
-class StatsOut(_Out):
+class StatsOut(Out):
     """Orders whose distributor code earned nothing, by reason."""
 
     unknown_code_orders: int
@@ -90,22 +59,22 @@ class StatsOut(_Out):
 # ---- distributors and links ----------------------------------------------------------------
 
 
-class RegisterIn(_In):
-    invited_by: PrincipalId | None = None
+class RegisterIn(In):
+    invited_by: Id | None = None
 
 
-class DistributorOut(_Out):
+class DistributorOut(Out):
     distributor_id: str
     status: Literal["pending", "approved", "suspended"]
     parent_id: str | None = None
     created_at: str | None = None
 
 
-class LinkIn(_In):
+class LinkIn(In):
     product_id: Id | None = None
 
 
-class LinkOut(_Out):
+class LinkOut(Out):
     code: str
     url: str
     product_id: str | None = None
@@ -118,7 +87,7 @@ class LinkOut(_Out):
 # ---- balances and ledger --------------------------------------------------------------------
 
 
-class BalanceOut(_Out):
+class BalanceOut(Out):
     distributor_id: str
     pending_amount: int
     available_amount: int = Field(description="May be negative after a clawback.")
@@ -131,7 +100,7 @@ class CommissionQuery(PageParams):
     status: CommissionStatus | None = None
 
 
-class CommissionOut(_Out):
+class CommissionOut(Out):
     order_id: str
     line_id: str
     product_id: str
@@ -148,7 +117,7 @@ class CommissionOut(_Out):
     settled_at: str | None = None
 
 
-class CommissionPage(_Out):
+class CommissionPage(Out):
     items: list[CommissionOut]
     next_cursor: str | None = None
 
@@ -157,7 +126,7 @@ class LedgerQuery(PageParams):
     kind: EntryKind | None = None
 
 
-class LedgerEntryOut(_Out):
+class LedgerEntryOut(Out):
     entry_id: str
     kind: EntryKind
     order_id: str | None = None
@@ -173,16 +142,16 @@ class LedgerEntryOut(_Out):
     created_at: str
 
 
-class LedgerPage(_Out):
+class LedgerPage(Out):
     items: list[LedgerEntryOut]
     next_cursor: str | None = None
 
 
-class WithdrawalIn(_In):
-    amount: Money
+class WithdrawalIn(In):
+    amount: PositiveAmount
 
 
-class WithdrawalOut(_Out):
+class WithdrawalOut(Out):
     withdrawal_id: str
     amount: int
     status: Literal["completed"]
@@ -191,7 +160,7 @@ class WithdrawalOut(_Out):
     available_amount: int
 
 
-class LeaderboardItem(_Out):
+class LeaderboardItem(Out):
     distributor_id: str
     earned_amount: int
     pending_amount: int
@@ -199,7 +168,7 @@ class LeaderboardItem(_Out):
     status: str | None = None
 
 
-class LeaderboardPage(_Out):
+class LeaderboardPage(Out):
     items: list[LeaderboardItem]
     next_cursor: str | None = None
 
@@ -207,25 +176,25 @@ class LeaderboardPage(_Out):
 # ---- settlement and reconciliation ------------------------------------------------------------
 
 
-class SettlementIn(_In):
-    as_of: Rfc3339 | None = Field(default=None, description="Settle what is due at this time; default now.")
+class SettlementIn(In):
+    as_of: Timestamp | None = Field(default=None, description="Settle what is due at this time; default now.")
 
 
-class SettlementOut(_Out):
+class SettlementOut(Out):
     settled_count: int = Field(description="Commissions (line and tier) moved from pending to available.")
     settled_amount: int
     as_of: str
     has_more: bool = Field(description="True when the run stopped early; run it again for the rest.")
 
 
-class Buckets(_Out):
+class Buckets(Out):
     pending: int
     available: int
     withdrawn: int
     earned: int
 
 
-class ReconciliationOut(_Out):
+class ReconciliationOut(Out):
     distributor_id: str
     balance: Buckets
     ledger: Buckets
@@ -235,6 +204,6 @@ class ReconciliationOut(_Out):
     consistent: bool
 
 
-class ReconciliationPage(_Out):
+class ReconciliationPage(Out):
     items: list[ReconciliationOut]
     next_cursor: str | None = None

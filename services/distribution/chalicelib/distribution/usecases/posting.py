@@ -19,7 +19,7 @@ distributor. An order's groups are posted in steps, each one single-item conditi
 4. **Finish.** Drop the group from the journal.
 
 Invariant: balances = the sums of the ledger entries plus the journal's entries not written
-yet (``service.reconcile`` checks it); when deliveries are idle the journal is empty and
+yet (``usecases.settlement.reconcile`` checks it); when deliveries are idle the journal is empty and
 balances equal the ledger. Once a group is in the journal, steps 2-4 are idempotent and
 anyone may finish them (a retry, or ``flush_journal``). A delivery only starts step 1 within
 ``STEP_SECONDS`` of its claim, which expires after ``CLAIM_SECONDS``, so a slow delivery can
@@ -28,17 +28,29 @@ never post a group that another delivery took over and finished.
 
 from __future__ import annotations
 
-import random
 import time
-from typing import Any
+from dataclasses import replace
 
 from campaign_shared import clock, ids
 from campaign_shared.errors import Conflict, ServiceUnavailable
-from chalicelib.distribution import domain, ledger, store, store_orders
+from campaign_shared.storage import retry
+from chalicelib.distribution import domain
+from chalicelib.distribution.domain import Entry, Group, Order, ledger
+from chalicelib.distribution.store.records import (
+    Claim,
+    DistributorRecord,
+    Done,
+    JournalGroup,
+    Mark,
+    OrderRecord,
+    WithdrawalReceipt,
+)
+from chalicelib.distribution.usecases.stores import STORES, Stores
 
 CLAIM_SECONDS = 120
 STEP_SECONDS = 60
 MAX_ATTEMPTS = 25
+BACKOFF_SECONDS = 0.002
 
 
 class UnknownDistributor(LookupError):
@@ -49,26 +61,24 @@ def group_id(order_id: str, key: str) -> str:
     return f"{order_id}|{key}"
 
 
-def new_claim(now_epoch: int) -> dict[str, Any]:
-    return {"s": "claimed", "t": ids.token(9), "u": now_epoch + CLAIM_SECONDS}
+def new_claim(now_epoch: int) -> Claim:
+    return Claim(token=ids.token(9), until_epoch=now_epoch + CLAIM_SECONDS)
 
 
-def is_done(mark: Any) -> bool:
-    return isinstance(mark, dict) and mark.get("s") == "done"
+def is_done(mark: Mark | None) -> bool:
+    return isinstance(mark, Done)
 
 
-def _held(mark: Any, now_epoch: int) -> bool:
-    return isinstance(mark, dict) and mark.get("s") == "claimed" and int(mark.get("u", 0)) >= now_epoch
+def _held(mark: Mark | None, now_epoch: int) -> bool:
+    return isinstance(mark, Claim) and mark.until_epoch >= now_epoch
 
 
-def new_group_claims(
-    before: dict[str, Any], after: dict[str, Any], now_epoch: int
-) -> dict[str, dict[str, Any]]:
+def new_group_claims(before: Order, after: Order, now_epoch: int) -> dict[str, Claim]:
     """Claims for the groups that ``after``'s facts imply and ``before``'s did not: the
     delivery that records the facts claims them in the same write."""
-    old = {g["key"] for g in ledger.groups(before)}
+    old = {g.key for g in ledger.groups(before)}
     claim = new_claim(now_epoch)
-    return {g["key"]: claim for g in ledger.groups(after) if g["key"] not in old}
+    return {g.key: claim for g in ledger.groups(after) if g.key not in old}
 
 
 # ---- step 1 ---------------------------------------------------------------------------------
@@ -78,56 +88,62 @@ def apply_group(
     shop: str,
     distributor_id: str,
     gid: str,
-    entries: list[dict[str, Any]],
+    entries: tuple[Entry, ...],
     *,
     require_available: int | None = None,
     require_approved: bool = False,
-    snapshot: dict[str, Any] | None = None,
-    receipt: dict[str, Any] | None = None,
+    snapshot: DistributorRecord | None = None,
+    receipt: WithdrawalReceipt | None = None,
     deadline: float | None = None,
-) -> dict[str, Any]:
-    """Post a group's deltas to the balance once. Returns the balance after the group (or as
-    found, when the group is already in the journal). ``snapshot``: a fresh read of the
+    st: Stores = STORES,
+) -> DistributorRecord:
+    """Post a group's deltas to the balance once. Returns the distributor after the group (or
+    as found, when the group is already in the journal). ``snapshot``: a fresh read of the
     distributor to try first (its version guards the write). ``deadline`` (``time.monotonic``):
     no balance write is attempted after it (the caller's claim would be at risk)."""
-    for attempt in range(MAX_ATTEMPTS):
+    for attempt in retry.attempts(
+        MAX_ATTEMPTS, busy="the balance is busy; retry shortly", base=BACKOFF_SECONDS
+    ):
         if deadline is not None and time.monotonic() > deadline:
             raise ServiceUnavailable("posting took too long; the message will be retried")
         record = (
-            snapshot if snapshot is not None and attempt == 0 else store.get_distributor(shop, distributor_id)
+            snapshot if snapshot is not None and attempt == 0 else st.distributors.get(shop, distributor_id)
         )
         if record is None:
             raise UnknownDistributor(distributor_id)
-        journal = record.get("journal") or {}
-        if gid in journal:
+        if gid in record.journal:
             return record
         now = clock.epoch(clock.now())
-        if any(int(value.get("at", 0)) < now - CLAIM_SECONDS for value in journal.values()):
-            flush_journal(shop, distributor_id)  # left by a delivery that never came back
+        if any(group.at < now - CLAIM_SECONDS for group in record.journal.values()):
+            flush_journal(shop, distributor_id, st=st)  # left by a delivery that never came back
             continue
-        refusal = domain.withdrawal_refusal(record.get("status")) if require_approved else None
+        refusal = domain.withdrawal_refusal(record.status) if require_approved else None
         if refusal is not None:
             raise Conflict(refusal[1], code=refusal[0])
-        available = int(record.get("available", 0))
-        if require_available is not None and available < require_available:
+        if require_available is not None and record.available < require_available:
             raise Conflict(
-                f"available balance {available} is less than {require_available}", code="insufficient_balance"
+                f"available balance {record.available} is less than {require_available}",
+                code="insufficient_balance",
             )
-        balance = domain.add_entries(record, entries)
-        written = store.write_balance(
+        balance = domain.add_entries(record.balance(), entries)
+        written = st.distributors.write_balance(
             shop,
             distributor_id,
-            version=int(record.get("version", 0)),
+            version=record.version,
             balance=balance,
-            rank=domain.rank_key(balance["earned"], distributor_id),
             group_id=gid,
-            journal={"at": now, "entries": entries, **({"receipt": receipt} if receipt else {})},
+            journal=JournalGroup(at=now, entries=entries, receipt=receipt),
             status="approved" if require_approved else None,
         )
         if written:
-            return {**record, **balance}
-        time.sleep(random.uniform(0, 0.004 * (attempt + 1)))
-    raise ServiceUnavailable("the balance is busy; retry shortly")
+            return replace(
+                record,
+                pending=balance["pending"],
+                available=balance["available"],
+                withdrawn=balance["withdrawn"],
+                earned=balance["earned"],
+            )
+    raise AssertionError("unreachable")  # pragma: no cover (attempts raises 503)
 
 
 # ---- an order's groups --------------------------------------------------------------------
@@ -138,13 +154,14 @@ class GroupsHeld(ServiceUnavailable):
 
 
 def post_order(
-    order: dict[str, Any],
+    record: OrderRecord,
     *,
-    claimed: dict[str, dict[str, Any]] | None = None,
+    claimed: dict[str, Claim] | None = None,
     claimed_at: float | None = None,
     redelivered: bool = False,
-    snapshots: dict[str, dict[str, Any]] | None = None,
-) -> list[dict[str, Any]]:
+    snapshots: dict[str, DistributorRecord] | None = None,
+    st: Stores = STORES,
+) -> list[Group]:
     """Post every group the order's facts imply that is not done: those in ``claimed`` (held
     since ``claimed_at``, ``time.monotonic``) and any free or expired one it can claim.
     Writes the commission rows when they lag the order. Idempotent; returns what it posted.
@@ -152,51 +169,52 @@ def post_order(
     A redelivery also finishes groups a crashed delivery left in a journal, and raises
     ``GroupsHeld`` (the message is retried) when a group is still claimed by a delivery that
     may have died. On any failure the claims taken here are released for the retry."""
-    shop, order_id = order["shop"], order["order_id"]
-    marks = order.get("applied") or {}
+    order = record.order
+    shop, order_id = order.shop, order.order_id
     claims = dict(claimed or {})
     started = claimed_at if claimed_at is not None else time.monotonic()
     now = clock.epoch(clock.now())
-    mine, elsewhere = [], []
+    mine: list[Group] = []
+    elsewhere: list[Group] = []
     try:
         for group in ledger.groups(order):
-            mark = marks.get(group["key"])
+            mark = record.applied.get(group.key)
             if is_done(mark):
                 if redelivered:
-                    store.finish_group(shop, group["distributor_id"], group_id(order_id, group["key"]))
+                    st.distributors.finish_group(shop, group.distributor_id, group_id(order_id, group.key))
                 continue
-            if group["key"] not in claims and not _held(mark, now):
+            if group.key not in claims and not _held(mark, now):
                 claim = new_claim(now)
-                if store_orders.claim_group(shop, order_id, group["key"], claim, now):
-                    claims[group["key"]] = claim
-            (mine if group["key"] in claims else elsewhere).append(group)
+                if st.orders.claim_group(shop, order_id, group.key, claim, now):
+                    claims[group.key] = claim
+            (mine if group.key in claims else elsewhere).append(group)
         deadline = started + STEP_SECONDS
         for group in mine:
-            snapshot = (snapshots or {}).pop(group["distributor_id"], None)
-            gid = group_id(order_id, group["key"])
+            snapshot = (snapshots or {}).pop(group.distributor_id, None)
+            gid = group_id(order_id, group.key)
             apply_group(
-                shop, group["distributor_id"], gid, group["entries"], snapshot=snapshot, deadline=deadline
+                shop, group.distributor_id, gid, group.entries, snapshot=snapshot, deadline=deadline, st=st
             )
-            store.put_entries(shop, group["distributor_id"], group["entries"])
-        project = order.get("state") == ledger.PAID and int(order.get("projected", 0)) < int(order["version"])
+            st.ledger.put_entries(shop, group.distributor_id, group.entries)
+        project = order.state == ledger.PAID and record.projected < order.version
         if project:
-            store.put_rows(shop, ledger.rows(order), int(order["version"]))
-        unindex = bool(order.get("settled_at")) and not elsewhere
+            st.commissions.put_rows(shop, ledger.rows(order), order.version)
+        unindex = bool(order.settled_at) and not elsewhere
         if mine or project or unindex:
-            store_orders.mark_done(
+            st.orders.mark_done(
                 shop,
                 order_id,
-                [g["key"] for g in mine],
+                [g.key for g in mine],
                 clock.iso(clock.now()),
-                projected=int(order["version"]) if project else None,
+                projected=order.version if project else None,
                 unindex=unindex,
             )
     except BaseException:
         for key, claim in claims.items():
-            store_orders.release_group(shop, order_id, key, claim["t"])
+            st.orders.release_group(shop, order_id, key, claim.token)
         raise
     for group in mine:
-        store.finish_group(shop, group["distributor_id"], group_id(order_id, group["key"]))
+        st.distributors.finish_group(shop, group.distributor_id, group_id(order_id, group.key))
     if redelivered and elsewhere:
         raise GroupsHeld(f"{len(elsewhere)} groups of order {order_id} are claimed by another delivery")
     return mine
@@ -206,46 +224,49 @@ def post_order(
 
 
 def post_withdrawal(
-    shop: str, distributor_id: str, entry: dict[str, Any], receipt: dict[str, Any]
-) -> dict[str, Any]:
+    shop: str, distributor_id: str, entry: Entry, receipt: WithdrawalReceipt, *, st: Stores = STORES
+) -> WithdrawalReceipt:
     """Post a withdrawal entry if ``available`` covers it (409 ``insufficient_balance``), then
     its receipt (what a retry with the same Idempotency-Key finds), then finish. Returns the
     receipt with the available amount after it."""
-    gid = entry["entry_id"]
+    gid = entry.entry_id
     after = apply_group(
         shop,
         distributor_id,
         gid,
-        [entry],
-        require_available=entry["amount"],
+        (entry,),
+        require_available=entry.amount,
         require_approved=True,
         receipt=receipt,
+        st=st,
     )
-    store.put_entries(shop, distributor_id, [entry])
-    done = {**receipt, "available_amount": int(after.get("available", 0))}
-    store.put_withdrawal(shop, distributor_id, done)
-    store.finish_group(shop, distributor_id, gid)
+    st.ledger.put_entries(shop, distributor_id, [entry])
+    done = replace(receipt, available_amount=after.available)
+    st.withdrawals.put(shop, distributor_id, done)
+    st.distributors.finish_group(shop, distributor_id, gid)
     return done
 
 
-def flush_journal(shop: str, distributor_id: str, older_than_seconds: int = CLAIM_SECONDS) -> int:
+def flush_journal(
+    shop: str, distributor_id: str, older_than_seconds: int = CLAIM_SECONDS, *, st: Stores = STORES
+) -> int:
     """Finish journal groups left by deliveries that never came back (a message in the DLQ):
     write their entries, mark their cause done, drop them from the journal. Safe at any time
     (every step after the balance write is idempotent). Returns how many it finished."""
-    record = store.get_distributor(shop, distributor_id)
+    record = st.distributors.get(shop, distributor_id)
     if record is None:
         return 0
     now = clock.now()
     done = 0
-    for gid, value in (record.get("journal") or {}).items():
-        if int(value.get("at", 0)) > clock.epoch(now) - older_than_seconds:
+    for gid, group in record.journal.items():
+        if group.at > clock.epoch(now) - older_than_seconds:
             continue
-        store.put_entries(shop, distributor_id, value["entries"])
-        if value.get("receipt"):
-            store.put_withdrawal(shop, distributor_id, value["receipt"])
+        st.ledger.put_entries(shop, distributor_id, group.entries)
+        if group.receipt is not None:
+            st.withdrawals.put(shop, distributor_id, group.receipt)
         order_id, _, key = gid.partition("|")
         if key:  # an order's group (withdrawal groups have no "|")
-            store_orders.mark_done(shop, order_id, [key], clock.iso(now))
-        store.finish_group(shop, distributor_id, gid)
+            st.orders.mark_done(shop, order_id, [key], clock.iso(now))
+        st.distributors.finish_group(shop, distributor_id, gid)
         done += 1
     return done

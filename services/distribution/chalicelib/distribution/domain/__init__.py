@@ -21,11 +21,45 @@ no third tier. A line only earns tier 2 when it earns tier 1.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from campaign_shared import money
+from chalicelib.distribution.domain.values import (
+    PAID,
+    POST,
+    PRE,
+    UNATTRIBUTED,
+    UNPAID,
+    Commission,
+    Entry,
+    Group,
+    Member,
+    Order,
+    PaidLine,
+    PricedLine,
+    Refund,
+    RefundAnomalies,
+)
+
+__all__ = [
+    "PAID",
+    "POST",
+    "PRE",
+    "UNATTRIBUTED",
+    "UNPAID",
+    "Commission",
+    "Entry",
+    "Group",
+    "Member",
+    "Order",
+    "PaidLine",
+    "PricedLine",
+    "Refund",
+    "RefundAnomalies",
+]
 
 MAX_BPS = money.BPS
 TIERS = (1, 2)
@@ -109,46 +143,45 @@ def attribute(
     rules: Rules,
     customer_id: str,
     currency: str,
-    owner: dict[str, Any] | None,
-    parent: dict[str, Any] | None,
+    owner: Member | None,
+    parent: Member | None,
 ) -> Attribution:
-    """Decide attribution from the code's owner and the owner's parent (distributor records
-    with ``distributor_id`` and ``status``; None when unknown)."""
+    """Decide attribution from the code's owner and the owner's parent (None when unknown)."""
     if owner is None:
         return Attribution(UNKNOWN_CODE)
-    if owner.get("status") != "approved":
+    if owner.status != "approved":
         return Attribution(INACTIVE_CODE)
     if currency != rules.currency:
         return Attribution(CURRENCY_MISMATCH)
-    tier1 = owner["distributor_id"]
+    tier1 = owner.distributor_id
     if customer_id == tier1 and not rules.self_purchase_commission:
         return Attribution(SELF_PURCHASE)
     tier2 = None
-    if parent is not None and parent.get("status") == "approved":
-        tier2 = parent["distributor_id"]
+    if parent is not None and parent.status == "approved":
+        tier2 = parent.distributor_id
         if customer_id == tier2 and not rules.self_purchase_commission:
             tier2 = None
     return Attribution(None, tier1, tier2)
 
 
-def priced_lines(rules: Rules, lines: list[dict[str, Any]], has_parent: bool) -> list[dict[str, Any]]:
+def priced_lines(rules: Rules, lines: Sequence[PaidLine], has_parent: bool) -> tuple[PricedLine, ...]:
     """Order lines with their rates and accruals, in event order."""
     priced = []
     for line in lines:
-        r1, r2 = line_rates(rules, line["product_id"], has_parent)
-        paid = line["paid_amount"]
+        r1, r2 = line_rates(rules, line.product_id, has_parent)
+        paid = line.paid_amount
         priced.append(
-            {
-                "line_id": line["line_id"],
-                "product_id": line["product_id"],
-                "paid": paid,
-                "r1": r1,
-                "r2": r2,
-                "a1": accrual(paid, r1),
-                "a2": accrual(paid, r2),
-            }
+            PricedLine(
+                line_id=line.line_id,
+                product_id=line.product_id,
+                paid_amount=paid,
+                tier1_rate_bps=r1,
+                tier2_rate_bps=r2,
+                tier1_accrual=accrual(paid, r1),
+                tier2_accrual=accrual(paid, r2),
+            )
         )
-    return priced
+    return tuple(priced)
 
 
 def paid_at(occurred_at: datetime, now: datetime) -> datetime:
@@ -204,11 +237,16 @@ def withdrawal_refusal(status: str | None) -> tuple[str, str] | None:
 BUCKETS = ("pending", "available", "withdrawn", "earned")
 
 
-def entry_deltas(entry: dict[str, Any]) -> dict[str, int]:
-    return {bucket: int(entry.get(bucket, 0)) for bucket in BUCKETS}
+def entry_deltas(entry: Entry) -> dict[str, int]:
+    return {
+        "pending": entry.pending,
+        "available": entry.available,
+        "withdrawn": entry.withdrawn,
+        "earned": entry.earned,
+    }
 
 
-def add_entries(balance: dict[str, int], entries: list[dict[str, Any]]) -> dict[str, int]:
+def add_entries(balance: Mapping[str, int], entries: Iterable[Entry]) -> dict[str, int]:
     """A balance (the four buckets) plus the deltas of ``entries``."""
     out = {bucket: int(balance.get(bucket, 0)) for bucket in BUCKETS}
     for entry in entries:
@@ -217,23 +255,23 @@ def add_entries(balance: dict[str, int], entries: list[dict[str, Any]]) -> dict[
     return out
 
 
-def sum_entries(entries: list[dict[str, Any]]) -> dict[str, int]:
+def sum_entries(entries: Iterable[Entry]) -> dict[str, int]:
     return add_entries({}, entries)
 
 
-def withdrawal_entry(withdrawal_id: str, amount: int, at: str, currency: str) -> dict[str, Any]:
+def withdrawal_entry(withdrawal_id: str, amount: int, at: str, currency: str) -> Entry:
     if amount <= 0:
         raise ValueError("a withdrawal must be positive")
-    return {
-        "entry_id": f"wd#{withdrawal_id}",
-        "kind": "withdrawal",
-        "withdrawal_id": withdrawal_id,
-        "amount": amount,
-        "available": -amount,
-        "withdrawn": amount,
-        "at": at,
-        "currency": currency,
-    }
+    return Entry(
+        entry_id=f"wd#{withdrawal_id}",
+        kind="withdrawal",
+        withdrawal_id=withdrawal_id,
+        amount=amount,
+        available=-amount,
+        withdrawn=amount,
+        at=at,
+        currency=currency,
+    )
 
 
 def rank_key(earned: int, distributor_id: str) -> str:

@@ -1,0 +1,104 @@
+"""Distributors and their balances (``dist#<shop>#<distributor>`` / ``distributor``): the
+profile, the four balances, ``version`` and the ``journal`` of groups applied to the
+balance whose entries may not be written yet (see ``usecases.posting``); gsi1 ranks them by
+earned amount (the leaderboard)."""
+
+from __future__ import annotations
+
+from campaign_shared.storage import codec, paging, writes
+from chalicelib.distribution import domain
+from chalicelib.distribution.store import keys, table
+from chalicelib.distribution.store.records import DistributorRecord, JournalGroup
+
+
+class Distributors:
+    def get(self, shop: str, distributor_id: str) -> DistributorRecord | None:
+        item = table.get(keys.distributor_key(shop, distributor_id))
+        return DistributorRecord.from_item(item) if item else None
+
+    def create(self, shop: str, record: DistributorRecord) -> bool:
+        """Create a distributor; False if it exists."""
+        return writes.create(table.name(), record.to_item(shop)).applied
+
+    def set_status(self, shop: str, distributor_id: str, status: str, at: str) -> DistributorRecord | None:
+        """Set a distributor's status; None when there is no such distributor."""
+        written = writes.update(
+            table.name(),
+            keys.distributor_key(shop, distributor_id),
+            update="SET #s = :s, status_changed_at = :at",
+            condition="attribute_exists(pk)",
+            names={"#s": "status"},
+            values=codec.values(s=status, at=at),
+        )
+        if not written.applied or written.item is None:
+            return None
+        return DistributorRecord.from_item(written.item)
+
+    def write_balance(
+        self,
+        shop: str,
+        distributor_id: str,
+        *,
+        version: int,
+        balance: dict[str, int],
+        group_id: str,
+        journal: JournalGroup,
+        status: str | None = None,
+    ) -> bool:
+        """Apply a group to a balance read at ``version``: the new balances and the group in the
+        journal, in one write. False when the balance changed since it was read (or, with
+        ``status``, when the distributor's status is no longer that one)."""
+        sets = [
+            "pending = :pending",
+            "available = :available",
+            "withdrawn = :withdrawn",
+            "earned = :earned",
+            "gsi1sk = :rank",
+            "version = :next",
+            "journal.#g = :journal",
+        ]
+        condition = "version = :version"
+        names = {"#g": group_id}
+        extra = {}
+        if status is not None:
+            condition += " AND #st = :status"
+            names["#st"] = "status"
+            extra["status"] = status
+        return writes.update(
+            table.name(),
+            keys.distributor_key(shop, distributor_id),
+            update="SET " + ", ".join(sets),
+            condition=condition,
+            names=names,
+            values=codec.values(
+                rank=domain.rank_key(balance["earned"], distributor_id),
+                next=version + 1,
+                version=version,
+                journal=journal.to_dict(),
+                **balance,
+                **extra,
+            ),
+        ).applied
+
+    def finish_group(self, shop: str, distributor_id: str, group_id: str) -> None:
+        """Drop a group from the journal once its entries are written and its cause is marked
+        done; a no-op when another delivery already did. Balances do not change."""
+        writes.update(
+            table.name(),
+            keys.distributor_key(shop, distributor_id),
+            update="REMOVE journal.#g",
+            condition="attribute_exists(journal.#g)",
+            names={"#g": group_id},
+        )
+
+    def board_page(self, shop: str, page: paging.PageParams) -> tuple[list[DistributorRecord], str | None]:
+        """Distributors of a shop by earned amount, highest first."""
+        items, cursor = paging.query_page(
+            table=table.name(),
+            index=keys.GSI,
+            key_condition="gsi1pk = :p",
+            expression_values=codec.values(p=keys.board_pk(shop)),
+            page=page,
+            forward=False,
+        )
+        return [DistributorRecord.from_item(i) for i in items], cursor

@@ -1,0 +1,106 @@
+"""Every key of the distribution table (``main``); every id in a key is escaped
+(``storage.keys.part``), except where noted.
+
+- ``shop#<shop>`` / ``rules`` (gsi1: ``shops`` / shop) and ``stats``;
+- ``dist#<shop>#<distributor>`` / ``distributor``: profile, balances, ``version`` and the
+  ``journal`` (gsi1: ``board#<shop>`` / ``rank_key``, the leaderboard);
+- ``dist#...`` / ``entry#<at>#<entry_id>``: the append-only ledger;
+- ``dist#...`` / ``wd#<withdrawal_id>``: withdrawal receipts;
+- ``dist#...`` / ``comm#<paid_at>#<order>#<line>#t<tier>``: commission rows;
+- ``dist#...`` / ``link#<product|*>`` and ``code#<shop>#<code>`` / ``link``: share links;
+- ``order#<shop>#<order>`` / ``order`` (gsi1: ``settle#<shop>`` / ``<due>#<order>`` until the
+  order's settlement is posted).
+
+Sort keys that hold times and our own composite ids (``entry#``, ``comm#``, ``wd#``) join
+their parts unescaped, as they always have: they are ordered by time and only ever read by
+prefix, and entry ids contain ``#`` by design.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from campaign_shared.storage import keys
+
+RULES = "rules"
+STATS = "stats"
+DISTRIBUTOR = "distributor"
+ORDER = "order"
+LINK = "link"
+SHOPS = "shops"  # gsi1pk of every shop's rules
+ENTRY_PREFIX = "entry#"
+COMMISSION_PREFIX = "comm#"
+GSI = "gsi1"
+INDEX_ATTRIBUTES = ("pk", "sk", "gsi1pk", "gsi1sk", "expires_at_epoch")
+
+
+def shop_pk(shop: str) -> str:
+    return keys.join("shop", shop)
+
+
+def dist_pk(shop: str, distributor_id: str) -> str:
+    return keys.join("dist", shop, distributor_id)
+
+
+def board_pk(shop: str) -> str:
+    return keys.join("board", shop)
+
+
+def code_pk(shop: str, code: str) -> str:
+    return keys.join("code", shop, code)
+
+
+def order_pk(shop: str, order_id: str) -> str:
+    return keys.join("order", shop, order_id)
+
+
+def settle_pk(shop: str) -> str:
+    return keys.join("settle", shop)
+
+
+def settle_sk(due_at: str, order_id: str) -> str:
+    return f"{due_at}#{order_id}"
+
+
+def entry_sk(at: str, entry_id: str) -> str:
+    return f"{ENTRY_PREFIX}{at}#{entry_id}"
+
+
+def withdrawal_sk(withdrawal_id: str) -> str:
+    return f"wd#{withdrawal_id}"
+
+
+def commission_sk(created_at: str, order_id: str, line_id: str, tier: int) -> str:
+    return f"{COMMISSION_PREFIX}{created_at}#{order_id}#{line_id}#t{tier}"
+
+
+def owned_link_sk(product_id: str | None) -> str:
+    return keys.join("link", product_id or "*")
+
+
+def rules_key(shop: str) -> dict[str, Any]:
+    return keys.key(shop_pk(shop), RULES)
+
+
+def stats_key(shop: str) -> dict[str, Any]:
+    return keys.key(shop_pk(shop), STATS)
+
+
+def distributor_key(shop: str, distributor_id: str) -> dict[str, Any]:
+    return keys.key(dist_pk(shop, distributor_id), DISTRIBUTOR)
+
+
+def order_key(shop: str, order_id: str) -> dict[str, Any]:
+    return keys.key(order_pk(shop, order_id), ORDER)
+
+
+def code_key(shop: str, code: str) -> dict[str, Any]:
+    return keys.key(code_pk(shop, code), LINK)
+
+
+def owned_link_key(shop: str, distributor_id: str, product_id: str | None) -> dict[str, Any]:
+    return keys.key(dist_pk(shop, distributor_id), owned_link_sk(product_id))
+
+
+def withdrawal_key(shop: str, distributor_id: str, withdrawal_id: str) -> dict[str, Any]:
+    return keys.key(dist_pk(shop, distributor_id), withdrawal_sk(withdrawal_id))

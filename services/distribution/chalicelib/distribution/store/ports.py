@@ -1,0 +1,93 @@
+"""The repositories the use cases depend on, one ``Protocol`` each. ``store.<aggregate>``
+implements them over DynamoDB; ``tests/unit/distribution/fakes.py`` in memory, with the same
+conditions (a refused condition answers False, never raises)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from campaign_shared.storage.paging import PageParams
+from chalicelib.distribution.domain import Commission, Entry, Order
+from chalicelib.distribution.store.records import (
+    Claim,
+    DistributorRecord,
+    JournalGroup,
+    LinkRecord,
+    OrderRecord,
+    RulesRecord,
+    WithdrawalReceipt,
+)
+
+
+class ShopsPort(Protocol):
+    def get_rules(self, shop: str) -> RulesRecord | None: ...
+    def put_rules(self, shop: str, record: RulesRecord) -> None: ...
+    def list_shops(self) -> list[str]: ...
+    def bump_stat(self, shop: str, name: str) -> None: ...
+    def get_stats(self, shop: str) -> dict[str, int]: ...
+
+
+class DistributorsPort(Protocol):
+    def get(self, shop: str, distributor_id: str) -> DistributorRecord | None: ...
+    def create(self, shop: str, record: DistributorRecord) -> bool: ...
+    def set_status(
+        self, shop: str, distributor_id: str, status: str, at: str
+    ) -> DistributorRecord | None: ...
+    def write_balance(
+        self,
+        shop: str,
+        distributor_id: str,
+        *,
+        version: int,
+        balance: dict[str, int],
+        group_id: str,
+        journal: JournalGroup,
+        status: str | None = None,
+    ) -> bool: ...
+    def finish_group(self, shop: str, distributor_id: str, group_id: str) -> None: ...
+    def board_page(self, shop: str, page: PageParams) -> tuple[list[DistributorRecord], str | None]: ...
+
+
+class LedgerPort(Protocol):
+    def put_entries(self, shop: str, distributor_id: str, entries: Iterable[Entry]) -> None: ...
+    def all_entries(self, shop: str, distributor_id: str) -> list[Entry]: ...
+    def entries_page(
+        self, shop: str, distributor_id: str, page: PageParams, kind: str | None
+    ) -> tuple[list[Entry], str | None]: ...
+
+
+class WithdrawalsPort(Protocol):
+    def get(self, shop: str, distributor_id: str, withdrawal_id: str) -> WithdrawalReceipt | None: ...
+    def put(self, shop: str, distributor_id: str, receipt: WithdrawalReceipt) -> None: ...
+
+
+class CommissionsPort(Protocol):
+    def put_rows(self, shop: str, rows: Iterable[Commission], version: int) -> None: ...
+    def rows_page(
+        self, shop: str, distributor_id: str, page: PageParams, status: str | None
+    ) -> tuple[list[Commission], str | None]: ...
+
+
+class LinksPort(Protocol):
+    def get(self, shop: str, code: str) -> LinkRecord | None: ...
+    def get_owned(self, shop: str, distributor_id: str, product_id: str | None) -> LinkRecord | None: ...
+    def create(self, shop: str, link: LinkRecord) -> bool: ...
+
+
+class OrdersPort(Protocol):
+    def get(self, shop: str, order_id: str) -> OrderRecord | None: ...
+    def save(self, order: Order, expected_version: int, now_epoch: int, claims: dict[str, Claim]) -> bool: ...
+    def claim_group(self, shop: str, order_id: str, group: str, claim: Claim, now_epoch: int) -> bool: ...
+    def release_group(self, shop: str, order_id: str, group: str, token: str) -> None: ...
+    def mark_done(
+        self,
+        shop: str,
+        order_id: str,
+        groups: list[str],
+        at: str,
+        *,
+        projected: int | None = None,
+        unindex: bool = False,
+    ) -> None: ...
+    def due_orders(self, shop: str, as_of: str, limit: int) -> list[str]: ...

@@ -1,0 +1,393 @@
+"""Typed records of the distribution table, each with ``from_item`` (a plain dict as
+``storage.codec`` reads it) and ``to_item``.
+
+Renamed stored fields (written under the new names, read under both):
+
+- an order's group marks (``applied``: group key -> mark): a claim was
+  ``{"s": "claimed", "t": token, "u": until}``, now ``{"status": "claimed", "token": token,
+  "until_epoch": until}``; a done mark was ``{"s": "done", "at": at}``, now
+  ``{"status": "done", "at": at}``;
+- an order's priced lines: ``paid``, ``r1``/``r2`` and ``a1``/``a2`` are now ``paid_amount``,
+  ``tier1_rate_bps``/``tier2_rate_bps`` and ``tier1_accrual``/``tier2_accrual``.
+
+Conditions that look into stored marks (``store.orders``) test both spellings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from chalicelib.distribution import domain
+from chalicelib.distribution.domain import Commission, Entry, Order, PricedLine, Refund
+from chalicelib.distribution.store import keys
+
+CLAIMED, DONE = "claimed", "done"
+# Mark attribute names: (new, old). Conditions use both.
+MARK_STATUS, OLD_MARK_STATUS = "status", "s"
+MARK_TOKEN, OLD_MARK_TOKEN = "token", "t"
+MARK_UNTIL, OLD_MARK_UNTIL = "until_epoch", "u"
+
+
+def _compact(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _fields(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in keys.INDEX_ATTRIBUTES}
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+# ---- rules -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RulesRecord:
+    rules: domain.Rules
+    updated_at: str | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> RulesRecord:
+        return cls(domain.Rules.from_dict(_fields(item)), _opt_str(item.get("updated_at")))
+
+    def to_item(self, shop: str) -> dict[str, Any]:
+        return {
+            "pk": keys.shop_pk(shop),
+            "sk": keys.RULES,
+            "gsi1pk": keys.SHOPS,
+            "gsi1sk": shop,
+            "shop": shop,
+            **asdict(self.rules),
+            "updated_at": self.updated_at,
+        }
+
+
+# ---- ledger entries and withdrawals ---------------------------------------------------------
+
+
+def entry_to_dict(entry: Entry) -> dict[str, Any]:
+    """An entry as stored (in the ledger and in a journal): absent ids and zero deltas left out."""
+    data = asdict(entry)
+    for bucket in domain.BUCKETS:
+        if not data[bucket]:
+            del data[bucket]
+    return _compact(data)
+
+
+def entry_from_dict(data: dict[str, Any]) -> Entry:
+    tier = data.get("tier")
+    return Entry(
+        entry_id=str(data["entry_id"]),
+        kind=str(data["kind"]),
+        at=str(data["at"]),
+        currency=str(data.get("currency", "CNY")),
+        amount=int(data.get("amount", 0)),
+        pending=int(data.get("pending", 0)),
+        available=int(data.get("available", 0)),
+        withdrawn=int(data.get("withdrawn", 0)),
+        earned=int(data.get("earned", 0)),
+        order_id=_opt_str(data.get("order_id")),
+        line_id=_opt_str(data.get("line_id")),
+        tier=None if tier is None else int(tier),
+        refund_id=_opt_str(data.get("refund_id")),
+        withdrawal_id=_opt_str(data.get("withdrawal_id")),
+    )
+
+
+def entry_item(shop: str, distributor_id: str, entry: Entry) -> dict[str, Any]:
+    return {
+        "pk": keys.dist_pk(shop, distributor_id),
+        "sk": keys.entry_sk(entry.at, entry.entry_id),
+        **entry_to_dict(entry),
+    }
+
+
+@dataclass(frozen=True)
+class WithdrawalReceipt:
+    """What a withdrawal answered (and what a retry with its Idempotency-Key finds)."""
+
+    withdrawal_id: str
+    amount: int
+    status: str
+    currency: str
+    created_at: str
+    available_amount: int | None = None
+
+    @classmethod
+    def from_item(cls, data: dict[str, Any]) -> WithdrawalReceipt:
+        available = data.get("available_amount")
+        return cls(
+            withdrawal_id=str(data["withdrawal_id"]),
+            amount=int(data["amount"]),
+            status=str(data.get("status", "completed")),
+            currency=str(data.get("currency", "CNY")),
+            created_at=str(data["created_at"]),
+            available_amount=None if available is None else int(available),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(asdict(self))
+
+    def to_item(self, shop: str, distributor_id: str) -> dict[str, Any]:
+        return {
+            "pk": keys.dist_pk(shop, distributor_id),
+            "sk": keys.withdrawal_sk(self.withdrawal_id),
+            **self.to_dict(),
+        }
+
+
+# ---- distributors ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JournalGroup:
+    """A group applied to a balance whose entries may not be written yet."""
+
+    at: int
+    entries: tuple[Entry, ...]
+    receipt: WithdrawalReceipt | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JournalGroup:
+        receipt = data.get("receipt")
+        return cls(
+            at=int(data.get("at", 0)),
+            entries=tuple(entry_from_dict(e) for e in data.get("entries") or []),
+            receipt=WithdrawalReceipt.from_item(receipt) if receipt else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"at": self.at, "entries": [entry_to_dict(e) for e in self.entries]}
+        if self.receipt is not None:
+            out["receipt"] = self.receipt.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class DistributorRecord:
+    """A distributor: profile, the four balances, ``version`` and the journal."""
+
+    distributor_id: str
+    status: str
+    currency: str = "CNY"
+    parent_id: str | None = None
+    created_at: str | None = None
+    status_changed_at: str | None = None
+    pending: int = 0
+    available: int = 0
+    withdrawn: int = 0
+    earned: int = 0
+    version: int = 0
+    journal: dict[str, JournalGroup] = field(default_factory=dict)
+
+    @property
+    def member(self) -> domain.Member:
+        return domain.Member(self.distributor_id, self.status)
+
+    def balance(self) -> dict[str, int]:
+        return {
+            "pending": self.pending,
+            "available": self.available,
+            "withdrawn": self.withdrawn,
+            "earned": self.earned,
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> DistributorRecord:
+        return cls(
+            distributor_id=str(item["distributor_id"]),
+            status=str(item.get("status")),
+            currency=str(item.get("currency", "CNY")),
+            parent_id=_opt_str(item.get("parent_id")),
+            created_at=_opt_str(item.get("created_at")),
+            status_changed_at=_opt_str(item.get("status_changed_at")),
+            pending=int(item.get("pending", 0)),
+            available=int(item.get("available", 0)),
+            withdrawn=int(item.get("withdrawn", 0)),
+            earned=int(item.get("earned", 0)),
+            version=int(item.get("version", 0)),
+            journal={k: JournalGroup.from_dict(v) for k, v in (item.get("journal") or {}).items()},
+        )
+
+    def to_item(self, shop: str) -> dict[str, Any]:
+        return {
+            "pk": keys.dist_pk(shop, self.distributor_id),
+            "sk": keys.DISTRIBUTOR,
+            "gsi1pk": keys.board_pk(shop),
+            "gsi1sk": domain.rank_key(self.earned, self.distributor_id),
+            **_compact(asdict(self) | {"journal": {k: v.to_dict() for k, v in self.journal.items()}}),
+        }
+
+
+# ---- links and commission rows ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    code: str
+    distributor_id: str
+    product_id: str | None
+    created_at: str
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> LinkRecord:
+        return cls(
+            code=str(item["code"]),
+            distributor_id=str(item["distributor_id"]),
+            product_id=_opt_str(item.get("product_id")),
+            created_at=str(item.get("created_at", "")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(asdict(self))
+
+
+def commission_item(shop: str, row: Commission, order_version: int) -> dict[str, Any]:
+    return {
+        "pk": keys.dist_pk(shop, row.distributor_id),
+        "sk": keys.commission_sk(row.created_at, row.order_id, row.line_id, row.tier),
+        "order_version": order_version,
+        **_compact(asdict(row)),
+    }
+
+
+def commission_from_item(item: dict[str, Any]) -> Commission:
+    data = _fields(item)
+    data.pop("order_version", None)
+    names = Commission.__dataclass_fields__
+    return Commission(**{k: v for k, v in data.items() if k in names})
+
+
+# ---- orders --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery's claim on a group: its token, held until ``until_epoch``."""
+
+    token: str
+    until_epoch: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {MARK_STATUS: CLAIMED, MARK_TOKEN: self.token, MARK_UNTIL: self.until_epoch}
+
+
+@dataclass(frozen=True)
+class Done:
+    """A group whose balance change and entries are written."""
+
+    at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {MARK_STATUS: DONE, "at": self.at}
+
+
+Mark = Claim | Done
+
+
+def mark_from_dict(data: dict[str, Any]) -> Mark | None:
+    """A stored mark in either spelling (``{"s","t","u"}`` before the rename)."""
+    status = data.get(MARK_STATUS, data.get(OLD_MARK_STATUS))
+    if status == DONE:
+        return Done(str(data.get("at", "")))
+    if status == CLAIMED:
+        token = data.get(MARK_TOKEN, data.get(OLD_MARK_TOKEN))
+        until = data.get(MARK_UNTIL, data.get(OLD_MARK_UNTIL, 0))
+        return Claim(str(token), int(until))
+    return None
+
+
+def line_to_dict(line: PricedLine) -> dict[str, Any]:
+    return asdict(line)
+
+
+def line_from_dict(data: dict[str, Any]) -> PricedLine:
+    def pick(new: str, old: str) -> int:
+        return int(data[new] if new in data else data[old])
+
+    return PricedLine(
+        line_id=str(data["line_id"]),
+        product_id=str(data["product_id"]),
+        paid_amount=pick("paid_amount", "paid"),
+        tier1_rate_bps=pick("tier1_rate_bps", "r1"),
+        tier2_rate_bps=pick("tier2_rate_bps", "r2"),
+        tier1_accrual=pick("tier1_accrual", "a1"),
+        tier2_accrual=pick("tier2_accrual", "a2"),
+    )
+
+
+def refund_to_dict(refund: Refund) -> dict[str, Any]:
+    return {"seq": refund.seq, "at": refund.at, "lines": dict(refund.lines), "phase": refund.phase}
+
+
+def refund_from_dict(data: dict[str, Any]) -> Refund:
+    return Refund(
+        seq=int(data["seq"]),
+        at=str(data["at"]),
+        lines={k: int(v) for k, v in (data.get("lines") or {}).items()},
+        phase=_opt_str(data.get("phase")),
+    )
+
+
+# The facts of an order, written on every save (``None``: removed).
+BUSINESS_FIELDS = (
+    "state",
+    "reason",
+    "customer_id",
+    "currency",
+    "code",
+    "tier1",
+    "tier2",
+    "paid_at",
+    "settle_due_at",
+    "settled_at",
+    "lines",
+    "refunds",
+)
+
+
+def business_fields(order: Order) -> dict[str, Any]:
+    """The stored values of ``BUSINESS_FIELDS`` (``None`` where absent)."""
+    data = {name: getattr(order, name) for name in BUSINESS_FIELDS}
+    data["lines"] = [line_to_dict(line) for line in order.lines]
+    data["refunds"] = {rid: refund_to_dict(r) for rid, r in order.refunds.items()}
+    return data
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """An order's facts, the marks of its groups (claims and done marks), and the order
+    version its commission rows reflect (``projected``)."""
+
+    order: Order
+    applied: dict[str, Mark] = field(default_factory=dict)
+    projected: int = 0
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> OrderRecord:
+        marks = {k: mark_from_dict(v) for k, v in (item.get("applied") or {}).items()}
+        order = Order(
+            shop=str(item["shop"]),
+            order_id=str(item["order_id"]),
+            version=int(item.get("version", 0)),
+            state=str(item.get("state", domain.UNPAID)),
+            reason=_opt_str(item.get("reason")),
+            customer_id=_opt_str(item.get("customer_id")),
+            currency=_opt_str(item.get("currency")),
+            code=_opt_str(item.get("code")),
+            tier1=_opt_str(item.get("tier1")),
+            tier2=_opt_str(item.get("tier2")),
+            paid_at=_opt_str(item.get("paid_at")),
+            settle_due_at=_opt_str(item.get("settle_due_at")),
+            settled_at=_opt_str(item.get("settled_at")),
+            lines=tuple(line_from_dict(line) for line in item.get("lines") or []),
+            refunds={k: refund_from_dict(v) for k, v in (item.get("refunds") or {}).items()},
+        )
+        return cls(
+            order=order,
+            applied={k: m for k, m in marks.items() if m is not None},
+            projected=int(item.get("projected", 0)),
+        )

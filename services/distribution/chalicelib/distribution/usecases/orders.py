@@ -1,0 +1,171 @@
+"""Order events: record a payment or a refund on the order (one conditional write, keyed by
+the order; a fact already recorded is not recorded again), then post whatever entries the
+recorded facts imply and are not posted yet (``posting.post_order``). So a redelivered event
+repairs what a crashed delivery left half done and otherwise changes nothing, and a refund
+that arrives before its payment is recorded and reversed as soon as the payment is.
+
+Unknown or inactive codes, self-purchases and foreign currencies earn nothing and are
+counted per shop. A refund above what a line paid is capped (and logged)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from campaign_shared import clock, observability
+from campaign_shared.storage import retry
+from chalicelib.distribution import domain
+from chalicelib.distribution.domain import Order, PaidLine, ledger
+from chalicelib.distribution.store.records import Claim, DistributorRecord, OrderRecord
+from chalicelib.distribution.usecases import posting, shops
+from chalicelib.distribution.usecases.stores import STORES, Stores
+
+SERVICE = "distribution"
+MAX_ATTEMPTS = 10
+BUSY = "order record is busy"  # 503 when the order keeps changing under this delivery
+
+
+def _log() -> Any:
+    return observability.logger(SERVICE)
+
+
+@dataclass(frozen=True)
+class Payment:
+    """What ``order.paid`` tells this service."""
+
+    shop: str
+    order_id: str
+    customer_id: str
+    currency: str
+    code: str
+    occurred_at: str
+    lines: Sequence[PaidLine]
+
+
+@dataclass(frozen=True)
+class RefundFacts:
+    """What ``order.refunded`` tells this service (amounts per line, summed)."""
+
+    shop: str
+    order_id: str
+    refund_id: str
+    occurred_at: str
+    lines: dict[str, int]
+
+
+def _saved(base: OrderRecord | None, recorded: Order, claims: dict[str, Claim]) -> OrderRecord:
+    """The order as stored after a save: the new facts, the marks it had, the new claims."""
+    applied = {**(base.applied if base else {}), **claims}
+    return OrderRecord(recorded, applied, base.projected if base else 0)
+
+
+def on_paid(payment: Payment, *, st: Stores = STORES) -> None:
+    shop = payment.shop
+    redelivered = False
+    claimed: dict[str, Claim] = {}
+    started = time.monotonic()
+    snapshots: dict[str, DistributorRecord] = {}
+    for _ in retry.attempts(MAX_ATTEMPTS, busy=BUSY):
+        claimed, snapshots = {}, {}  # only what a successful save claimed counts
+        found = st.orders.get(shop, payment.order_id)
+        if found is not None and found.order.state != ledger.UNPAID:
+            record = found
+            redelivered = True
+            break
+        base = found.order if found else ledger.new_order(shop, payment.order_id)
+        recorded, snapshots = _record_paid(base, payment, st)
+        now = clock.epoch(clock.now())
+        claimed = posting.new_group_claims(base, recorded, now)
+        started = time.monotonic()
+        if st.orders.save(recorded, base.version, now, claimed):
+            if recorded.state != ledger.PAID:
+                st.shops.bump_stat(shop, recorded.reason or domain.NO_COMMISSION)
+                _log().info(
+                    "order earns no commission",
+                    extra={"order_id": payment.order_id, "reason": recorded.reason},
+                )
+            record = _saved(found, recorded, claimed)
+            _log_refund_anomalies(record.order)
+            break
+    if record.order.state == ledger.PAID:
+        posting.post_order(
+            record, claimed=claimed, claimed_at=started, redelivered=redelivered, snapshots=snapshots, st=st
+        )
+
+
+def _log_refund_anomalies(order: Order, only: str | None = None) -> None:
+    if order.state != ledger.PAID:
+        return
+    for refund_id in order.refunds:
+        if only is not None and refund_id != only:
+            continue
+        anomalies = ledger.refund_anomalies(order, refund_id)
+        if anomalies.unknown_lines or anomalies.capped_amount:
+            _log().warning(
+                "refund exceeds the payment; capped",
+                extra={"order_id": order.order_id, "refund_id": refund_id, **asdict(anomalies)},
+            )
+
+
+def _record_paid(order: Order, payment: Payment, st: Stores) -> tuple[Order, dict[str, DistributorRecord]]:
+    """The order with the payment recorded, and the distributor records read to decide."""
+    shop = payment.shop
+    rules = shops.rules(shop, st)
+    link = st.links.get(shop, payment.code)
+    owner = st.distributors.get(shop, link.distributor_id) if link else None
+    parent = None
+    if owner is not None and owner.parent_id:
+        parent = st.distributors.get(shop, owner.parent_id)
+    attribution = domain.attribute(
+        rules=rules,
+        customer_id=payment.customer_id,
+        currency=payment.currency,
+        owner=owner.member if owner else None,
+        parent=parent.member if parent else None,
+    )
+    now = clock.now()
+    paid = domain.paid_at(clock.parse(payment.occurred_at), now)
+    recorded = ledger.record_paid(
+        order,
+        attribution=attribution,
+        rules=rules,
+        lines=payment.lines,
+        customer_id=payment.customer_id,
+        currency=payment.currency,
+        code=payment.code,
+        paid_at=clock.iso(paid),
+        settle_due_at=clock.iso(domain.settle_due(paid, rules)),
+    )
+    snapshots = {r.distributor_id: r for r in (owner, parent) if r is not None}
+    return recorded, snapshots
+
+
+def on_refunded(refund: RefundFacts, *, st: Stores = STORES) -> None:
+    shop = refund.shop
+    redelivered = False
+    claimed: dict[str, Claim] = {}
+    started = time.monotonic()
+    for _ in retry.attempts(MAX_ATTEMPTS, busy=BUSY):
+        claimed = {}  # only what a successful save claimed counts
+        found = st.orders.get(shop, refund.order_id)
+        if found is not None and found.order.state == ledger.UNATTRIBUTED:
+            _log().info("refund of an order without commission dropped", extra={"order_id": refund.order_id})
+            return
+        if found is not None and refund.refund_id in found.order.refunds:
+            record = found
+            redelivered = True
+            break
+        base = found.order if found else ledger.new_order(shop, refund.order_id)
+        at = clock.iso(min(clock.parse(refund.occurred_at), clock.now()))
+        recorded = ledger.record_refund(base, refund.refund_id, at, refund.lines)
+        now = clock.epoch(clock.now())
+        claimed = posting.new_group_claims(base, recorded, now)
+        started = time.monotonic()
+        if st.orders.save(recorded, base.version, now, claimed):
+            record = _saved(found, recorded, claimed)
+            _log_refund_anomalies(record.order, only=refund.refund_id)
+            break
+    if record.order.state == ledger.PAID:
+        posting.post_order(record, claimed=claimed, claimed_at=started, redelivered=redelivered, st=st)

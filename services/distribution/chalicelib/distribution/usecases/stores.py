@@ -1,0 +1,37 @@
+"""The repositories a use case works with, injected: ``STORES`` (the DynamoDB ones) by
+default, fakes in unit tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chalicelib.distribution.store.commissions import Commissions
+from chalicelib.distribution.store.distributors import Distributors
+from chalicelib.distribution.store.ledger import Ledger
+from chalicelib.distribution.store.links import Links
+from chalicelib.distribution.store.orders import Orders
+from chalicelib.distribution.store.ports import (
+    CommissionsPort,
+    DistributorsPort,
+    LedgerPort,
+    LinksPort,
+    OrdersPort,
+    ShopsPort,
+    WithdrawalsPort,
+)
+from chalicelib.distribution.store.shops import Shops
+from chalicelib.distribution.store.withdrawals import Withdrawals
+
+
+@dataclass
+class Stores:
+    shops: ShopsPort = field(default_factory=Shops)
+    distributors: DistributorsPort = field(default_factory=Distributors)
+    ledger: LedgerPort = field(default_factory=Ledger)
+    withdrawals: WithdrawalsPort = field(default_factory=Withdrawals)
+    commissions: CommissionsPort = field(default_factory=Commissions)
+    links: LinksPort = field(default_factory=Links)
+    orders: OrdersPort = field(default_factory=Orders)
+
+
+STORES = Stores()

@@ -1,0 +1,298 @@
+"""In-memory repositories of the distribution service, honouring the same conditions as the
+DynamoDB ones (``chalicelib.distribution.store``): a refused condition answers False (never
+raises), versions guard balance and order writes, and a save retried after a lost answer
+recognises its own claim token. ``Faults`` makes a repository call fail once, before or
+after it takes effect (a crash, or an answer lost on the way back)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+from campaign_shared.storage.paging import PageParams
+from chalicelib.distribution.domain import PAID, Commission, Entry, Order
+from chalicelib.distribution.store.records import (
+    Claim,
+    DistributorRecord,
+    Done,
+    JournalGroup,
+    LinkRecord,
+    OrderRecord,
+    RulesRecord,
+    WithdrawalReceipt,
+)
+from chalicelib.distribution.usecases.stores import Stores
+
+
+class FakeShops:
+    def __init__(self) -> None:
+        self.rules: dict[str, RulesRecord] = {}
+        self.stats: dict[str, dict[str, int]] = {}
+
+    def get_rules(self, shop: str) -> RulesRecord | None:
+        return self.rules.get(shop)
+
+    def put_rules(self, shop: str, record: RulesRecord) -> None:
+        self.rules[shop] = record
+
+    def list_shops(self) -> list[str]:
+        return sorted(self.rules)
+
+    def bump_stat(self, shop: str, name: str) -> None:
+        counts = self.stats.setdefault(shop, {})
+        counts[name] = counts.get(name, 0) + 1
+
+    def get_stats(self, shop: str) -> dict[str, int]:
+        return dict(self.stats.get(shop, {}))
+
+
+class FakeDistributors:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], DistributorRecord] = {}
+
+    def get(self, shop: str, distributor_id: str) -> DistributorRecord | None:
+        return self.items.get((shop, distributor_id))
+
+    def create(self, shop: str, record: DistributorRecord) -> bool:
+        if (shop, record.distributor_id) in self.items:
+            return False
+        self.items[(shop, record.distributor_id)] = record
+        return True
+
+    def set_status(self, shop: str, distributor_id: str, status: str, at: str) -> DistributorRecord | None:
+        found = self.items.get((shop, distributor_id))
+        if found is None:
+            return None
+        self.items[(shop, distributor_id)] = replace(found, status=status, status_changed_at=at)
+        return self.items[(shop, distributor_id)]
+
+    def write_balance(
+        self,
+        shop: str,
+        distributor_id: str,
+        *,
+        version: int,
+        balance: dict[str, int],
+        group_id: str,
+        journal: JournalGroup,
+        status: str | None = None,
+    ) -> bool:
+        found = self.items.get((shop, distributor_id))
+        if found is None or found.version != version or (status is not None and found.status != status):
+            return False
+        self.items[(shop, distributor_id)] = replace(
+            found,
+            pending=balance["pending"],
+            available=balance["available"],
+            withdrawn=balance["withdrawn"],
+            earned=balance["earned"],
+            version=version + 1,
+            journal={**found.journal, group_id: journal},
+        )
+        return True
+
+    def finish_group(self, shop: str, distributor_id: str, group_id: str) -> None:
+        found = self.items.get((shop, distributor_id))
+        if found is not None and group_id in found.journal:
+            journal = {k: v for k, v in found.journal.items() if k != group_id}
+            self.items[(shop, distributor_id)] = replace(found, journal=journal)
+
+    def board_page(self, shop: str, page: PageParams) -> tuple[list[DistributorRecord], str | None]:
+        mine = [r for (s, _), r in self.items.items() if s == shop]
+        mine.sort(key=lambda r: (max(r.earned, 0), r.distributor_id), reverse=True)
+        return mine[: page.limit], None
+
+
+class FakeLedger:
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], dict[str, Entry]] = {}
+        self.writes = 0
+
+    def put_entries(self, shop: str, distributor_id: str, entries: Iterable[Entry]) -> None:
+        book = self.entries.setdefault((shop, distributor_id), {})
+        for entry in entries:
+            self.writes += 1
+            book.setdefault(entry.entry_id, entry)
+
+    def all_entries(self, shop: str, distributor_id: str) -> list[Entry]:
+        book = self.entries.get((shop, distributor_id), {})
+        return sorted(book.values(), key=lambda e: (e.at, e.entry_id))
+
+    def entries_page(
+        self, shop: str, distributor_id: str, page: PageParams, kind: str | None
+    ) -> tuple[list[Entry], str | None]:
+        found = [
+            e for e in reversed(self.all_entries(shop, distributor_id)) if kind is None or e.kind == kind
+        ]
+        return found[: page.limit], None
+
+
+class FakeWithdrawals:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str, str], WithdrawalReceipt] = {}
+
+    def get(self, shop: str, distributor_id: str, withdrawal_id: str) -> WithdrawalReceipt | None:
+        return self.items.get((shop, distributor_id, withdrawal_id))
+
+    def put(self, shop: str, distributor_id: str, receipt: WithdrawalReceipt) -> None:
+        self.items.setdefault((shop, distributor_id, receipt.withdrawal_id), receipt)
+
+
+class FakeCommissions:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str, str, str, int], tuple[int, Commission]] = {}
+
+    def put_rows(self, shop: str, rows: Iterable[Commission], version: int) -> None:
+        for row in rows:
+            key = (shop, row.distributor_id, row.order_id, row.line_id, row.tier)
+            if key not in self.rows or self.rows[key][0] < version:
+                self.rows[key] = (version, row)
+
+    def rows_page(
+        self, shop: str, distributor_id: str, page: PageParams, status: str | None
+    ) -> tuple[list[Commission], str | None]:
+        found = [
+            row
+            for (s, d, *_), (_, row) in self.rows.items()
+            if s == shop and d == distributor_id and (status is None or row.status == status)
+        ]
+        return found[: page.limit], None
+
+
+class FakeLinks:
+    def __init__(self) -> None:
+        self.codes: dict[tuple[str, str], LinkRecord] = {}
+        self.owned: dict[tuple[str, str, str | None], LinkRecord] = {}
+
+    def get(self, shop: str, code: str) -> LinkRecord | None:
+        return self.codes.get((shop, code))
+
+    def get_owned(self, shop: str, distributor_id: str, product_id: str | None) -> LinkRecord | None:
+        return self.owned.get((shop, distributor_id, product_id))
+
+    def create(self, shop: str, link: LinkRecord) -> bool:
+        if self.codes.get((shop, link.code), link) != link:
+            return False
+        self.codes[(shop, link.code)] = link
+        owned_key = (shop, link.distributor_id, link.product_id)
+        if self.owned.get(owned_key, link) != link:
+            del self.codes[(shop, link.code)]
+            return False
+        self.owned[owned_key] = link
+        return True
+
+
+class FakeOrders:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], OrderRecord] = {}
+        self.indexed: set[tuple[str, str]] = set()  # the settlement index
+
+    def get(self, shop: str, order_id: str) -> OrderRecord | None:
+        return self.items.get((shop, order_id))
+
+    def save(self, order: Order, expected_version: int, now_epoch: int, claims: dict[str, Claim]) -> bool:
+        key = (order.shop, order.order_id)
+        found = self.items.get(key)
+        if (found is None) != (expected_version == 0) or (found and found.order.version != expected_version):
+            own = next(iter(claims.items()), None)
+            return (
+                found is not None
+                and own is not None
+                and found.order.version == order.version
+                and found.applied.get(own[0]) == own[1]
+            )
+        applied = {**(found.applied if found else {}), **claims}
+        self.items[key] = OrderRecord(order, applied, found.projected if found else 0)
+        if order.state == PAID and not order.settled_at:
+            self.indexed.add(key)
+        elif order.state != PAID:
+            self.indexed.discard(key)
+        return True
+
+    def claim_group(self, shop: str, order_id: str, group: str, claim: Claim, now_epoch: int) -> bool:
+        found = self.items.get((shop, order_id))
+        if found is None:
+            return False
+        mark = found.applied.get(group)
+        free = mark is None or (
+            isinstance(mark, Claim) and (mark.until_epoch < now_epoch or mark.token == claim.token)
+        )
+        if free:
+            self.items[(shop, order_id)] = replace(found, applied={**found.applied, group: claim})
+        return free
+
+    def release_group(self, shop: str, order_id: str, group: str, token: str) -> None:
+        found = self.items.get((shop, order_id))
+        mark = found.applied.get(group) if found else None
+        if found is not None and isinstance(mark, Claim) and mark.token == token:
+            self.items[(shop, order_id)] = replace(
+                found, applied={k: v for k, v in found.applied.items() if k != group}
+            )
+
+    def mark_done(
+        self,
+        shop: str,
+        order_id: str,
+        groups: list[str],
+        at: str,
+        *,
+        projected: int | None = None,
+        unindex: bool = False,
+    ) -> None:
+        found = self.items[(shop, order_id)]
+        applied = {**found.applied, **{group: Done(at) for group in groups}}
+        self.items[(shop, order_id)] = replace(
+            found, applied=applied, projected=found.projected if projected is None else projected
+        )
+        if unindex:
+            self.indexed.discard((shop, order_id))
+
+    def due_orders(self, shop: str, as_of: str, limit: int) -> list[str]:
+        due = sorted(
+            (record.order.settle_due_at or "", order_id)
+            for (s, order_id), record in self.items.items()
+            if s == shop and (s, order_id) in self.indexed and (record.order.settle_due_at or "") <= as_of
+        )
+        return [order_id for _, order_id in due[:limit]]
+
+
+def fake_stores() -> Stores:
+    return Stores(
+        shops=FakeShops(),
+        distributors=FakeDistributors(),
+        ledger=FakeLedger(),
+        withdrawals=FakeWithdrawals(),
+        commissions=FakeCommissions(),
+        links=FakeLinks(),
+        orders=FakeOrders(),
+    )
+
+
+class Faults:
+    """Make the next call of a repository method fail once: ``crash`` before it takes effect,
+    ``lose_answer`` after (the write is applied, the caller sees an error)."""
+
+    def __init__(self, monkeypatch: Any) -> None:
+        self._monkeypatch = monkeypatch
+
+    def _once(self, repo: object, method: str, before: bool, error: BaseException) -> list[int]:
+        real: Callable[..., Any] = getattr(repo, method)
+        fired: list[int] = []
+
+        def failing(*args: Any, **kwargs: Any) -> Any:
+            if fired:
+                return real(*args, **kwargs)
+            fired.append(1)
+            if not before:
+                real(*args, **kwargs)
+            raise error
+
+        self._monkeypatch.setattr(repo, method, failing)
+        return fired
+
+    def crash(self, repo: object, method: str, error: BaseException | None = None) -> list[int]:
+        return self._once(repo, method, True, error or ConnectionError("crashed"))
+
+    def lose_answer(self, repo: object, method: str) -> list[int]:
+        return self._once(repo, method, False, ConnectionError("the answer was lost"))
