@@ -139,7 +139,7 @@ def _coupon_items(shop: str, template_id: str, prefix: str, count: int) -> list[
     from datetime import timedelta
 
     from campaign_shared import clock
-    from chalicelib.coupons import store
+    from chalicelib.coupons.store import keys as store
 
     now, until = clock.iso(clock.now()), clock.iso(clock.now() + timedelta(days=30))
     items = []

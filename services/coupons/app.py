@@ -1,12 +1,12 @@
-"""/coupons: routes and event handlers only (parse, authorize, call the domain, map errors)."""
+"""/coupons: routes and message handlers only (parse, call a use case, return)."""
 
 from typing import Any
 
 from campaign_shared import events
 from campaign_shared.api import ApiRequest, ServiceApi
 from campaign_shared.auth import Role
-from campaign_shared.dynamo import PageParams
-from chalicelib.coupons import consumer, service
+from campaign_shared.storage.paging import PageParams
+from chalicelib.coupons import consumer
 from chalicelib.coupons.models import (
     CouponOut,
     CouponPage,
@@ -20,7 +20,7 @@ from chalicelib.coupons.models import (
     ValidateIn,
     ValidateOut,
 )
-from chalicelib.coupons.revoke import on_revoke
+from chalicelib.coupons.usecases import bulk, templates, wallet
 
 api = ServiceApi("coupons")
 app = api.app
@@ -33,7 +33,7 @@ HANDLERS: dict[str, events.RecordHandler] = {
     "order.cancelled": consumer.on_order_event,
     "coupon.grant": consumer.on_grant,
     "coupon.issue_chunk": consumer.on_issue_chunk,
-    "coupon.revoke": on_revoke,
+    "coupon.revoke": consumer.on_revoke,
 }
 # The bulk queue: bulk-issue chunks only.
 BULK_HANDLERS: dict[str, events.RecordHandler] = {
@@ -51,7 +51,7 @@ BULK_HANDLERS: dict[str, events.RecordHandler] = {
     summary="Create a coupon template (amount_off, percent_off or lucky).",
 )
 def create_template(req: ApiRequest) -> TemplateOut:
-    return service.create_template(req.shop, req.body)
+    return templates.create_template(req.shop, req.body)
 
 
 @api.route(
@@ -62,7 +62,7 @@ def create_template(req: ApiRequest) -> TemplateOut:
     summary="A template with issued_count, redeemed_count and remaining_stock.",
 )
 def get_template(req: ApiRequest) -> TemplateOut:
-    return service.get_template(req.shop, req.path["template_id"])
+    return templates.get_template(req.shop, req.path["template_id"])
 
 
 @api.route(
@@ -74,7 +74,7 @@ def get_template(req: ApiRequest) -> TemplateOut:
     summary="The lucky amounts drawn at creation, by stock slot (for audit).",
 )
 def lucky_amounts(req: ApiRequest) -> LuckyAmountsPage:
-    return service.lucky_amounts(req.shop, req.path["template_id"], req.query)
+    return templates.lucky_amounts(req.shop, req.path["template_id"], req.query)
 
 
 @api.route(
@@ -87,7 +87,7 @@ def lucky_amounts(req: ApiRequest) -> LuckyAmountsPage:
     summary="Claim one coupon; 409 sold_out, per_customer_limit_reached or not_active.",
 )
 def claim(req: ApiRequest) -> CouponOut:
-    return service.claim(req.shop, req.path["template_id"], req.sub)
+    return wallet.claim(req.shop, req.path["template_id"], req.sub)
 
 
 @api.route(
@@ -98,7 +98,7 @@ def claim(req: ApiRequest) -> CouponOut:
     summary="The caller's coupons, oldest first, paged.",
 )
 def my_coupons(req: ApiRequest) -> CouponPage:
-    return service.my_coupons(req.shop, req.sub, req.query)
+    return wallet.my_coupons(req.shop, req.sub, req.query)
 
 
 @api.route(
@@ -109,7 +109,7 @@ def my_coupons(req: ApiRequest) -> CouponPage:
     summary="A customer's coupons as the merchant sees them, with their conflicts, oldest first, paged.",
 )
 def customer_coupons(req: ApiRequest) -> CouponPage:
-    return service.customer_coupons(req.shop, req.path["customer_id"], req.query)
+    return wallet.customer_coupons(req.shop, req.path["customer_id"], req.query)
 
 
 @api.route(
@@ -121,7 +121,7 @@ def customer_coupons(req: ApiRequest) -> CouponPage:
     "(locked_to_another_order, already_redeemed, expired).",
 )
 def customer_coupon(req: ApiRequest) -> CouponOut:
-    return service.customer_coupon(req.shop, req.path["customer_id"], req.path["coupon_id"])
+    return wallet.customer_coupon(req.shop, req.path["customer_id"], req.path["coupon_id"])
 
 
 @api.route(
@@ -134,7 +134,7 @@ def customer_coupon(req: ApiRequest) -> CouponOut:
     summary="Whether one of the caller's coupons applies to a cart, and the discount.",
 )
 def validate(req: ApiRequest) -> ValidateOut:
-    return service.validate(req.shop, req.sub, req.body)
+    return wallet.validate(req.shop, req.sub, req.body)
 
 
 @api.route(
@@ -148,7 +148,7 @@ def validate(req: ApiRequest) -> ValidateOut:
     "another is 409 not_available.",
 )
 def lock(req: ApiRequest) -> CouponOut:
-    return service.lock(req.shop, req.sub, req.path["coupon_id"], req.body.order_id)
+    return wallet.lock(req.shop, req.sub, req.path["coupon_id"], req.body.order_id)
 
 
 @api.route(
@@ -162,7 +162,7 @@ def lock(req: ApiRequest) -> CouponOut:
     summary="Issue one coupon to each of up to 100,000 customers, asynchronously.",
 )
 def create_issue_job(req: ApiRequest) -> IssueJobAccepted:
-    return service.create_issue_job(req.shop, req.path["template_id"], req.body)
+    return bulk.create_issue_job(req.shop, req.path["template_id"], req.body)
 
 
 @api.route(
@@ -173,7 +173,7 @@ def create_issue_job(req: ApiRequest) -> IssueJobAccepted:
     summary="A bulk issue job's progress: issued + skipped + failed ends at total.",
 )
 def get_issue_job(req: ApiRequest) -> IssueJobOut:
-    return service.get_issue_job(req.shop, req.path["job_id"])
+    return bulk.get_issue_job(req.shop, req.path["job_id"])
 
 
 @app.lambda_function(name="queue_consumer")

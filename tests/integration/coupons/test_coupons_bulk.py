@@ -54,7 +54,7 @@ def depth(aws, key: str, dlq: bool = False) -> int:
 
 
 def limit_record(aws, tid: str, customer: str, shop: str = "s1"):
-    from chalicelib.coupons import store
+    from chalicelib.coupons.store import keys as store
 
     item = (
         aws["dynamodb"]
@@ -69,7 +69,11 @@ def limit_record(aws, tid: str, customer: str, shop: str = "s1"):
 
 
 def count_calls(monkeypatch, module_name: str, name: str) -> dict[str, int]:
+    """Count calls of ``<module>.<name>`` (``name`` may be ``Class.method``)."""
     module = importlib.import_module(f"chalicelib.coupons.{module_name}")
+    *owners, name = name.split(".")
+    for owner in owners:
+        module = getattr(module, owner)
     real = getattr(module, name)
     calls = {"n": 0}
 
@@ -121,8 +125,8 @@ def test_a_sold_out_job_stops_early_without_writing_for_the_customers_it_skips(
     tid = template(gateway, auth, total_stock=5)["template_id"]
     everyone = customers(1_200)  # three chunks: 500, 500, 200
     job_id = post_job(gateway, auth, tid, everyone)
-    reserves = count_calls(monkeypatch, "store", "reserve")
-    releases = count_calls(monkeypatch, "store", "release")
+    reserves = count_calls(monkeypatch, "store.limits", "DynamoLimits.reserve")
+    releases = count_calls(monkeypatch, "store.limits", "DynamoLimits.release")
     drain("coupons")
     done = job(gateway, auth, job_id)
     assert (done["status"], done["issued"], done["skipped"], done["failed"]) == ("done", 5, 1_195, 0)
@@ -141,7 +145,7 @@ def test_customers_who_lose_their_unit_to_a_claim_get_their_count_back_and_are_s
     gateway, auth, aws, drain, monkeypatch
 ):
     tid = template(gateway, auth, total_stock=5)["template_id"]
-    issuing = importlib.import_module("chalicelib.coupons.issuing")
+    issuing = importlib.import_module("chalicelib.coupons.usecases.claims")
     real = issuing.take_units
 
     def claims_first(*args, **kwargs):  # two claims land between the stock read and the take
@@ -176,16 +180,16 @@ def test_a_job_whose_window_ends_fails_its_customers_as_not_active(gateway, auth
 
 def fail_chunk(monkeypatch, chunk: int, times: int | None = None) -> dict[str, int]:
     """Make chunk ``chunk`` raise (every time, or its first ``times`` attempts)."""
-    bulk = importlib.import_module("chalicelib.coupons.bulk")
+    bulk = importlib.import_module("chalicelib.coupons.usecases.bulk")
     real = bulk._plan_chunk
     seen = {"n": 0}
 
-    def flaky(shop, template_, message):
+    def flaky(stores, shop, template_, message):
         if message.chunk == chunk:
             seen["n"] += 1
             if times is None or seen["n"] <= times:
                 raise RuntimeError("storage keeps failing for this chunk")
-        return real(shop, template_, message)
+        return real(stores, shop, template_, message)
 
     monkeypatch.setattr(bulk, "_plan_chunk", flaky)
     return seen
@@ -248,8 +252,8 @@ def test_a_chunk_that_succeeds_on_its_last_attempt_counts_once(gateway, auth, aw
 
 
 def test_a_redelivered_dead_lettered_record_counts_nothing_twice(gateway, auth, aws, drain, monkeypatch):
-    from chalicelib.coupons import bulk
     from chalicelib.coupons.models import IssueChunk
+    from chalicelib.coupons.usecases import bulk
 
     tid = template(gateway, auth)["template_id"]
     job_id = post_job(gateway, auth, tid, ["a", "b"])

@@ -204,29 +204,38 @@ def test_a_redemption_takes_no_transaction(gateway, auth, drain, no_transactions
 
 
 def test_a_late_copy_that_counted_again_is_undone_by_the_next_delivery(gateway, auth, drain):
-    from chalicelib.coupons import store, store_orders
+    from chalicelib.coupons.usecases import dynamo_stores
 
+    stores = dynamo_stores()
     template, coupon = coupon_of(gateway, auth)
     event = paid(coupon, "o-1")
     messaging.send("coupons", event)
     drain("coupons")
     # A copy that read the coupon before it was settled counts again after the marker was cleared
     # and crashes before it could see its mistake.
-    settled = store.get_coupon("s1", "u1", coupon["coupon_id"])
-    assert settled.get("counted_by") and "count_pending" not in settled
-    assert store_orders.count("s1", settled, "late-copy")
+    settled = stores.coupons.get("s1", "u1", coupon["coupon_id"])
+    assert settled.counted_by and not settled.count_pending
+    assert stores.stock.count_redemption("s1", settled, "late-copy")
     assert redeemed_count(gateway, auth, template) == 2
     messaging.send("coupons", event)  # its message comes back
     drain("coupons")
     assert redeemed_count(gateway, auth, template) == 1
-    assert store_orders.redeem_marker("s1", settled) is None
+    assert stores.stock.redeem_marker("s1", settled) is None
 
 
-@pytest.mark.parametrize("step", ["count", "settle", "clear"])
+@pytest.mark.parametrize(
+    ("where", "step"),
+    [
+        ("store.stock:DynamoStock", "count_redemption"),
+        ("store.coupons:DynamoCoupons", "settle"),
+        ("store.stock:DynamoStock", "clear_redemption"),
+    ],
+)
 def test_a_crash_between_the_writes_of_a_redemption_still_counts_it_once(
-    gateway, auth, drain, monkeypatch, step
+    gateway, auth, drain, monkeypatch, where, step
 ):
-    store_orders = importlib.import_module("chalicelib.coupons.store_orders")
+    module, owner = where.split(":")
+    store_orders = getattr(importlib.import_module(f"chalicelib.coupons.{module}"), owner)
     real = getattr(store_orders, step)
     calls = {"n": 0}
 

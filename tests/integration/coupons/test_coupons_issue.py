@@ -46,11 +46,15 @@ def grant(tid, customer="c1", grant_id="g-1", **extra):
     }
 
 
-def fail_once(monkeypatch, name, where="store"):
-    """Make ``<where>.<name>`` fail on its first call (the gateway fixture has loaded the app)."""
+def fail_once(monkeypatch, name, where="store.coupons"):
+    """Make ``<where>.<name>`` fail on its first call (the gateway fixture has loaded the app);
+    ``name`` may be ``Class.method``."""
     import importlib
 
     module = importlib.import_module(f"chalicelib.coupons.{where}")
+    *owners, name = name.split(".")
+    for owner in owners:
+        module = getattr(module, owner)
     real = getattr(module, name)
     calls = {"n": 0}
 
@@ -167,7 +171,9 @@ def test_bulk_issue_counts_end_exactly_at_the_input_size(gateway, auth, drain):
     assert read_template(gateway, auth, tid)["remaining_stock"] == 0
 
 
-@pytest.mark.parametrize("crash", [("put_coupons", "store"), ("put_plan", "store_jobs")])
+@pytest.mark.parametrize(
+    "crash", [("DynamoCoupons.create_many", "store.coupons"), ("DynamoJobs.put_plan", "store.jobs")]
+)
 def test_redelivered_and_crashed_chunks_issue_nothing_twice(gateway, auth, aws, drain, monkeypatch, crash):
     tid = template(gateway, auth, kind="lucky", amount_off=None, lucky_total_amount=1000, total_stock=40)[
         "template_id"

@@ -184,7 +184,9 @@ def test_lucky_pack_amounts_add_up_and_are_auditable(gateway, auth):
     assert rest["next_cursor"] is None and len(drawn) == 6 and audit["total_amount"] == 888
     assert sorted(drawn) == sorted(amounts)
     for forged in ("abc", "4"):  # opaque: a bare slot number is not a cursor
-        bad_cursor = gateway.get(f"/coupons/templates/{tid}/lucky-amounts?cursor={forged}", headers=auth("merchant"))
+        bad_cursor = gateway.get(
+            f"/coupons/templates/{tid}/lucky-amounts?cursor={forged}", headers=auth("merchant")
+        )
         assert bad_cursor.status_code == 400 and bad_cursor.json()["error"]["code"] == "invalid_request"
     plain = create(gateway, auth)["template_id"]
     assert (

@@ -97,7 +97,7 @@ def test_a_claim_whose_coupon_write_fails_once_keeps_its_unit(rel, gateway, monk
     caller = rel.GatewayCaller(gateway, "leak")
     body = {"name": "two", "kind": "amount_off", "amount_off": 500, "total_stock": 2, "per_customer_limit": 1}
     tid = rel.ok(caller.call("POST", "/coupons/templates", body, "merchant", "m"), 201)["template_id"]
-    store = sys.modules["chalicelib.coupons.store"]
+    store = sys.modules["chalicelib.coupons.store.coupons"]
     real, failures = store.put_coupon, [1]
 
     def put_coupon_throttled_once(shop, coupon):

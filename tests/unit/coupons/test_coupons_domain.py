@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from infrastructure.dev.apps import load_app
 load_app("coupons")  # puts the service's folder where Lambda would (its task root)
 
 from chalicelib.coupons import domain  # noqa: E402
+from chalicelib.coupons.store.records import Coupon, Job, Template  # noqa: E402
 
 NOW = datetime(2026, 11, 11, 0, 0, 0, tzinfo=UTC)
 
@@ -50,7 +52,23 @@ coupon_strategy = st.one_of(
 
 
 def coupon(**fields):
-    return {"status": "available", "kind": "amount_off", "amount_off": 1000, "min_spend_amount": 0, **fields}
+    base = {"coupon_id": "cp-1", "status": "available", "kind": "amount_off", "amount_off": 1000}
+    return Coupon.from_item({**base, "min_spend_amount": 0, **fields})
+
+
+def terms(fields):
+    """A coupon with these discount terms (the rules read records)."""
+    return Coupon.from_item({"coupon_id": "cp-1", **fields})
+
+
+def template(fields):
+    """A template with these terms (the rules read records)."""
+    return Template.from_item({"template_id": "tpl-1", "kind": "amount_off", **fields})
+
+
+def job(fields):
+    """A job as stored (the rules read records)."""
+    return Job.from_item(fields)
 
 
 # ---- discount math -------------------------------------------------------------------------
@@ -77,7 +95,7 @@ def test_discount_is_never_negative_nor_more_than_the_in_scope_subtotal(terms, l
 @given(st.integers(0, 10**12), st.integers(1, 99), st.one_of(st.none(), st.integers(1, 10**12)))
 def test_percent_off_is_floored_then_capped(subtotal, pct, cap):
     amount = domain.discount_for(
-        {"kind": "percent_off", "percent_off": pct, "max_discount_amount": cap}, subtotal
+        terms({"kind": "percent_off", "percent_off": pct, "max_discount_amount": cap}), subtotal
     )
     exact = subtotal * pct // 100
     assert amount == (exact if cap is None else min(exact, cap))
@@ -85,11 +103,13 @@ def test_percent_off_is_floored_then_capped(subtotal, pct, cap):
 
 
 def test_discount_examples():
-    assert domain.discount_for({"kind": "percent_off", "percent_off": 15}, 999) == 149  # 149.85 rounds down
-    assert domain.discount_for({"kind": "percent_off", "percent_off": 33}, 1) == 0
-    assert domain.discount_for({"kind": "amount_off", "amount_off": 1000}, 400) == 400
-    assert domain.discount_for({"kind": "lucky", "amount_off": 7}, 400) == 7
-    assert domain.discount_for({"kind": "amount_off", "amount_off": 1000}, 0) == 0
+    assert (
+        domain.discount_for(terms({"kind": "percent_off", "percent_off": 15}), 999) == 149
+    )  # 149.85 rounds down
+    assert domain.discount_for(terms({"kind": "percent_off", "percent_off": 33}), 1) == 0
+    assert domain.discount_for(terms({"kind": "amount_off", "amount_off": 1000}), 400) == 400
+    assert domain.discount_for(terms({"kind": "lucky", "amount_off": 7}), 400) == 7
+    assert domain.discount_for(terms({"kind": "amount_off", "amount_off": 1000}), 0) == 0
 
 
 def test_reasons_in_order_of_precedence():
@@ -154,7 +174,7 @@ def test_shards_hold_the_whole_stock_evenly(total, shards):
 
 
 def test_claim_window_and_coupon_expiry():
-    window = {"valid_from": "2026-11-11T00:00:00Z", "valid_until": "2026-11-12T00:00:00Z"}
+    window = template({"valid_from": "2026-11-11T00:00:00Z", "valid_until": "2026-11-12T00:00:00Z"})
     assert domain.window_state(window, NOW - timedelta(seconds=1)) == "scheduled"
     assert domain.window_state(window, NOW) == "active"
     assert domain.window_state(window, NOW + timedelta(days=1)) == "ended"
@@ -162,15 +182,15 @@ def test_claim_window_and_coupon_expiry():
         domain.require_active(window, NOW + timedelta(days=1))
     assert caught.value.code == "not_active"
     assert domain.coupon_expiry(window, NOW) == NOW + timedelta(days=1)
-    assert domain.coupon_expiry({**window, "valid_days": 3}, NOW) == NOW + timedelta(days=3)
-    assert domain.coupon_expiry({}, NOW) is None
+    assert domain.coupon_expiry(replace(window, valid_days=3), NOW) == NOW + timedelta(days=3)
+    assert domain.coupon_expiry(template({}), NOW) is None
 
 
 def test_visible_status_and_release():
     fresh = coupon(expires_at="2026-11-12T00:00:00Z")
     assert domain.visible_status(fresh, NOW) == "available"
     assert domain.visible_status(fresh, NOW + timedelta(days=1)) == "expired"
-    assert domain.visible_status({**fresh, "status": "locked"}, NOW + timedelta(days=1)) == "locked"
+    assert domain.visible_status(replace(fresh, status="locked"), NOW + timedelta(days=1)) == "locked"
     assert domain.status_after_release(fresh, NOW) == "available"
     assert domain.status_after_release(fresh, NOW + timedelta(days=2)) == "expired"
 
@@ -178,9 +198,9 @@ def test_visible_status_and_release():
 def test_bulk_chunks_drop_duplicates_and_keep_order():
     chunks, duplicates = domain.chunk_customers(["a", "b", "a", "c", "d", "b", "e"], 2)
     assert chunks == [["a", "b"], ["c", "d"], ["e"]] and duplicates == ["a", "b"]
-    assert domain.job_status({"chunk_total": 3}) == "queued"
-    assert domain.job_status({"chunk_total": 3, "started": True}) == "running"
-    assert domain.job_status({"chunk_total": 3, "done_chunks": {"0", "1", "2"}}) == "done"
+    assert domain.job_status(job({"chunk_total": 3})) == "queued"
+    assert domain.job_status(job({"chunk_total": 3, "started": True})) == "running"
+    assert domain.job_status(job({"chunk_total": 3, "done_chunks": {"0", "1", "2"}})) == "done"
 
 
 def test_an_outcome_counts_by_reason_and_keeps_a_bounded_sample():
@@ -206,7 +226,7 @@ def test_an_outcome_counts_by_reason_and_keeps_a_bounded_sample():
 
 
 def test_a_job_view_shows_codes_with_a_count_and_at_most_ten_ids_each():
-    job = {
+    stored = {
         "chunk_total": 2,
         "done_chunks": {"0", "1"},
         "dead_chunks": {"1"},
@@ -217,7 +237,7 @@ def test_a_job_view_shows_codes_with_a_count_and_at_most_ten_ids_each():
         "sample:duplicate": ["gone"],
         "sample:sold_out": ["s1", "s2", "s3"],
     }
-    view = domain.job_view(job)
+    view = domain.job_view(job(stored))
     assert view["status"] == "done" and view["dead_lettered_chunks"] == [1]
     assert view["skipped_by_reason"] == {"sold_out": 3}
     assert view["failed_by_reason"] == {"dead_lettered": 500}
@@ -242,5 +262,5 @@ def test_a_job_view_shows_codes_with_a_count_and_at_most_ten_ids_each():
 def test_a_payment_redeems_only_an_available_coupon_or_one_locked_to_its_order(
     status, holder, expires, decision
 ):
-    coupon = {"status": status, "order_id": holder, "expires_at": expires}
-    assert domain.paid_decision(coupon, "o-1", NOW) == decision
+    held = terms({"status": status, "order_id": holder, "expires_at": expires})
+    assert domain.paid_decision(held, "o-1", NOW) == decision

@@ -1,6 +1,6 @@
 """Handlers of the coupons queues' messages, by ``type``: order events (from the
-order-events topic) and grants (from the referral service) on the main queue, bulk-issue
-chunks (our own) on the bulk queue.
+order-events topic), grants and revokes (from the referral service) on the main queue,
+bulk-issue chunks (our own) on the bulk queue.
 
 Each is idempotent on a business key (coupon + order, grant id, job + chunk). A malformed
 message raises ``PoisonMessage`` (retried, then the DLQ takes it); a transient storage
@@ -10,16 +10,18 @@ dropped.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from campaign_shared import events
-from chalicelib.coupons import bulk, issuing, orders
 from chalicelib.coupons.models import IssueChunk
+from chalicelib.coupons.usecases import bulk, claims, orders, revokes
+
+M = TypeVar("M", bound=BaseModel)
 
 
-def _parse(model: type[BaseModel], body: dict[str, Any]) -> Any:
+def _parse(model: type[M], body: dict[str, Any]) -> M:
     try:
         return model.model_validate(body)
     except ValidationError as exc:
@@ -35,9 +37,23 @@ def on_grant(body: dict[str, Any]) -> None:
     from campaign_shared.grants import CouponGrant
 
     grant = _parse(CouponGrant, body)
-    result = issuing.grant(grant)
+    result = claims.grant(grant)
     if grant.reply_to:
         messaging.send(grant.reply_to, result.model_dump(mode="json"))
+
+
+def on_revoke(body: dict[str, Any]) -> None:
+    """Revoke, then answer the sender."""
+    from campaign_shared import messaging
+    from campaign_shared.grants import CouponRevoke
+
+    try:
+        message = CouponRevoke.model_validate(body)
+    except ValidationError as exc:
+        raise events.PoisonMessage(f"malformed coupon.revoke: {exc.error_count()} errors") from None
+    result = revokes.revoke(message)
+    if message.reply_to:
+        messaging.send(message.reply_to, result.model_dump(mode="json"))
 
 
 def on_issue_chunk(body: dict[str, Any]) -> None:

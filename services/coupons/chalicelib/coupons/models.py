@@ -1,43 +1,35 @@
 """Request and response models of /coupons (API.md) and the service's own queue messages.
 
-Every input model forbids unknown fields and bounds every string and number, so bad input
-is a 400 before anything is written.
+Bodies and messages derive from ``In`` (unknown fields refused, strict values), responses
+from ``Out``; ids, amounts, quantities, currencies and times are the shared scalars
+(``campaign_shared.types``). Every input is bounded, so bad input is a 400 before anything
+is written.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from campaign_shared.events import Id
+from campaign_shared.types import Amount, Currency, Id, In, Out, PositiveAmount, Quantity, Timestamp
 
-MAX_AMOUNT = 10**12
 MAX_STOCK = 10_000_000
 MAX_BULK_CUSTOMERS = 100_000
 MAX_LUCKY_STOCK = 100_000
+# Times keep the exact form this service always required (upper-case ``T`` and ``Z``); the
+# shared ``Timestamp`` also bounds the length and the years.
 RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
 
-Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
-PositiveAmount = Annotated[int, Field(ge=1, le=MAX_AMOUNT)]
-Timestamp = Annotated[str, StringConstraints(pattern=RFC3339)]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Time = Annotated[Timestamp, StringConstraints(pattern=RFC3339)]
 Kind = Literal["amount_off", "percent_off", "lucky"]
 CouponStatus = Literal["available", "locked", "redeemed", "expired", "revoked"]
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="ignore")
 
 
 # ---- templates --------------------------------------------------------------------------
 
 
-class TemplateIn(_In):
+class TemplateIn(In):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     kind: Kind
     amount_off: PositiveAmount | None = None
@@ -47,8 +39,8 @@ class TemplateIn(_In):
     min_spend_amount: Amount = 0
     total_stock: Annotated[int, Field(ge=1, le=MAX_STOCK)]
     per_customer_limit: Annotated[int, Field(ge=1, le=100)] = 1
-    valid_from: Timestamp | None = None
-    valid_until: Timestamp | None = None
+    valid_from: Time | None = None
+    valid_until: Time | None = None
     valid_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     product_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)] | None = None
     currency: Currency = "CNY"
@@ -99,7 +91,7 @@ class TemplateIn(_In):
         return self
 
 
-class TemplateOut(_Out):
+class TemplateOut(Out):
     template_id: str
     name: str
     kind: Kind
@@ -122,12 +114,12 @@ class TemplateOut(_Out):
     remaining_stock: int
 
 
-class LuckySlot(_Out):
+class LuckySlot(Out):
     slot: int
     amount: int
 
 
-class LuckyAmountsPage(_Out):
+class LuckyAmountsPage(Out):
     """The amounts drawn when the template was created; the n-th unit of stock carries the
     n-th amount."""
 
@@ -139,7 +131,7 @@ class LuckyAmountsPage(_Out):
 # ---- coupons -----------------------------------------------------------------------------
 
 
-class CouponConflict(_Out):
+class CouponConflict(Out):
     """An ``order.paid`` that named this coupon but could not redeem it."""
 
     order_id: str = Field(description="The paid order that named the coupon.")
@@ -152,7 +144,7 @@ class CouponConflict(_Out):
     at: str = Field(description="When the conflict was recorded.")
 
 
-class CouponOut(_Out):
+class CouponOut(Out):
     coupon_id: str
     template_id: str
     customer_id: str
@@ -173,24 +165,24 @@ class CouponOut(_Out):
     )
 
 
-class CouponPage(_Out):
+class CouponPage(Out):
     items: list[CouponOut]
     next_cursor: str | None = None
 
 
-class CartLine(_In):
+class CartLine(In):
     product_id: Id
-    quantity: Annotated[int, Field(ge=1, le=1_000_000)]
+    quantity: Quantity
     unit_amount: Amount
 
 
-class ValidateIn(_In):
+class ValidateIn(In):
     coupon_id: Id
     lines: Annotated[list[CartLine], Field(min_length=1, max_length=500)]
     order_id: Id | None = Field(default=None, description="An order the coupon is locked to, if any.")
 
 
-class ValidateOut(_Out):
+class ValidateOut(Out):
     coupon_id: str
     valid: bool
     discount_amount: int
@@ -200,24 +192,24 @@ class ValidateOut(_Out):
     eligible_subtotal_amount: int
 
 
-class LockIn(_In):
+class LockIn(In):
     order_id: Id
 
 
 # ---- bulk issue -------------------------------------------------------------------------
 
 
-class IssueJobIn(_In):
+class IssueJobIn(In):
     customer_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_BULK_CUSTOMERS)]
 
 
-class IssueJobAccepted(_Out):
+class IssueJobAccepted(Out):
     job_id: str
     status: Literal["queued", "running", "done"]
     total: int
 
 
-class IssueJobOut(_Out):
+class IssueJobOut(Out):
     job_id: str
     template_id: str
     status: Literal["queued", "running", "done"]
@@ -253,10 +245,8 @@ class IssueJobOut(_Out):
     created_at: str
 
 
-class IssueChunk(BaseModel):
+class IssueChunk(In):
     """One slice of a bulk issue job, on the coupons service's bulk queue."""
-
-    model_config = ConfigDict(extra="forbid")
 
     type: Literal["coupon.issue_chunk"] = "coupon.issue_chunk"
     shop: Id

@@ -20,12 +20,14 @@ stock always carries the n-th amount, so every coupon's amount can be audited.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from campaign_shared import money
 from campaign_shared.errors import Conflict, InvalidRequest
+from chalicelib.coupons.domain.terms import CouponTerms, TemplateTerms
 
 LUCKY_CHUNK = 1000  # lucky amounts stored per item (about 5 KB)
 RETENTION_DAYS = 90  # how long an expired, unused coupon is kept before TTL cleans it up
@@ -49,9 +51,9 @@ def check_new_template(valid_from: datetime | None, valid_until: datetime | None
         )
 
 
-def window_state(template: dict[str, Any], now: datetime) -> str:
+def window_state(template: TemplateTerms, now: datetime) -> str:
     """``scheduled`` before ``valid_from``, ``ended`` from ``valid_until`` on, else ``active``."""
-    start, end = template.get("valid_from"), template.get("valid_until")
+    start, end = template.valid_from, template.valid_until
     if start is not None and now < _parse(start):
         return "scheduled"
     if end is not None and now >= _parse(end):
@@ -59,7 +61,7 @@ def window_state(template: dict[str, Any], now: datetime) -> str:
     return "active"
 
 
-def require_active(template: dict[str, Any], now: datetime) -> None:
+def require_active(template: TemplateTerms, now: datetime) -> None:
     state = window_state(template, now)
     if state == "scheduled":
         raise Conflict("this coupon cannot be claimed yet", code="not_active")
@@ -67,12 +69,12 @@ def require_active(template: dict[str, Any], now: datetime) -> None:
         raise Conflict("this coupon can no longer be claimed", code="not_active")
 
 
-def coupon_expiry(template: dict[str, Any], issued_at: datetime) -> datetime | None:
+def coupon_expiry(template: TemplateTerms, issued_at: datetime) -> datetime | None:
     """``valid_days`` after the claim when set; otherwise the end of the template's window
     (``None``: the coupon never expires)."""
-    if template.get("valid_days"):
-        return issued_at + timedelta(days=int(template["valid_days"]))
-    end = template.get("valid_until")
+    if template.valid_days:
+        return issued_at + timedelta(days=int(template.valid_days))
+    end = template.valid_until
     return _parse(end) if end is not None else None
 
 
@@ -117,7 +119,7 @@ def lucky_position(slot: int) -> tuple[int, int]:
 
 
 def new_coupon(
-    template: dict[str, Any],
+    template: TemplateTerms,
     *,
     coupon_id: str,
     customer_id: str,
@@ -127,23 +129,23 @@ def new_coupon(
     lucky_amount: int | None,
     source: str,
 ) -> dict[str, Any]:
-    """The stored coupon: the template's discount terms copied at issue (a lucky coupon
-    carries its drawn amount in ``amount_off``)."""
+    """The fields of a new coupon: the template's discount terms copied at issue (a lucky
+    coupon carries its drawn amount in ``amount_off``)."""
     from campaign_shared import clock
 
     expires = coupon_expiry(template, issued_at)
-    kind = template["kind"]
+    kind = template.kind
     coupon: dict[str, Any] = {
         "coupon_id": coupon_id,
-        "template_id": template["template_id"],
+        "template_id": template.template_id,
         "customer_id": customer_id,
-        "name": template["name"],
+        "name": template.name,
         "kind": kind,
-        "amount_off": lucky_amount if kind == "lucky" else template.get("amount_off"),
-        "percent_off": template.get("percent_off"),
-        "max_discount_amount": template.get("max_discount_amount"),
-        "min_spend_amount": template.get("min_spend_amount", 0),
-        "currency": template.get("currency", "CNY"),
+        "amount_off": lucky_amount if kind == "lucky" else template.amount_off,
+        "percent_off": template.percent_off,
+        "max_discount_amount": template.max_discount_amount,
+        "min_spend_amount": template.min_spend_amount,
+        "currency": template.currency,
         "status": "available",
         "issued_at": clock.iso(issued_at),
         "expires_at": clock.iso(expires) if expires else None,
@@ -156,22 +158,22 @@ def new_coupon(
     return coupon
 
 
-def is_expired(coupon: dict[str, Any], now: datetime) -> bool:
-    expires = coupon.get("expires_at")
+def is_expired(coupon: CouponTerms, now: datetime) -> bool:
+    expires = coupon.expires_at
     return expires is not None and now >= _parse(expires)
 
 
-def visible_status(coupon: dict[str, Any], now: datetime) -> str:
+def visible_status(coupon: CouponTerms, now: datetime) -> str:
     """The status a reader sees. An ``available`` coupon past its expiry is ``expired`` (TTL
     only cleans up). A ``locked`` coupon stays ``locked``: its order is in flight, and the
     order's payment redeems it, its cancellation expires it."""
-    status = coupon["status"]
+    status = coupon.status
     if status == "available" and is_expired(coupon, now):
         return "expired"
     return str(status)
 
 
-def status_after_release(coupon: dict[str, Any], now: datetime) -> str:
+def status_after_release(coupon: CouponTerms, now: datetime) -> str:
     return "expired" if is_expired(coupon, now) else "available"
 
 
@@ -185,7 +187,7 @@ CONFLICT_EXPIRED = "expired"
 MAX_CONFLICTS = 20  # kept per coupon (the first ones); later conflicts are only logged
 
 
-def paid_decision(coupon: dict[str, Any], order_id: str, paid_at: datetime) -> str:
+def paid_decision(coupon: CouponTerms, order_id: str, paid_at: datetime) -> str:
     """``REDEEM``, ``ALREADY_DONE`` or a conflict code, for ``order_id`` paid at ``paid_at``.
 
     A coupon locked to another order stays theirs; a redeemed one stays redeemed. One that
@@ -193,7 +195,7 @@ def paid_decision(coupon: dict[str, Any], order_id: str, paid_at: datetime) -> s
     earlier (the lock is then released, to ``expired``). An available coupon, or one locked
     to this very order, is redeemed: a cancellation delivered before the payment released
     it, and the payment still used it."""
-    status, holder = coupon["status"], coupon.get("order_id")
+    status, holder = coupon.status, coupon.order_id
     if status == "redeemed":
         return ALREADY_DONE if holder == order_id else CONFLICT_REDEEMED
     if status == "locked" and holder != order_id:
@@ -218,30 +220,30 @@ class Evaluation:
     eligible_subtotal_amount: int
 
 
-def in_scope_subtotal(lines: list[Line], product_ids: list[str] | None) -> tuple[int, int]:
+def in_scope_subtotal(lines: list[Line], product_ids: Sequence[str] | None) -> tuple[int, int]:
     """(subtotal of in-scope lines, number of in-scope lines)."""
     scope = set(product_ids) if product_ids else None
     chosen = [line for line in lines if scope is None or line.product_id in scope]
     return sum(line.quantity * line.unit_amount for line in chosen), len(chosen)
 
 
-def discount_for(coupon: dict[str, Any], subtotal: int) -> int:
+def discount_for(coupon: CouponTerms, subtotal: int) -> int:
     """The discount on an in-scope subtotal (rounding: floor), 0 <= result <= subtotal."""
     if subtotal <= 0:
         return 0
-    if coupon["kind"] == "percent_off":
-        amount = money.apply_bps(subtotal, int(coupon["percent_off"]) * 100)
-        cap = coupon.get("max_discount_amount")
+    if coupon.kind == "percent_off":
+        amount = money.apply_bps(subtotal, int(coupon.percent_off or 0) * 100)
+        cap = coupon.max_discount_amount
         if cap is not None:
             amount = min(amount, int(cap))
     else:
-        amount = int(coupon.get("amount_off") or 0)
+        amount = int(coupon.amount_off or 0)
     return max(0, min(amount, subtotal))
 
 
 def evaluate(
-    coupon: dict[str, Any],
-    product_ids: list[str] | None,
+    coupon: CouponTerms,
+    product_ids: Sequence[str] | None,
     lines: list[Line],
     now: datetime,
     order_id: str | None = None,
@@ -253,101 +255,16 @@ def evaluate(
         return Evaluation(False, 0, reason, subtotal)
 
     status = visible_status(coupon, now)
-    locked_here = status == "locked" and order_id is not None and coupon.get("order_id") == order_id
+    locked_here = status == "locked" and order_id is not None and coupon.order_id == order_id
     if status == "expired":
         return refuse(EXPIRED)
     if status != "available" and not locked_here:
         return refuse(NOT_AVAILABLE)
     if in_scope == 0:
         return refuse(OUT_OF_SCOPE)
-    if subtotal < int(coupon.get("min_spend_amount") or 0):
+    if subtotal < int(coupon.min_spend_amount or 0):
         return refuse(BELOW_MIN_SPEND)
     return Evaluation(True, discount_for(coupon, subtotal), None, subtotal)
-
-
-# ---- bulk issue -------------------------------------------------------------------------
-
-# Why a customer of a bulk job got no coupon. ``skipped``: nothing went wrong, the customer
-# was not due one; ``failed``: the job could not do what was asked.
-SKIPPED_DUPLICATE = "duplicate"  # listed more than once: counted once
-SKIPPED_LIMIT = "per_customer_limit_reached"  # already holds as many as the template allows
-SKIPPED_SOLD_OUT = "sold_out"  # the stock ran out before their turn
-FAILED_NOT_ACTIVE = "not_active"  # the template's claim window had ended (or not begun)
-FAILED_TEMPLATE = "template_not_found"
-FAILED_DEAD_LETTERED = "dead_lettered"  # their chunk kept failing and went to the DLQ
-SKIP_REASONS = (SKIPPED_DUPLICATE, SKIPPED_LIMIT, SKIPPED_SOLD_OUT)
-FAIL_REASONS = (FAILED_NOT_ACTIVE, FAILED_TEMPLATE, FAILED_DEAD_LETTERED)
-SAMPLE_SIZE = 10  # ids kept per reason code
-
-
-def chunk_customers(customer_ids: list[str], size: int) -> tuple[list[list[str]], list[str]]:
-    """Unique customers in input order, cut into chunks; and the duplicates dropped (each
-    repeat of an id, in input order)."""
-    unique = list(dict.fromkeys(customer_ids))
-    seen: set[str] = set()
-    duplicates = []
-    if len(unique) != len(customer_ids):
-        for customer in customer_ids:
-            if customer in seen:
-                duplicates.append(customer)
-            seen.add(customer)
-    return [unique[i : i + size] for i in range(0, len(unique), size)], duplicates
-
-
-class Outcome:
-    """What became of a chunk's customers: issued, and counts by reason code with a sample
-    of up to ``SAMPLE_SIZE`` ids per code."""
-
-    def __init__(self) -> None:
-        self.issued = 0
-        self.skipped: dict[str, int] = {}
-        self.failed: dict[str, int] = {}
-        self.samples: dict[str, list[str]] = {}
-
-    def _add(self, counts: dict[str, int], code: str, customers: list[str]) -> None:
-        if not customers:
-            return
-        counts[code] = counts.get(code, 0) + len(customers)
-        sample = self.samples.setdefault(code, [])
-        sample.extend(customers[: SAMPLE_SIZE - len(sample)])
-
-    def skip(self, code: str, customers: list[str]) -> None:
-        if code not in SKIP_REASONS:
-            raise ValueError(f"not a skip reason: {code}")
-        self._add(self.skipped, code, customers)
-
-    def fail(self, code: str, customers: list[str]) -> None:
-        if code not in FAIL_REASONS:
-            raise ValueError(f"not a failure reason: {code}")
-        self._add(self.failed, code, customers)
-
-    def as_record(self) -> dict[str, Any]:
-        return {"skipped_by": self.skipped, "failed_by": self.failed, "samples": self.samples}
-
-
-def job_status(job: dict[str, Any]) -> str:
-    done = len(job.get("done_chunks") or ())
-    if done >= int(job["chunk_total"]):
-        return "done"
-    if done or job.get("started"):
-        return "running"
-    return "queued"
-
-
-def job_view(job: dict[str, Any]) -> dict[str, Any]:
-    """The job as a merchant reads it: counts by reason code (codes with a count), samples of
-    those codes (at most ``SAMPLE_SIZE`` ids each), the chunks that went to the DLQ."""
-    skipped = {c: int(job.get(f"skipped:{c}", 0)) for c in SKIP_REASONS}
-    failed = {c: int(job.get(f"failed:{c}", 0)) for c in FAIL_REASONS}
-    counted = {c: n for c, n in (skipped | failed).items() if n > 0}
-    return {
-        **job,
-        "status": job_status(job),
-        "skipped_by_reason": {c: n for c, n in skipped.items() if n > 0},
-        "failed_by_reason": {c: n for c, n in failed.items() if n > 0},
-        "samples": {c: list(job.get(f"sample:{c}") or [])[:SAMPLE_SIZE] for c in counted},
-        "dead_lettered_chunks": sorted(int(c) for c in job.get("dead_chunks") or ()),
-    }
 
 
 def _parse(text: str) -> datetime:

@@ -18,18 +18,18 @@ An unknown coupon (or one of another shop or customer) is logged and dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
 from campaign_shared import clock
 from campaign_shared.events import OrderEvent
-from chalicelib.coupons import domain, store, store_orders
+from campaign_shared.storage import retry
+from chalicelib.coupons import domain
+from chalicelib.coupons.store.records import Coupon
+from chalicelib.coupons.usecases import Stores, stores_or_default
 
-ATTEMPTS = 5  # re-reads when the coupon changes under an event; then the message is retried
-
-
-class CouponBusy(Exception):
-    """The coupon kept changing while an event was applied; SQS delivers the event again."""
+ATTEMPTS = 5  # re-reads when the coupon changes under an event; then the message is retried (503)
 
 
 def _log() -> Any:
@@ -38,49 +38,45 @@ def _log() -> Any:
     return observability.logger("coupons")
 
 
-def on_order_event(event: OrderEvent) -> None:
+def on_order_event(event: OrderEvent, stores: Stores | None = None) -> None:
+    s = stores_or_default(stores)
     if not event.coupon_id or event.type == "order.refunded":
         return
     if not event.shop:
         _log().warning("order event without a shop dropped", extra={"event_id": event.event_id})
         return
-    for _ in range(ATTEMPTS):
-        coupon = store.get_coupon(event.shop, event.customer_id, event.coupon_id)
+    for _ in retry.attempts(
+        ATTEMPTS, busy=f"coupon {event.coupon_id} kept changing under event {event.event_id}"
+    ):
+        coupon = s.coupons.get(event.shop, event.customer_id, event.coupon_id)
         if coupon is None:
             _log().warning("order event for an unknown coupon dropped", extra={"event_id": event.event_id})
             return
         if event.type == "order.cancelled":
-            store_orders.release_coupon(
-                event.shop,
-                event.customer_id,
-                event.coupon_id,
-                event.order_id,
-                domain.status_after_release(coupon, clock.now()),
-            )
+            status = domain.status_after_release(coupon, clock.now())
+            s.coupons.release(event.shop, event.customer_id, event.coupon_id, event.order_id, status)
             return
-        if event.type == "order.paid" and _paid(event, coupon):
+        if event.type == "order.paid" and _paid(s, event, coupon):
             return
-    raise CouponBusy(f"coupon {event.coupon_id} kept changing under event {event.event_id}")
 
 
-def _paid(event: OrderEvent, coupon: dict[str, Any]) -> bool:
+def _paid(s: Stores, event: OrderEvent, coupon: Coupon) -> bool:
     """Apply a payment to the coupon as read; False when it changed meanwhile (read again)."""
     shop, now = str(event.shop), clock.now()
     paid_at = min(clock.parse(event.occurred_at), now)
     decision = domain.paid_decision(coupon, event.order_id, paid_at)
     if decision == domain.ALREADY_DONE:
-        settle_count(shop, coupon)
+        settle_count(shop, coupon, s)
         return True
     if decision == domain.REDEEM:
-        if not store_orders.redeem(shop, coupon, event.order_id, clock.iso(now)):
+        if not s.coupons.redeem(shop, coupon, event.order_id, clock.iso(now)):
             return False
-        settle_count(
-            shop, {**coupon, "status": "redeemed", "order_id": event.order_id, "count_pending": True}
-        )
+        redeemed = dataclasses.replace(coupon, status="redeemed", order_id=event.order_id, count_pending=True)
+        settle_count(shop, redeemed, s)
         return True
     entry = {"order_id": event.order_id, "reason": decision, "event_id": event.event_id, "at": clock.iso(now)}
-    release = decision == domain.CONFLICT_EXPIRED and coupon["status"] == "locked"
-    result = store_orders.record_conflict(shop, coupon, entry, domain.MAX_CONFLICTS, expire=release)
+    release = decision == domain.CONFLICT_EXPIRED and coupon.status == "locked"
+    result = s.coupons.record_conflict(shop, coupon, entry, domain.MAX_CONFLICTS, release)
     if result == "changed":
         return False
     if result == "full":
@@ -88,37 +84,37 @@ def _paid(event: OrderEvent, coupon: dict[str, Any]) -> bool:
     return True
 
 
-def settle_count(shop: str, coupon: dict[str, Any]) -> None:
+def settle_count(shop: str, coupon: Coupon, stores: Stores | None = None) -> None:
     """Make the redemption of ``coupon`` (redeemed) counted on its stock shard exactly once
-    (``store_orders`` explains the markers). Every step is conditional, so copies of the
+    (``store.stock`` explains the markers). Every step is conditional, so copies of the
     same event may run it at the same time, and a crash anywhere leaves a state the next
     delivery finishes.
 
     While ``count_pending`` is on the coupon, at most one count is on the shard (its marker
     blocks another), and it is the one the coupon then keeps (``counted_by``). After that, a
     marker other than ``counted_by`` can only be a late copy's surplus count: it is undone."""
-    known: dict[str, Any] | None = coupon
-    for _ in range(ATTEMPTS):
-        current = known or store.get_coupon(shop, coupon["customer_id"], coupon["coupon_id"])
+    s = stores_or_default(stores)
+    known: Coupon | None = coupon
+    for _ in retry.attempts(ATTEMPTS, busy=f"the redemption count of {coupon.coupon_id} kept changing"):
+        current = known or s.coupons.get(shop, coupon.customer_id, coupon.coupon_id)
         known = None
-        if current is None or current.get("status") != "redeemed":
+        if current is None or current.status != "redeemed":
             return
-        marker = store_orders.redeem_marker(shop, current)
-        if current.get("count_pending"):
+        marker = s.stock.redeem_marker(shop, current)
+        if current.count_pending:
             if marker is None:
                 attempt = uuid.uuid4().hex
-                if not store_orders.count(shop, current, attempt):
+                if not s.stock.count_redemption(shop, current, attempt):
                     continue  # another copy counted just now: look again
                 marker = attempt
-            if not store_orders.settle(shop, current, marker):
+            if not s.coupons.settle(shop, current, marker):
                 continue  # settled by another copy: look again (this count may be surplus)
-            store_orders.clear(shop, current, marker)
+            s.stock.clear_redemption(shop, current, marker)
             return
         if marker is None:
             return  # settled (or redeemed before counts were settled this way: counted then)
-        if marker == current.get("counted_by"):
-            store_orders.clear(shop, current, marker)  # settled, marker left by a crash
+        if marker == current.counted_by:
+            s.stock.clear_redemption(shop, current, marker)  # settled, marker left by a crash
         else:
-            store_orders.undo(shop, current, marker)  # a late copy counted again
+            s.stock.undo_redemption(shop, current, marker)  # a late copy counted again
         return
-    raise CouponBusy(f"the redemption count of {coupon['coupon_id']} kept changing")

@@ -1,0 +1,157 @@
+"""Coupons, in the customer's partition (``cust#<shop>#<customer>`` / ``coupon#<id>``): the
+wallet is one Query. ``conflicts``: paid orders that named a coupon but did not redeem it,
+with ``conflict_events`` (their event ids, so each is recorded once)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from campaign_shared.storage import codec, paging
+from campaign_shared.storage.paging import PageParams
+from chalicelib.coupons.store import table as items
+from chalicelib.coupons.store.keys import COUPON_PREFIX, coupon_key, table, wallet_pk
+from chalicelib.coupons.store.ports import Conflicted
+from chalicelib.coupons.store.records import Coupon
+
+STATUS = {"#st": "status"}
+
+
+def put_coupon(shop: str, coupon: Coupon) -> bool:
+    """Write a coupon unless it exists; False when it did."""
+    key = coupon_key(shop, coupon.customer_id, coupon.coupon_id)
+    return items.create(key, coupon.to_item()).applied
+
+
+def _found(written_item: dict[str, Any] | None) -> Coupon | None:
+    return Coupon.from_item(written_item) if written_item else None
+
+
+class DynamoCoupons:
+    def create(self, shop: str, coupon: Coupon) -> bool:
+        return put_coupon(shop, coupon)
+
+    def create_many(self, shop: str, coupons: Sequence[Coupon]) -> None:
+        paging.batch_put(
+            table(), [{**c.to_item(), **coupon_key(shop, c.customer_id, c.coupon_id)} for c in coupons]
+        )
+
+    def get(self, shop: str, customer_id: str, coupon_id: str) -> Coupon | None:
+        return _found(items.get(coupon_key(shop, customer_id, coupon_id)))
+
+    def existing(self, shop: str, pairs: Sequence[tuple[str, str]]) -> set[str]:
+        keys = [coupon_key(shop, c, k) for c, k in pairs]
+        return {str(i["coupon_id"]) for i in paging.batch_get(table(), keys)}
+
+    def page(self, shop: str, customer_id: str, page: PageParams) -> tuple[list[Coupon], str | None]:
+        found, cursor = paging.query_page(
+            table=table(),
+            key_condition="pk = :pk AND begins_with(sk, :prefix)",
+            expression_values=codec.values(pk=wallet_pk(shop, customer_id), prefix=COUPON_PREFIX),
+            page=page,
+            consistent=True,
+        )
+        return [Coupon.from_item(i) for i in found], cursor
+
+    def lock(
+        self, shop: str, customer_id: str, coupon_id: str, order_id: str, now_iso: str
+    ) -> tuple[bool, Coupon | None]:
+        written = items.update(
+            coupon_key(shop, customer_id, coupon_id),
+            "SET #st = :locked, order_id = :order, locked_at = :now",
+            "attribute_exists(pk) AND #st = :available"
+            " AND (attribute_not_exists(expires_at) OR expires_at > :now)",
+            names=STATUS,
+            values={"locked": "locked", "available": "available", "order": order_id, "now": now_iso},
+        )
+        return written.applied, _found(written.item)
+
+    def release(self, shop: str, customer_id: str, coupon_id: str, order_id: str, status: str) -> bool:
+        return items.update(
+            coupon_key(shop, customer_id, coupon_id),
+            "SET #st = :status REMOVE order_id, locked_at",
+            "#st = :locked AND order_id = :order",
+            names=STATUS,
+            values={"status": status, "locked": "locked", "order": order_id},
+        ).applied
+
+    def redeem(self, shop: str, coupon: Coupon, order_id: str, now_iso: str) -> bool:
+        return items.update(
+            coupon_key(shop, coupon.customer_id, coupon.coupon_id),
+            "SET #st = :redeemed, order_id = :order, redeemed_at = :now, count_pending = :yes "
+            "REMOVE locked_at, expires_at_epoch",
+            "attribute_exists(pk) AND (#st = :available OR (#st = :locked AND order_id = :order))",
+            names=STATUS,
+            values={
+                "redeemed": "redeemed",
+                "available": "available",
+                "locked": "locked",
+                "order": order_id,
+                "now": now_iso,
+                "yes": True,
+            },
+        ).applied
+
+    def settle(self, shop: str, coupon: Coupon, attempt: str) -> bool:
+        return items.update(
+            coupon_key(shop, coupon.customer_id, coupon.coupon_id),
+            "SET counted_by = :attempt REMOVE count_pending",
+            "attribute_exists(count_pending)",
+            values={"attempt": attempt},
+        ).applied
+
+    def record_conflict(
+        self, shop: str, coupon: Coupon, entry: dict[str, Any], max_conflicts: int, expire: bool
+    ) -> Conflicted:
+        seen_order = coupon.order_id
+        values: dict[str, Any] = {
+            "entry": [entry],
+            "empty": [],
+            "event": {entry["event_id"]},
+            "event_id": entry["event_id"],
+            "max": max_conflicts,
+            "seen": coupon.status,
+        }
+        same = "#st = :seen AND " + (
+            "order_id = :seen_order" if seen_order else "attribute_not_exists(order_id)"
+        )
+        if seen_order:
+            values["seen_order"] = seen_order
+        expression = "SET conflicts = list_append(if_not_exists(conflicts, :empty), :entry)"
+        if expire:
+            expression += ", #st = :expired REMOVE order_id, locked_at"
+            values["expired"] = "expired"
+        written = items.update(
+            coupon_key(shop, coupon.customer_id, coupon.coupon_id),
+            expression + " ADD conflict_events :event",
+            "attribute_exists(pk) AND NOT contains(conflict_events, :event_id) AND "
+            f"(attribute_not_exists(conflicts) OR size(conflicts) < :max) AND {same}",
+            names=STATUS,
+            values=values,
+        )
+        if written.applied:
+            return "recorded"
+        old = written.item or {}
+        if entry["event_id"] in (old.get("conflict_events") or ()):
+            return "duplicate"
+        if len(old.get("conflicts") or ()) >= max_conflicts:
+            return "full"
+        return "changed"
+
+    def revoke(
+        self, shop: str, customer_id: str, coupon_id: str, now_iso: str, reason: str
+    ) -> tuple[bool, Coupon | None]:
+        written = items.update(
+            coupon_key(shop, customer_id, coupon_id),
+            "SET #st = :revoked, revoked_at = :now, revoke_reason = :reason",
+            "attribute_exists(pk) AND (#st = :available OR #st = :expired)",
+            names=STATUS,
+            values={
+                "revoked": "revoked",
+                "now": now_iso,
+                "reason": reason,
+                "available": "available",
+                "expired": "expired",
+            },
+        )
+        return written.applied, _found(written.item)

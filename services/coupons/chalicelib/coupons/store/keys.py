@@ -1,0 +1,79 @@
+"""Every key of the coupons table (one table, ``pk``/``sk``; parts escape ``%`` and ``#``).
+Every key carries the shop, so another shop's id is simply not found.
+
+- ``tpl#<shop>#<template>`` / ``meta``: the template's terms (published: the referral
+  service reads it by key, ``resources.coupons.template_key``).
+- ``stock#<shop>#<template>#<n>`` / ``stock``: stock shard n (``store.stock``). Each shard is
+  its own partition key, so a grab is not capped by one partition's 1,000 write units/s.
+- ``lucky#<shop>#<template>#<k>`` / ``lucky``: lucky amounts of slots ``k*1000 ..``.
+- ``limit#<shop>#<template>#<customer>`` / ``limit``: the customer's count for the
+  per-customer limit (``store.limits``).
+- ``cust#<shop>#<customer>`` / ``coupon#<coupon>``: a coupon; the customer's partition is
+  their wallet (``GET /me`` is one Query).
+- ``job#<shop>#<job>`` / ``job``, ``plan#<shop>#<job>#<chunk>`` / ``plan``: bulk jobs and
+  the fixed outcome of each chunk (``store.jobs``).
+- ``grant#<shop>#<grant>`` / ``grant``: one record per grant id (``store.grants``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from campaign_shared.resources import table_name
+from campaign_shared.resources.coupons import template_key as published_template_key
+from campaign_shared.settings import get_settings
+from campaign_shared.storage.keys import join, key
+
+Key = dict[str, str]
+
+COUPON_PREFIX = "coupon#"
+
+
+def table() -> str:
+    return table_name(get_settings().stage, "coupons", "main")
+
+
+def template_key(shop: str, template_id: str) -> Key:
+    return dict(published_template_key(shop, template_id))
+
+
+def shard_key(shop: str, template_id: str, shard: int) -> Key:
+    return {"pk": join("stock", shop, template_id, str(shard)), "sk": "stock"}
+
+
+def lucky_key(shop: str, template_id: str, chunk: int) -> Key:
+    return {"pk": join("lucky", shop, template_id, str(chunk)), "sk": "lucky"}
+
+
+def lucky_chunk_of(pk: str) -> int:
+    """The chunk number a lucky item's ``pk`` ends with."""
+    return int(pk.rsplit("#", 1)[1])
+
+
+def limit_key(shop: str, template_id: str, customer_id: str) -> Key:
+    return {"pk": join("limit", shop, template_id, customer_id), "sk": "limit"}
+
+
+def wallet_pk(shop: str, customer_id: str) -> str:
+    return join("cust", shop, customer_id)
+
+
+def coupon_key(shop: str, customer_id: str, coupon_id: str) -> Key:
+    return {"pk": wallet_pk(shop, customer_id), "sk": join("coupon", coupon_id)}
+
+
+def job_key(shop: str, job_id: str) -> Key:
+    return {"pk": join("job", shop, job_id), "sk": "job"}
+
+
+def plan_key(shop: str, job_id: str, chunk: int) -> Key:
+    return {"pk": join("plan", shop, job_id, str(chunk)), "sk": "plan"}
+
+
+def grant_key(shop: str, grant_id: str) -> Key:
+    return {"pk": join("grant", shop, grant_id), "sk": "grant"}
+
+
+def attribute_key(item_key: Key) -> dict[str, Any]:
+    """A key as an AttributeValue map."""
+    return key(item_key["pk"], item_key["sk"])

@@ -1,0 +1,135 @@
+"""What the use cases need from storage: one ``Protocol`` per repository. The DynamoDB
+repositories (``store.templates``, ``store.stock``...) implement them; the unit tests use
+in-memory fakes that honour the same conditions (``tests/unit/coupons/fakes.py``).
+
+Every write here is safe to retry: a write whose answer was lost and that is sent again
+recognises its own earlier effect (an issue key, an operation's block, a fresh id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol
+
+from campaign_shared.storage.paging import PageParams
+from chalicelib.coupons.store.records import Coupon, Grant, Job, Plan, Shard, Template
+
+Reserved = Literal["reserved", "held", "limit_reached"]
+Conflicted = Literal["recorded", "duplicate", "full", "changed"]
+
+
+class Templates(Protocol):
+    def create(
+        self, shop: str, template: Template, caps: Sequence[int], lucky: Sequence[Sequence[int]]
+    ) -> None:
+        """Shards and lucky amounts first, the template last (a template that exists is complete)."""
+
+    def get(self, shop: str, template_id: str) -> Template | None:
+        """The template's terms (immutable: a process may keep what it read once)."""
+
+    def lucky_amounts(self, shop: str, template_id: str, chunks: Sequence[int]) -> dict[int, list[int]]:
+        """Lucky amounts by chunk number (immutable)."""
+
+
+class Stock(Protocol):
+    def shards(self, shop: str, template_id: str, count: int) -> list[Shard]:
+        """Every shard of a template, in shard order (one consistent read)."""
+
+    def take_block(
+        self, shop: str, template_id: str, shard: int, cap: int, want: int, op: str
+    ) -> tuple[int, int] | int:
+        """Up to ``want`` units for operation ``op``, exactly once: ``(offset, count)`` (the
+        block ``op`` took, now or on an earlier attempt), or the units left when fewer."""
+
+    def finish_block(self, shop: str, template_id: str, shard: int, op: str) -> None:
+        """Forget ``op``'s block (its units are coupons now)."""
+
+    def redeem_marker(self, shop: str, coupon: Coupon) -> str | None:
+        """The attempt whose count of this coupon's redemption is on its shard, if any."""
+
+    def count_redemption(self, shop: str, coupon: Coupon, attempt: str) -> bool:
+        """Count the redemption under ``attempt``; False when a marker is there."""
+
+    def clear_redemption(self, shop: str, coupon: Coupon, attempt: str) -> None:
+        """Remove the settled count's marker (nothing if it is gone)."""
+
+    def undo_redemption(self, shop: str, coupon: Coupon, attempt: str) -> bool:
+        """Take back a surplus count and its marker, once."""
+
+
+class Limits(Protocol):
+    def reserve(
+        self, shop: str, template_id: str, customer_id: str, limit: int, holder: str | None
+    ) -> Reserved:
+        """Count one coupon against the customer's limit (``held``: ``holder`` has it already)."""
+
+    def release(self, shop: str, template_id: str, customer_id: str, holder: str | None) -> None:
+        """Give back ``holder``'s count (nothing when it holds none)."""
+
+
+class Coupons(Protocol):
+    def create(self, shop: str, coupon: Coupon) -> bool:
+        """Write a coupon unless it exists (False then: with a fresh id, an earlier attempt)."""
+
+    def create_many(self, shop: str, coupons: Sequence[Coupon]) -> None:
+        """Write coupons unconditionally (ids derived from their job: a rewrite is the same)."""
+
+    def get(self, shop: str, customer_id: str, coupon_id: str) -> Coupon | None: ...
+
+    def existing(self, shop: str, pairs: Sequence[tuple[str, str]]) -> set[str]:
+        """Which (customer, coupon) pairs exist, as coupon ids."""
+
+    def page(self, shop: str, customer_id: str, page: PageParams) -> tuple[list[Coupon], str | None]:
+        """One page of the customer's wallet (one Query), with the next cursor."""
+
+    def lock(
+        self, shop: str, customer_id: str, coupon_id: str, order_id: str, now_iso: str
+    ) -> tuple[bool, Coupon | None]:
+        """available (not expired) -> locked to ``order_id``: (True, new) or (False, as it was)."""
+
+    def release(self, shop: str, customer_id: str, coupon_id: str, order_id: str, status: str) -> bool:
+        """locked to ``order_id`` -> ``status``; False if it was not."""
+
+    def redeem(self, shop: str, coupon: Coupon, order_id: str, now_iso: str) -> bool:
+        """available, or locked to ``order_id`` -> redeemed by it, its count pending."""
+
+    def settle(self, shop: str, coupon: Coupon, attempt: str) -> bool:
+        """The coupon keeps ``attempt``'s count; False when it was settled already."""
+
+    def record_conflict(
+        self, shop: str, coupon: Coupon, entry: dict[str, Any], max_conflicts: int, expire: bool
+    ) -> Conflicted:
+        """Append ``entry`` once per event id while the coupon is as it was read."""
+
+    def revoke(
+        self, shop: str, customer_id: str, coupon_id: str, now_iso: str, reason: str
+    ) -> tuple[bool, Coupon | None]:
+        """available or expired -> revoked: (True, new) or (False, as it was)."""
+
+
+class Jobs(Protocol):
+    def create(self, shop: str, job: Job) -> None: ...
+
+    def get(self, shop: str, job_id: str) -> Job | None: ...
+
+    def mark_started(self, shop: str, job_id: str) -> None: ...
+
+    def complete_chunk(self, shop: str, job: Job, chunk: int, size: int, outcome: dict[str, Any]) -> bool:
+        """Add a chunk's outcome once (replacing a dead-lettered record of it); False if added."""
+
+    def mark_dead(self, shop: str, job: Job, chunk: int, customers: Sequence[str]) -> bool:
+        """Record a chunk going to the DLQ as done, its customers failed; False if done already."""
+
+    def get_plan(self, shop: str, job_id: str, chunk: int) -> Plan | None: ...
+
+    def put_plan(self, shop: str, job_id: str, chunk: int, plan: Plan) -> bool:
+        """Fix a chunk's outcome; False if one was fixed first."""
+
+
+class Grants(Protocol):
+    def start(self, shop: str, grant: Grant) -> Grant:
+        """The grant's record: created ``pending`` the first time, as it is on a redelivery."""
+
+    def finish(self, shop: str, grant_id: str, status: str, reason: str | None) -> None: ...
+
+    def get(self, shop: str, grant_id: str) -> Grant | None: ...

@@ -1,0 +1,44 @@
+"""Orchestration of the rules (``domain``) and the store, one module per area:
+``templates``, ``claims`` (claims, stock blocks, grants), ``wallet`` (a customer's coupons,
+validate, lock), ``bulk`` (issue jobs and their chunks), ``orders`` (order events),
+``revokes``.
+
+Every use case takes its repositories as ``Stores`` (``stores=None``: the DynamoDB ones), so
+the unit tests run the protocols on in-memory fakes.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from chalicelib.coupons.store import ports
+
+
+@dataclass(frozen=True)
+class Stores:
+    templates: ports.Templates
+    stock: ports.Stock
+    limits: ports.Limits
+    coupons: ports.Coupons
+    jobs: ports.Jobs
+    grants: ports.Grants
+
+
+@functools.cache
+def dynamo_stores() -> Stores:
+    """The DynamoDB repositories (one set per process: the template caches live in them)."""
+    from chalicelib.coupons.store.coupons import DynamoCoupons
+    from chalicelib.coupons.store.grants import DynamoGrants
+    from chalicelib.coupons.store.jobs import DynamoJobs
+    from chalicelib.coupons.store.limits import DynamoLimits
+    from chalicelib.coupons.store.stock import DynamoStock
+    from chalicelib.coupons.store.templates import DynamoTemplates
+
+    return Stores(
+        DynamoTemplates(), DynamoStock(), DynamoLimits(), DynamoCoupons(), DynamoJobs(), DynamoGrants()
+    )
+
+
+def stores_or_default(stores: Stores | None) -> Stores:
+    return stores if stores is not None else dynamo_stores()

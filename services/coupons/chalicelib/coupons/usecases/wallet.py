@@ -1,0 +1,103 @@
+"""A customer's coupons: claim one, the wallet (one Query), one coupon, validate a cart, lock
+one to an order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from campaign_shared import clock
+from campaign_shared.errors import Conflict, NotFound
+from campaign_shared.storage.paging import PageParams
+from chalicelib.coupons import domain
+from chalicelib.coupons.models import CouponOut, CouponPage, ValidateIn, ValidateOut
+from chalicelib.coupons.store.records import Coupon
+from chalicelib.coupons.usecases import Stores, claims, stores_or_default
+
+NOT_AVAILABLE_BECAUSE = {
+    "locked": "the coupon is locked to another order",
+    "redeemed": "the coupon has been used",
+    "expired": "the coupon has expired",
+}
+
+
+def coupon_out(coupon: Coupon, now: datetime) -> CouponOut:
+    return CouponOut(
+        coupon_id=coupon.coupon_id,
+        template_id=coupon.template_id,
+        customer_id=coupon.customer_id,
+        name=coupon.name,
+        status=domain.visible_status(coupon, now),  # type: ignore[arg-type]
+        kind=coupon.kind,  # type: ignore[arg-type]
+        amount_off=coupon.amount_off,
+        percent_off=coupon.percent_off,
+        max_discount_amount=coupon.max_discount_amount,
+        min_spend_amount=coupon.min_spend_amount,
+        currency=coupon.currency,
+        issued_at=coupon.issued_at,
+        expires_at=coupon.expires_at,
+        order_id=coupon.order_id,
+        conflicts=list(coupon.conflicts),  # type: ignore[arg-type]
+    )
+
+
+def claim(shop: str, template_id: str, customer_id: str, stores: Stores | None = None) -> CouponOut:
+    return coupon_out(claims.claim(shop, template_id, customer_id, stores), clock.now())
+
+
+def my_coupons(shop: str, customer_id: str, page: PageParams, stores: Stores | None = None) -> CouponPage:
+    """The customer's coupons, oldest first: one Query, nothing else."""
+    items, cursor = stores_or_default(stores).coupons.page(shop, customer_id, page)
+    now = clock.now()
+    return CouponPage(items=[coupon_out(c, now) for c in items], next_cursor=cursor)
+
+
+def customer_coupons(
+    shop: str, customer_id: str, page: PageParams, stores: Stores | None = None
+) -> CouponPage:
+    """A customer's coupons as the merchant sees them (with their conflicts)."""
+    return my_coupons(shop, customer_id, page, stores)
+
+
+def customer_coupon(shop: str, customer_id: str, coupon_id: str, stores: Stores | None = None) -> CouponOut:
+    return coupon_out(_coupon_or_404(stores_or_default(stores), shop, customer_id, coupon_id), clock.now())
+
+
+def _coupon_or_404(s: Stores, shop: str, customer_id: str, coupon_id: str) -> Coupon:
+    coupon = s.coupons.get(shop, customer_id, coupon_id)
+    if coupon is None:
+        raise NotFound("no such coupon")
+    return coupon
+
+
+def validate(shop: str, customer_id: str, body: ValidateIn, stores: Stores | None = None) -> ValidateOut:
+    s = stores_or_default(stores)
+    coupon = _coupon_or_404(s, shop, customer_id, body.coupon_id)
+    template = s.templates.get(shop, coupon.template_id)
+    lines = [domain.Line(line.product_id, line.quantity, line.unit_amount) for line in body.lines]
+    scope = template.product_ids if template is not None else None
+    result = domain.evaluate(coupon, scope, lines, clock.now(), body.order_id)
+    return ValidateOut(
+        coupon_id=body.coupon_id,
+        valid=result.valid,
+        discount_amount=result.discount_amount,
+        reason=result.reason,
+        eligible_subtotal_amount=result.eligible_subtotal_amount,
+    )
+
+
+def lock(
+    shop: str, customer_id: str, coupon_id: str, order_id: str, stores: Stores | None = None
+) -> CouponOut:
+    """Bind the coupon to one order; the same order again is a no-op, another is 409."""
+    now = clock.now()
+    applied, coupon = stores_or_default(stores).coupons.lock(
+        shop, customer_id, coupon_id, order_id, clock.iso(now)
+    )
+    if coupon is None:
+        raise NotFound("no such coupon")
+    if applied:
+        return coupon_out(coupon, now)
+    if coupon.order_id == order_id and coupon.status in ("locked", "redeemed"):
+        return coupon_out(coupon, now)
+    why = NOT_AVAILABLE_BECAUSE.get(domain.visible_status(coupon, now), "the coupon cannot be used")
+    raise Conflict(why, code="not_available")
