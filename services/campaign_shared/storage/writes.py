@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from campaign_shared import aws
 from campaign_shared.storage.codec import from_item, to_item
 from campaign_shared.storage.failures import is_conditional_failure, old_item
 
 Mine = Callable[[dict[str, Any]], bool]
+Returns = Literal["ALL_NEW", "UPDATED_NEW", "NONE"]
 
 
 @dataclass(frozen=True)
@@ -61,17 +62,17 @@ def update(
     names: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     mine: Mine | None = None,
+    returns: Returns = "ALL_NEW",
 ) -> Written:
     """An ``UpdateItem`` (``key`` and ``values`` as AttributeValue maps) under ``condition``.
 
     ``applied`` is False when the condition was refused, unless ``mine`` recognises the item
-    it saw as already carrying this request's change."""
-    params: dict[str, Any] = {
-        "TableName": table,
-        "Key": key,
-        "UpdateExpression": update,
-        "ReturnValues": "ALL_NEW",
-    }
+    it saw as already carrying this request's change. ``returns`` is what an applied write
+    answers with: the whole item (``ALL_NEW``), only the attributes it set (``UPDATED_NEW``),
+    or nothing (``NONE``, ``item`` is None): on a hot item, ask only for what you read."""
+    params: dict[str, Any] = {"TableName": table, "Key": key, "UpdateExpression": update}
+    if returns != "NONE":
+        params["ReturnValues"] = returns
     if condition:
         params["ConditionExpression"] = condition
         params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"

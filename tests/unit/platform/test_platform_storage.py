@@ -41,7 +41,7 @@ class OneItemTable:
         if self.item is None or self.item.get("v") != kwargs["ExpressionAttributeValues"][":v"]:
             raise _refused(self.item, "UpdateItem")
         self.item = {**self.item, "v": {"N": str(int(self.item["v"]["N"]) + 1)}, "by": kwargs["Key"]["pk"]}
-        return {"Attributes": self.item}
+        return {"Attributes": self.item} if kwargs.get("ReturnValues", "NONE") != "NONE" else {}
 
 
 @pytest.fixture
@@ -139,3 +139,25 @@ def test_attempts_ends_with_a_503_when_the_body_never_succeeds(monkeypatch: pyte
     for attempt in retry.attempts(4, busy="never"):
         if attempt == 1:
             break
+
+
+def test_update_asks_only_for_what_the_caller_reads(table: OneItemTable) -> None:
+    table.item = {"pk": {"S": "a"}, "v": {"N": "1"}}
+    key = {"pk": {"S": "a"}}
+    quiet = writes.update(
+        "t", key, update="SET v = v + :one", condition="v = :v", values={":v": {"N": "1"}}, returns="NONE"
+    )
+    assert quiet.applied and quiet.item is None and "ReturnValues" not in table.calls[-1]
+    writes.update(
+        "t",
+        key,
+        update="SET v = v + :one",
+        condition="v = :v",
+        values={":v": {"N": "2"}},
+        returns="UPDATED_NEW",
+    )
+    assert table.calls[-1]["ReturnValues"] == "UPDATED_NEW"
+    refused = writes.update(
+        "t", key, update="SET v = v + :one", condition="v = :v", values={":v": {"N": "1"}}, returns="NONE"
+    )
+    assert not refused.applied and refused.item is not None and refused.item["v"] == 3  # what refused it

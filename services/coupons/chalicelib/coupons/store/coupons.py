@@ -63,6 +63,7 @@ class DynamoCoupons:
             " AND (attribute_not_exists(expires_at) OR expires_at > :now)",
             names=STATUS,
             values={"locked": "locked", "available": "available", "order": order_id, "now": now_iso},
+            returns="ALL_NEW",
         )
         return written.applied, _found(written.item)
 
@@ -153,5 +154,6 @@ class DynamoCoupons:
                 "available": "available",
                 "expired": "expired",
             },
+            returns="ALL_NEW",
         )
         return written.applied, _found(written.item)

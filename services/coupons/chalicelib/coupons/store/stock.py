@@ -42,6 +42,7 @@ class DynamoStock:
             "taken <= :most AND attribute_not_exists(inflight.#s)",
             names={"#s": f"{op}:s", "#c": f"{op}:c"},
             values={"k": want, "most": cap - want},
+            returns="UPDATED_NEW",  # ``taken``; not the shard's in-flight markers of a whole sale
         )
         item = written.item or {}
         if written.applied:

@@ -37,9 +37,11 @@ def update(
     names: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     mine: writes.Mine | None = None,
+    returns: writes.Returns = "NONE",
 ) -> writes.Written:
-    """One conditional UpdateItem: ``Written(applied, item)``, the item after the write, or as
-    the refused condition saw it (``None``: there was none)."""
+    """One conditional UpdateItem: ``Written(applied, item)``; the item as the refused
+    condition saw it (``None``: there was none), or after an applied write what ``returns``
+    asks for (by default nothing: shards carry the in-flight markers of a whole sale)."""
     return writes.update(
         table(),
         attribute_key(key),
@@ -48,6 +50,7 @@ def update(
         names=names,
         values=codec.values(**values) if values else None,
         mine=mine,
+        returns=returns,
     )
 
 

@@ -79,21 +79,16 @@ def update_quietly(
 ) -> tuple[bool, dict[str, Any] | None]:
     """A conditional ``UpdateItem`` that returns nothing when it lands: ``(True, None)``;
     ``(False, the item the refused condition saw)`` (``None`` when there was none)."""
-    try:
-        aws.dynamodb().update_item(
-            TableName=table(),
-            Key=key,
-            UpdateExpression=update,
-            ConditionExpression=condition,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=codec.values(**values),
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-        return True, None
-    except Exception as exc:
-        if not failures.is_conditional_failure(exc):
-            raise
-        return False, failures.old_item(exc)
+    written = writes.update(
+        table(),
+        key,
+        update=update,
+        condition=condition,
+        names=names,
+        values=codec.values(**values),
+        returns="NONE",
+    )
+    return written.applied, written.item
 
 
 def get(key: dict[str, Any]) -> dict[str, Any] | None:
