@@ -6,7 +6,12 @@ sticker survives some wear), a quiet zone of 4 modules by default as ISO/IEC 180
 
 from __future__ import annotations
 
+import functools
 import io
+
+# A channel's URL never changes, and one poster's QR is fetched again and again: an encoded
+# image is a pure function of (data, scale, border), kept for the last few hundred asked.
+CACHE_SIZE = 256
 
 
 def _symbol(data: str):  # type: ignore[no-untyped-def]
@@ -15,6 +20,7 @@ def _symbol(data: str):  # type: ignore[no-untyped-def]
     return segno.make(data, error="m", micro=False, boost_error=False)
 
 
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def svg(data: str, *, scale: int = 8, border: int = 4) -> str:
     buffer = io.BytesIO()
     _symbol(data).save(
@@ -23,6 +29,7 @@ def svg(data: str, *, scale: int = 8, border: int = 4) -> str:
     return buffer.getvalue().decode("utf-8")
 
 
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def png(data: str, *, scale: int = 8, border: int = 4) -> bytes:
     buffer = io.BytesIO()
     _symbol(data).save(buffer, kind="png", scale=scale, border=border, dark="#000", light="#fff")
