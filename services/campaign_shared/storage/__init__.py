@@ -8,6 +8,7 @@
 - ``writes``: create-unless-exists and conditional update that recognise the caller's own
   earlier write (a retried call whose first answer was lost), and transactions with a
   ``ClientRequestToken``;
+- ``reads``: one item by its key (a consistent read), as a plain dict;
 - ``paging``: page parameters, opaque cursors bound to route and caller, one page of a query,
   every page of a query, and batched reads and writes.
 

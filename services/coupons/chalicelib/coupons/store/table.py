@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from campaign_shared import aws, clock
-from campaign_shared.storage import codec, writes
+from campaign_shared import clock
+from campaign_shared.storage import codec, reads, writes
 from chalicelib.coupons.store.keys import Key, attribute_key, table
 
 RETENTION_SECONDS = 90 * 86400  # jobs, plans and grant records are cleaned up by TTL after this
@@ -21,12 +21,7 @@ def get(
     key: Key, *, projection: str | None = None, names: dict[str, str] | None = None
 ) -> dict[str, Any] | None:
     """The item at ``key`` (consistent read), or None."""
-    params: dict[str, Any] = {"TableName": table(), "Key": attribute_key(key), "ConsistentRead": True}
-    if projection:
-        params["ProjectionExpression"] = projection
-    if names:
-        params["ExpressionAttributeNames"] = names
-    return codec.from_item(aws.dynamodb().get_item(**params).get("Item"))
+    return reads.get(table(), attribute_key(key), projection=projection, names=names)
 
 
 def update(

@@ -8,7 +8,7 @@ from typing import Any
 from campaign_shared import aws
 from campaign_shared.resources import service, table_name
 from campaign_shared.settings import get_settings
-from campaign_shared.storage import codec, failures
+from campaign_shared.storage import codec, failures, reads
 
 
 def name() -> str:
@@ -17,8 +17,7 @@ def name() -> str:
 
 def get(key: dict[str, Any], *, consistent: bool = True) -> dict[str, Any] | None:
     """One item as a plain dict (``None`` when absent)."""
-    response = aws.dynamodb().get_item(TableName=name(), Key=key, ConsistentRead=consistent)
-    return codec.from_item(response.get("Item"))
+    return reads.get(name(), key, consistent=consistent)
 
 
 def put_if(item: dict[str, Any], *, condition: str, values: dict[str, Any]) -> bool:

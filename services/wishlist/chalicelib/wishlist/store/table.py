@@ -15,7 +15,7 @@ from campaign_shared import aws
 from campaign_shared.errors import ServiceUnavailable
 from campaign_shared.resources import table_name
 from campaign_shared.settings import get_settings
-from campaign_shared.storage import codec, failures, retry, writes
+from campaign_shared.storage import codec, failures, reads, retry, writes
 
 BATCH_ATTEMPTS = 5
 
@@ -92,8 +92,7 @@ def update_quietly(
 
 
 def get(key: dict[str, Any]) -> dict[str, Any] | None:
-    response = aws.dynamodb().get_item(TableName=table(), Key=key, ConsistentRead=True)
-    return codec.from_item(response.get("Item"))
+    return reads.get(table(), key)
 
 
 def put(item: dict[str, Any]) -> None:
