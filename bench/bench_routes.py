@@ -2,7 +2,8 @@
 and storage calls one call costs (from the platform's accounting, ``X-Request-Units``), and the
 ratio of the route's p50 to its raw calls: the very AWS calls (DynamoDB, SNS, SQS) one request
 of the route made, recorded from the services' own clients and replayed with a raw boto3
-client on the same moto server, in the same run.
+client on the same moto server, in the same run: each route call is followed by a replay of
+its raw calls, 100 times, so that a drift in the machine's load falls on both sides alike.
 
 Every figure is taken on a quiet stack: before the baseline and before each route the
 benchmark waits until no queue holds messages and nobody else makes storage calls, and
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-N = 40
+N = 100
 
 
 def _ok(response: Any, status: int = 200) -> Any:
@@ -97,6 +98,25 @@ def _replayer(ctx: Any) -> Callable[[list[tuple[str, str, dict[str, Any]]]], Non
                 pass
 
     return replay
+
+
+def _side_by_side(
+    route: Callable[[], Any], raw: Callable[[], Any], n: int
+) -> tuple[list[float], list[float]]:
+    """``n`` timings of each, alternating route and raw call, so that a drift in the machine's
+    load falls on both sides alike."""
+    route_samples, raw_samples = [], []
+    for _ in range(2):
+        route()
+        raw()
+    for _ in range(n):
+        start = time.perf_counter()
+        route()
+        route_samples.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        raw()
+        raw_samples.append(time.perf_counter() - start)
+    return sorted(route_samples), sorted(raw_samples)
 
 
 def run(ctx: Any) -> list[dict[str, Any]]:
@@ -313,9 +333,7 @@ def run(ctx: Any) -> list[dict[str, Any]]:
             timed()
         made = list(made)
         ctx.require_quiet(name)
-        raw_samples = ctx.timeit(lambda made=made: replay(made), N, warmup=2)
-        ctx.require_quiet(name)
-        samples = ctx.timeit(timed, N, warmup=2)
+        samples, raw_samples = _side_by_side(timed, lambda made=made: replay(made), N)
         parts = dict(p.split("=", 1) for p in last["units"].split(";") if "=" in p)
         calls = int(parts.get("calls", "0"))
         p50, p99 = ctx.percentile(samples, 50), ctx.percentile(samples, 99)

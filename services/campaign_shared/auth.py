@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from enum import StrEnum
 from typing import Any
@@ -32,17 +33,28 @@ class Principal(BaseModel):
 
 def decode_bearer(header: str | None, secret: str) -> Principal:
     """Validate an ``Authorization`` header value; any failure is a 401."""
-    import jwt
-
-    _quiet_short_keys()
     if not header:
         raise Unauthorized("missing bearer token")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("authorization must be 'Bearer <token>'")
+    principal = _verified(token.strip(), secret)
+    if principal.exp <= time.time():  # checked on every use: a verified token is cached
+        raise Unauthorized("token expired")
+    return principal
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(token: str, secret: str) -> Principal:
+    """The claims of a token whose signature and claims are valid (expiry aside, which the
+    caller checks each time). A client sends the same token with every request, so it is
+    verified once per process; a refusal is never cached."""
+    import jwt
+
+    _quiet_short_keys()
     try:
         claims = jwt.decode(
-            token.strip(),
+            token,
             secret,
             algorithms=["HS256"],
             options={"require": ["sub", "shop", "role", "exp"]},
@@ -58,6 +70,7 @@ def decode_bearer(header: str | None, secret: str) -> Principal:
         raise Unauthorized(f"invalid token claims: {', '.join(names)}") from None
 
 
+@functools.cache
 def _quiet_short_keys() -> None:
     # API.md fixes the local default secret ("local-dev-secret"), shorter than PyJWT likes.
     import warnings

@@ -58,3 +58,18 @@ def test_alg_none_is_refused():
 def test_mint_refuses_unknown_role():
     with pytest.raises(ValueError):
         mint(role="admin", shop="s1", sub="x", secret=SECRET)
+
+
+def test_a_token_verified_once_is_refused_once_it_expires(monkeypatch):
+    from campaign_shared import auth
+
+    token = mint(role="customer", shop="s1", sub="c1", secret=SECRET, ttl_seconds=60)
+    header = f"Bearer {token}"
+    assert decode_bearer(header, SECRET).sub == "c1"
+    assert decode_bearer(header, SECRET).sub == "c1"  # the cached verification
+    now = time.time()
+    monkeypatch.setattr(auth.time, "time", lambda: now + 61)
+    with pytest.raises(Unauthorized, match="token expired"):
+        decode_bearer(header, SECRET)
+    with pytest.raises(Unauthorized):  # a verification is per secret: another secret refuses it
+        decode_bearer(header, "another-secret-0123456789")
