@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import importlib
 
-from campaign_shared import clock, dynamo
+from campaign_shared import clock
+from campaign_shared.storage import codec
 
 
 def template(gateway, auth, shop="s1", **overrides):
@@ -60,12 +61,12 @@ def limit_record(aws, tid: str, customer: str, shop: str = "s1"):
         aws["dynamodb"]
         .get_item(
             TableName=store.table(),
-            Key=dynamo.to_item(store.limit_key(shop, tid, customer)),
+            Key=codec.to_item(store.limit_key(shop, tid, customer)),
             ConsistentRead=True,
         )
         .get("Item")
     )
-    return dynamo.from_item(item)
+    return codec.from_item(item)
 
 
 def count_calls(monkeypatch, module_name: str, name: str) -> dict[str, int]:
