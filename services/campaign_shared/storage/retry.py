@@ -3,7 +3,8 @@
 - ``backoff(attempt)``: sleep ``base * 2**attempt`` (capped) with full jitter;
 - ``with_retries(call)``: a call retried on transient failures (``failures.is_transient``),
   never on a refused condition; the last failure is raised as it was;
-- ``attempts(n, busy=...)``: the loop of an optimistic read-modify-write. It yields attempt
+- ``attempts(n, busy=...)`` (``rounds(n)`` when running out is not an error): the loop of an
+  optimistic read-modify-write. It yields attempt
   numbers with a backoff between them; when the body has neither returned nor broken out
   after ``n`` attempts, it raises ``ServiceUnavailable(busy)`` (503, retry shortly)::
 
@@ -46,10 +47,18 @@ def with_retries(call: Callable[[], T], attempts: int = 5, base: float = BASE_SE
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def attempts(n: int, *, busy: str, base: float = BASE_SECONDS) -> Iterator[int]:
-    """Attempt numbers ``0..n-1`` with a backoff between them; then 503 ``busy``."""
+def attempts(n: int, *, busy: str, base: float = BASE_SECONDS, cap: float = CAP_SECONDS) -> Iterator[int]:
+    """Attempt numbers ``0..n-1`` with a backoff between them (each pause at most ``cap``);
+    then 503 ``busy``. A loop that many attempts may lose (a hot balance) keeps ``cap`` small,
+    so that its worst case stays within the caller's time."""
+    yield from rounds(n, base=base, cap=cap)
+    raise ServiceUnavailable(busy)
+
+
+def rounds(n: int, *, base: float = BASE_SECONDS, cap: float = CAP_SECONDS) -> Iterator[int]:
+    """Like ``attempts``, for loops whose exhaustion is not a 503: the loop simply ends, and
+    the code after it decides what running out means."""
     for attempt in range(n):
         if attempt:
-            backoff(attempt - 1, base)
+            backoff(attempt - 1, base, cap)
         yield attempt
-    raise ServiceUnavailable(busy)

@@ -78,6 +78,7 @@ class Distributors:
                 **balance,
                 **extra,
             ),
+            returns="NONE",
         ).applied
 
     def finish_group(self, shop: str, distributor_id: str, group_id: str) -> None:
@@ -89,6 +90,7 @@ class Distributors:
             update="REMOVE journal.#g",
             condition="attribute_exists(journal.#g)",
             names={"#g": group_id},
+            returns="NONE",
         )
 
     def board_page(self, shop: str, page: paging.PageParams) -> tuple[list[DistributorRecord], str | None]:

@@ -103,6 +103,7 @@ class Orders:
             names=names,
             values=codec.values(**vals),
             mine=mine,
+            returns="NONE",
         ).applied
 
     def claim_group(self, shop: str, order_id: str, group: str, claim: Claim, now_epoch: int) -> bool:
@@ -117,6 +118,7 @@ class Orders:
             " OR (applied.#g.#ost = :claimed AND applied.#g.#oun < :now))",
             names={"#g": group, **MARK_NAMES},
             values=codec.values(claim=claim.to_dict(), claimed=CLAIMED, now=now_epoch, token=claim.token),
+            returns="NONE",
         ).applied
 
     def release_group(self, shop: str, order_id: str, group: str, token: str) -> None:
@@ -132,6 +134,7 @@ class Orders:
                 condition="applied.#g.#tk = :t AND applied.#g.#st = :claimed",
                 names={"#g": group, "#st": MARK_STATUS, "#tk": MARK_TOKEN},
                 values=codec.values(t=token, claimed=CLAIMED),
+                returns="NONE",
             )
 
         try:
@@ -169,6 +172,7 @@ class Orders:
             update=expression.strip(),
             names=names or None,
             values=codec.values(**vals) if vals else None,
+            returns="NONE",
         )
 
     def due_orders(self, shop: str, as_of: str, limit: int) -> list[str]:

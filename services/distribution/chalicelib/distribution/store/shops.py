@@ -34,6 +34,7 @@ class Shops:
             update="ADD #n :one",
             names={"#n": name},
             values=codec.values(one=1),
+            returns="NONE",
         )
 
     def get_stats(self, shop: str) -> dict[str, int]:

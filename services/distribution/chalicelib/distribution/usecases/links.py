@@ -5,9 +5,9 @@ from __future__ import annotations
 from campaign_shared import clock, ids
 from campaign_shared.errors import Conflict, Forbidden, NotFound
 from campaign_shared.settings import get_settings
+from campaign_shared.storage import retry
 from chalicelib.distribution import models
 from chalicelib.distribution.store.records import LinkRecord
-from chalicelib.distribution.usecases.rounds import rounds
 from chalicelib.distribution.usecases.stores import STORES, Stores
 
 CODE_LENGTH = 16
@@ -33,7 +33,7 @@ def create_link(
         raise Forbidden("only distributors can create links; register first")
     if record.status != "approved":
         raise Forbidden("only approved distributors can create links")
-    for _ in rounds(ALLOCATE_ATTEMPTS):
+    for _ in retry.rounds(ALLOCATE_ATTEMPTS):
         existing = st.links.get_owned(shop, distributor_id, product_id)
         if existing is not None:
             return _out(existing)

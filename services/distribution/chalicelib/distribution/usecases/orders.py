@@ -67,7 +67,7 @@ def on_paid(payment: Payment, *, st: Stores = STORES) -> None:
     claimed: dict[str, Claim] = {}
     started = time.monotonic()
     snapshots: dict[str, DistributorRecord] = {}
-    for _ in retry.attempts(MAX_ATTEMPTS, busy=BUSY):
+    for _ in retry.attempts(MAX_ATTEMPTS, busy=BUSY, base=0.001, cap=0.005):
         claimed, snapshots = {}, {}  # only what a successful save claimed counts
         found = st.orders.get(shop, payment.order_id)
         if found is not None and found.order.state != ledger.UNPAID:
@@ -147,7 +147,7 @@ def on_refunded(refund: RefundFacts, *, st: Stores = STORES) -> None:
     redelivered = False
     claimed: dict[str, Claim] = {}
     started = time.monotonic()
-    for _ in retry.attempts(MAX_ATTEMPTS, busy=BUSY):
+    for _ in retry.attempts(MAX_ATTEMPTS, busy=BUSY, base=0.001, cap=0.005):
         claimed = {}  # only what a successful save claimed counts
         found = st.orders.get(shop, refund.order_id)
         if found is not None and found.order.state == ledger.UNATTRIBUTED:

@@ -51,6 +51,7 @@ CLAIM_SECONDS = 120
 STEP_SECONDS = 60
 MAX_ATTEMPTS = 25
 BACKOFF_SECONDS = 0.002
+BACKOFF_CAP_SECONDS = 0.01  # 25 attempts stay well inside a consumer's 30 s (about 0.2 s at most)
 
 
 class UnknownDistributor(LookupError):
@@ -102,7 +103,7 @@ def apply_group(
     distributor to try first (its version guards the write). ``deadline`` (``time.monotonic``):
     no balance write is attempted after it (the caller's claim would be at risk)."""
     for attempt in retry.attempts(
-        MAX_ATTEMPTS, busy="the balance is busy; retry shortly", base=BACKOFF_SECONDS
+        MAX_ATTEMPTS, busy="the balance is busy; retry shortly", base=BACKOFF_SECONDS, cap=BACKOFF_CAP_SECONDS
     ):
         if deadline is not None and time.monotonic() > deadline:
             raise ServiceUnavailable("posting took too long; the message will be retried")

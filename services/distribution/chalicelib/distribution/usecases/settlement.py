@@ -7,12 +7,12 @@ import time
 
 from campaign_shared import clock
 from campaign_shared.errors import InvalidRequest, NotFound
+from campaign_shared.storage import retry
 from campaign_shared.storage.paging import PageParams
 from chalicelib.distribution import domain, models
 from chalicelib.distribution.domain import Entry, ledger
 from chalicelib.distribution.store.records import DistributorRecord, OrderRecord
 from chalicelib.distribution.usecases import posting
-from chalicelib.distribution.usecases.rounds import rounds
 from chalicelib.distribution.usecases.stores import STORES, Stores
 
 SETTLE_PAGE = 100
@@ -57,7 +57,7 @@ def settle(
 def _settle_order(shop: str, order_id: str, as_of: str, st: Stores) -> tuple[int, int] | None:
     """Settle one order; (commissions, amount) moved, or None when this run settled nothing
     (not due, settled by another run, or only its posting repaired)."""
-    for _ in rounds(ORDER_ATTEMPTS):
+    for _ in retry.rounds(ORDER_ATTEMPTS):
         record = st.orders.get(shop, order_id)
         if record is None:
             return None
@@ -103,7 +103,7 @@ def reconcile(shop: str, distributor_id: str, *, st: Stores = STORES) -> models.
     The ledger is read between two reads of the balance that agree (a few tries)."""
     before: DistributorRecord | None = None
     entries: list[Entry] = []
-    for _ in rounds(RECONCILE_ATTEMPTS):
+    for _ in retry.rounds(RECONCILE_ATTEMPTS):
         before = st.distributors.get(shop, distributor_id)
         if before is None:
             raise NotFound("no such distributor")
