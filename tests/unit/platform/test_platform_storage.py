@@ -161,3 +161,14 @@ def test_update_asks_only_for_what_the_caller_reads(table: OneItemTable) -> None
         "t", key, update="SET v = v + :one", condition="v = :v", values={":v": {"N": "1"}}, returns="NONE"
     )
     assert not refused.applied and refused.item is not None and refused.item["v"] == 3  # what refused it
+
+
+def test_rounds_just_end_and_every_pause_stays_under_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr(retry.time, "sleep", pauses.append)
+    assert list(retry.rounds(3)) == [0, 1, 2]  # no 503: the caller decides what running out means
+    pauses.clear()
+    with pytest.raises(ServiceUnavailable):
+        for _ in retry.attempts(25, busy="the balance is busy", base=0.002, cap=0.01):
+            pass
+    assert len(pauses) == 24 and max(pauses) <= 0.01 and sum(pauses) <= 0.24
