@@ -7,13 +7,9 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
 
-class TemplateTerms(Protocol):
-    """A template's terms, as the rules read them (``store.records.Template``)."""
+class DiscountTerms(Protocol):
+    """What a discount is: shared by a template and the coupons claimed from it."""
 
-    @property
-    def template_id(self) -> str: ...
-    @property
-    def name(self) -> str: ...
     @property
     def kind(self) -> str: ...
     @property
@@ -24,6 +20,15 @@ class TemplateTerms(Protocol):
     def max_discount_amount(self) -> int | None: ...
     @property
     def min_spend_amount(self) -> int: ...
+
+
+class TemplateTerms(DiscountTerms, Protocol):
+    """A template's terms, as the rules read them (``store.records.Template``)."""
+
+    @property
+    def template_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
     @property
     def currency(self) -> str: ...
     @property
@@ -34,19 +39,9 @@ class TemplateTerms(Protocol):
     def valid_days(self) -> int | None: ...
 
 
-class CouponTerms(Protocol):
+class CouponTerms(DiscountTerms, Protocol):
     """A coupon's terms and state, as the rules read them (``store.records.Coupon``)."""
 
-    @property
-    def kind(self) -> str: ...
-    @property
-    def amount_off(self) -> int | None: ...
-    @property
-    def percent_off(self) -> int | None: ...
-    @property
-    def max_discount_amount(self) -> int | None: ...
-    @property
-    def min_spend_amount(self) -> int: ...
     @property
     def status(self) -> str: ...
     @property
