@@ -10,6 +10,8 @@ from chalicelib.coupons import consumer
 from chalicelib.coupons.models import (
     CouponOut,
     CouponPage,
+    ForCartIn,
+    ForCartOut,
     IssueJobAccepted,
     IssueJobIn,
     IssueJobOut,
@@ -122,6 +124,19 @@ def customer_coupons(req: ApiRequest) -> CouponPage:
 )
 def customer_coupon(req: ApiRequest) -> CouponOut:
     return wallet.customer_coupon(req.shop, req.path["customer_id"], req.path["coupon_id"])
+
+
+@api.route(
+    "/for-cart",
+    methods=["POST"],
+    roles=[Role.customer],
+    body=ForCartIn,
+    response=ForCartOut,
+    summary="The caller's unspent coupons against a cart: the usable ones with their discount, best "
+    "first, and the others with their reason.",
+)
+def for_cart(req: ApiRequest) -> ForCartOut:
+    return wallet.for_cart(req.shop, req.sub, req.body)
 
 
 @api.route(

@@ -87,6 +87,13 @@ CONTRACT = (
     ),
     Route(
         "POST",
+        "/coupons/for-cart",
+        ("customer",),
+        other_shop="ok",
+        body={"lines": [{"product_id": "p-1", "quantity": 1, "unit_amount": 5000}]},
+    ),
+    Route(
+        "POST",
         "/coupons/{coupon_id}/lock",
         ("customer",),
         body={"order_id": "o-lock"},

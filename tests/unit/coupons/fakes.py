@@ -202,6 +202,10 @@ class FakeCoupons(_Counted):
         self._call("existing")
         return {k for c, k in pairs if (shop, c, k) in self.items}
 
+    def wallet(self, shop: str, customer_id: str) -> list[Coupon]:
+        self._call("wallet")
+        return [c for k, c in sorted(self.items.items()) if k[:2] == (shop, customer_id)]
+
     def page(self, shop: str, customer_id: str, page: Any) -> tuple[list[Coupon], str | None]:
         self._call("page")
         mine = sorted((k[2], c) for k, c in self.items.items() if k[:2] == (shop, customer_id))

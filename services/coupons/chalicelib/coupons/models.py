@@ -192,6 +192,32 @@ class ValidateOut(Out):
     eligible_subtotal_amount: int
 
 
+class ForCartIn(In):
+    lines: Annotated[list[CartLine], Field(min_length=1, max_length=500)]
+    order_id: Id | None = Field(
+        default=None, description="The order being checked out: a coupon locked to it is usable."
+    )
+
+
+class CartCoupon(Out):
+    coupon: CouponOut
+    discount_amount: int = Field(description="What the coupon takes off this cart (0 when unusable).")
+    eligible_subtotal_amount: int
+    reason: str | None = Field(
+        default=None,
+        description="Why it does not apply: not_available, expired, out_of_scope or below_min_spend.",
+    )
+
+
+class ForCartOut(Out):
+    usable: list[CartCoupon] = Field(
+        description="Coupons that apply, best first: the largest discount, then the soonest expiry."
+    )
+    unusable: list[CartCoupon] = Field(
+        description="The caller's other unspent coupons (not redeemed, not revoked), each with its reason."
+    )
+
+
 class LockIn(In):
     order_id: Id
 

@@ -267,6 +267,17 @@ def evaluate(
     return Evaluation(True, discount_for(coupon, subtotal), None, subtotal)
 
 
+SPENT = frozenset({"redeemed", "revoked"})
+
+
+def best_first(usable: Sequence[tuple[str, int, str | None]]) -> list[int]:
+    """The order of usable coupons ``(coupon_id, discount, expires_at)``, as positions: the
+    largest discount first; of equal discounts, the one that expires soonest (a coupon that
+    never expires last), then by id so the order is stable."""
+    far = "9999"
+    return sorted(range(len(usable)), key=lambda n: (-usable[n][1], usable[n][2] or far, usable[n][0]))
+
+
 def _parse(text: str) -> datetime:
     from campaign_shared import clock
 

@@ -53,6 +53,16 @@ class DynamoCoupons:
         )
         return [Coupon.from_item(i) for i in found], cursor
 
+    def wallet(self, shop: str, customer_id: str) -> list[Coupon]:
+        """Every coupon of the customer, oldest first (one Query, page after page)."""
+        found = paging.query_all(
+            table=table(),
+            key_condition="pk = :pk AND begins_with(sk, :prefix)",
+            expression_values=codec.values(pk=wallet_pk(shop, customer_id), prefix=COUPON_PREFIX),
+            consistent=True,
+        )
+        return [Coupon.from_item(i) for i in found]
+
     def lock(
         self, shop: str, customer_id: str, coupon_id: str, order_id: str, now_iso: str
     ) -> tuple[bool, Coupon | None]:

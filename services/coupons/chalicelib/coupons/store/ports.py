@@ -82,6 +82,9 @@ class Coupons(Protocol):
     def page(self, shop: str, customer_id: str, page: PageParams) -> tuple[list[Coupon], str | None]:
         """One page of the customer's wallet (one Query), with the next cursor."""
 
+    def wallet(self, shop: str, customer_id: str) -> list[Coupon]:
+        """Every coupon of the customer, oldest first."""
+
     def lock(
         self, shop: str, customer_id: str, coupon_id: str, order_id: str, now_iso: str
     ) -> tuple[bool, Coupon | None]:

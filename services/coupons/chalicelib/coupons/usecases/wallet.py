@@ -9,7 +9,15 @@ from campaign_shared import clock
 from campaign_shared.errors import Conflict, NotFound
 from campaign_shared.storage.paging import PageParams
 from chalicelib.coupons import domain
-from chalicelib.coupons.models import CouponOut, CouponPage, ValidateIn, ValidateOut
+from chalicelib.coupons.models import (
+    CartCoupon,
+    CouponOut,
+    CouponPage,
+    ForCartIn,
+    ForCartOut,
+    ValidateIn,
+    ValidateOut,
+)
 from chalicelib.coupons.store.records import Coupon
 from chalicelib.coupons.usecases import Stores, claims, stores_or_default
 
@@ -83,6 +91,34 @@ def validate(shop: str, customer_id: str, body: ValidateIn, stores: Stores | Non
         reason=result.reason,
         eligible_subtotal_amount=result.eligible_subtotal_amount,
     )
+
+
+def for_cart(shop: str, customer_id: str, body: ForCartIn, stores: Stores | None = None) -> ForCartOut:
+    """Every unspent coupon of the caller against one cart: the usable ones with their exact
+    discount, best first, and the others with their reason. One Query of the wallet; the
+    templates' product scopes come from the process's template cache."""
+    s = stores_or_default(stores)
+    now = clock.now()
+    lines = [domain.Line(line.product_id, line.quantity, line.unit_amount) for line in body.lines]
+    usable: list[CartCoupon] = []
+    unusable: list[CartCoupon] = []
+    scopes: dict[str, tuple[str, ...] | None] = {}  # the same scope validate applies
+    for coupon in s.coupons.wallet(shop, customer_id):
+        if coupon.status in domain.SPENT:
+            continue
+        if coupon.template_id not in scopes:
+            template = s.templates.get(shop, coupon.template_id)
+            scopes[coupon.template_id] = template.product_ids if template is not None else None
+        result = domain.evaluate(coupon, scopes[coupon.template_id], lines, now, body.order_id)
+        entry = CartCoupon(
+            coupon=coupon_out(coupon, now),
+            discount_amount=result.discount_amount,
+            eligible_subtotal_amount=result.eligible_subtotal_amount,
+            reason=result.reason,
+        )
+        (usable if result.valid else unusable).append(entry)
+    order = domain.best_first([(c.coupon.coupon_id, c.discount_amount, c.coupon.expires_at) for c in usable])
+    return ForCartOut(usable=[usable[n] for n in order], unusable=unusable)
 
 
 def lock(
