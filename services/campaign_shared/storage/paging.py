@@ -20,9 +20,9 @@ from typing import Any
 from pydantic import Field
 
 from campaign_shared import aws
-from campaign_shared.errors import InvalidRequest, ServiceUnavailable
+from campaign_shared.errors import InvalidRequest
+from campaign_shared.storage import retry
 from campaign_shared.storage.codec import from_item, to_item
-from campaign_shared.storage.retry import backoff
 from campaign_shared.types import Query
 
 DEFAULT_LIMIT = 50
@@ -217,6 +217,9 @@ def query_all(
 # ---- batches -----------------------------------------------------------------------------
 
 
+BUSY = "storage is busy; retry shortly"
+
+
 def batch_get(table: str, keys: list[dict[str, Any]], *, consistent: bool = True) -> list[dict[str, Any]]:
     """The items of ``keys`` (plain dicts) that exist, in any order: 100 keys per call,
     unprocessed keys retried with backoff; 503 when they keep coming back."""
@@ -225,28 +228,31 @@ def batch_get(table: str, keys: list[dict[str, Any]], *, consistent: bool = True
         request: dict[str, Any] = {
             table: {"Keys": [to_item(k) for k in keys[start : start + 100]], "ConsistentRead": consistent}
         }
-        for attempt in range(BATCH_ATTEMPTS):
+        for _ in retry.attempts(BATCH_ATTEMPTS, busy=BUSY, base=0.05):
             response = aws.dynamodb().batch_get_item(RequestItems=request)
             found.extend(from_item(i) or {} for i in response.get("Responses", {}).get(table, []))
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 break
-            backoff(attempt, 0.05)
-        else:
-            raise ServiceUnavailable("storage is busy; retry shortly")
     return found
 
 
 def batch_put(table: str, items: list[dict[str, Any]]) -> None:
-    """Unconditional puts of plain dicts, 25 per call, unprocessed items retried with backoff."""
-    for start in range(0, len(items), 25):
-        request: dict[str, Any] = {
-            table: [{"PutRequest": {"Item": to_item(i)}} for i in items[start : start + 25]]
-        }
-        for attempt in range(BATCH_ATTEMPTS):
-            request = aws.dynamodb().batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-            if not request:
+    """Unconditional puts of plain dicts, 25 per call, unprocessed items retried with backoff;
+    503 when they keep coming back."""
+    _write_batches(table, [{"PutRequest": {"Item": to_item(i)}} for i in items])
+
+
+def batch_delete(table: str, keys: list[dict[str, Any]]) -> None:
+    """Deletes of ``keys`` (plain dicts), 25 per call, unprocessed keys retried with backoff;
+    503 when they keep coming back."""
+    _write_batches(table, [{"DeleteRequest": {"Key": to_item(k)}} for k in keys])
+
+
+def _write_batches(table: str, requests: list[dict[str, Any]]) -> None:
+    for start in range(0, len(requests), 25):
+        pending: dict[str, Any] = {table: requests[start : start + 25]}
+        for _ in retry.attempts(BATCH_ATTEMPTS, busy=BUSY, base=0.05):
+            pending = aws.dynamodb().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
                 break
-            backoff(attempt, 0.05)
-        else:
-            raise ServiceUnavailable("storage is busy; retry shortly")

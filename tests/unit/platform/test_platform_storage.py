@@ -172,3 +172,64 @@ def test_rounds_just_end_and_every_pause_stays_under_the_cap(monkeypatch: pytest
         for _ in retry.attempts(25, busy="the balance is busy", base=0.002, cap=0.01):
             pass
     assert len(pauses) == 24 and max(pauses) <= 0.01 and sum(pauses) <= 0.24
+
+
+def test_get_is_a_consistent_read_with_an_optional_projection(monkeypatch: pytest.MonkeyPatch) -> None:
+    from campaign_shared.storage import reads
+
+    seen: list[dict[str, Any]] = []
+
+    class Client:
+        def get_item(self, **kwargs: Any) -> dict[str, Any]:
+            seen.append(kwargs)
+            return {"Item": {"pk": {"S": "a"}, "n": {"N": "3"}}} if kwargs["Key"]["pk"]["S"] == "a" else {}
+
+    monkeypatch.setattr(aws, "dynamodb", lambda: Client())
+    assert reads.get("t", {"pk": {"S": "a"}}) == {"pk": "a", "n": 3}
+    assert seen[-1] == {"TableName": "t", "Key": {"pk": {"S": "a"}}, "ConsistentRead": True}
+    assert reads.get("t", {"pk": {"S": "b"}}, consistent=False, projection="#n", names={"#n": "n"}) is None
+    assert seen[-1]["ConsistentRead"] is False and seen[-1]["ProjectionExpression"] == "#n"
+
+
+class BusyBatches:
+    """batch_write_item that leaves the first ``refuse`` requests unprocessed, ``times`` calls
+    in a row (for ever by default)."""
+
+    def __init__(self, refuse: int, times: int = 10**9) -> None:
+        self.refuse = refuse
+        self.times = times
+        self.calls: list[list[dict[str, Any]]] = []
+        self.done: list[dict[str, Any]] = []
+
+    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        ((table, requests),) = RequestItems.items()
+        self.calls.append(requests)
+        refuse = self.refuse if len(self.calls) <= self.times else 0
+        self.done += requests[refuse:]
+        left = requests[:refuse]
+        return {"UnprocessedItems": {table: left}} if left else {}
+
+
+def test_batch_puts_and_deletes_retry_what_is_left_and_503_when_it_keeps_coming_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from campaign_shared.storage import paging
+
+    monkeypatch.setattr(retry, "backoff", lambda *a, **k: None)
+    client = BusyBatches(refuse=0)
+    monkeypatch.setattr(aws, "dynamodb", lambda: client)
+    paging.batch_put("t", [{"pk": f"p{n}"} for n in range(30)])
+    paging.batch_delete("t", [{"pk": "p1"}])
+    assert [len(c) for c in client.calls] == [25, 5, 1] and len(client.done) == 31
+    assert client.done[-1] == {"DeleteRequest": {"Key": {"pk": {"S": "p1"}}}}
+
+    flaky = BusyBatches(refuse=1, times=3)  # one request left over three times, then it goes through
+    monkeypatch.setattr(aws, "dynamodb", lambda: flaky)
+    paging.batch_put("t", [{"pk": "a"}, {"pk": "b"}])
+    assert [len(c) for c in flaky.calls] == [2, 1, 1, 1] and len(flaky.done) == 2
+
+    stuck = BusyBatches(refuse=25)
+    monkeypatch.setattr(aws, "dynamodb", lambda: stuck)
+    with pytest.raises(ServiceUnavailable):
+        paging.batch_delete("t", [{"pk": "a"}])
+    assert len(stuck.calls) == paging.BATCH_ATTEMPTS and stuck.done == []

@@ -81,7 +81,7 @@ class ListRepository:
             return False
         leftovers: list[dict[str, Any]] = []
         if meta.share_token:
-            leftovers.append(keys.share_key(shop, meta.share_token))
+            leftovers.append({"pk": keys.share_pk(shop, meta.share_token), "sk": keys.SHARE_SK})
         for record in paging.query_all(
             table=table.table(),
             key_condition="pk = :p",
@@ -90,7 +90,7 @@ class ListRepository:
             projection="#sk",
             expression_names={"#sk": "sk"},
         ):
-            leftovers.append(keys.key(keys.list_pk(shop, list_id), record["sk"]))
+            leftovers.append({"pk": keys.list_pk(shop, list_id), "sk": record["sk"]})
         # The list is gone: rows a busy table keeps refusing are unreachable, not an error.
         table.batch_delete(leftovers)
         return True

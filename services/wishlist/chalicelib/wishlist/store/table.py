@@ -1,9 +1,8 @@
 """The wishlist table and the few write shapes its repositories share.
 
-Two of them are missing from the storage kit and belong there (see the service's report):
-``update_quietly`` is ``writes.update`` without ``ReturnValues=ALL_NEW`` (a hot path must not
-read back an item with a hundred holds it does not need), and ``batch_delete`` is the
-delete twin of ``paging.batch_put``.
+``update_quietly`` is ``writes.update`` asking for nothing back (a hot path must not read back
+an item with a hundred holds it does not need); ``batch_delete`` is ``paging.batch_delete``
+that leaves behind what a busy table keeps refusing.
 """
 
 from __future__ import annotations
@@ -15,9 +14,7 @@ from campaign_shared import aws
 from campaign_shared.errors import ServiceUnavailable
 from campaign_shared.resources import table_name
 from campaign_shared.settings import get_settings
-from campaign_shared.storage import codec, failures, reads, retry, writes
-
-BATCH_ATTEMPTS = 5
+from campaign_shared.storage import codec, failures, paging, reads, writes
 
 
 def table() -> str:
@@ -100,17 +97,10 @@ def put(item: dict[str, Any]) -> None:
 
 
 def batch_delete(item_keys: list[dict[str, Any]]) -> bool:
-    """Delete ``item_keys`` (AttributeValue maps), 25 per call, unprocessed keys retried with
-    backoff; False when some kept coming back (they are left behind)."""
-    for start in range(0, len(item_keys), 25):
-        pending: dict[str, Any] = {
-            table(): [{"DeleteRequest": {"Key": k}} for k in item_keys[start : start + 25]]
-        }
-        try:
-            for _ in retry.attempts(BATCH_ATTEMPTS, busy="storage is busy; retry shortly"):
-                pending = aws.dynamodb().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-                if not pending:
-                    break
-        except ServiceUnavailable:
-            return False
+    """Delete ``item_keys`` (plain-dict keys) with the kit; False when some kept coming back
+    (they are left behind)."""
+    try:
+        paging.batch_delete(table(), item_keys)
+    except ServiceUnavailable:
+        return False
     return True
