@@ -122,6 +122,9 @@ class GatewayClient:
     def put(self, path: str, json_body: Any = None, **kw: Any) -> Response:
         return self.request("PUT", path, json_body=json_body, **kw)
 
+    def patch(self, path: str, json_body: Any = None, **kw: Any) -> Response:
+        return self.request("PATCH", path, json_body=json_body, **kw)
+
     def delete(self, path: str, **kw: Any) -> Response:
         return self.request("DELETE", path, **kw)
 

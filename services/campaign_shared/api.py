@@ -213,7 +213,12 @@ class ServiceApi:
                 return self._execute(handler, api_request, status)
 
             key = request.headers.get("idempotency-key")
-            if idempotent and key is not None and request.method == "POST" and principal is not None:
+            if (
+                idempotent
+                and key is not None
+                and request.method in ("POST", "PATCH")
+                and principal is not None
+            ):
                 from campaign_shared import idempotency
 
                 idempotency.check_key(key)

@@ -17,12 +17,16 @@ from chalicelib.coupons.models import (
     IssueJobOut,
     LockIn,
     LuckyAmountsPage,
+    TemplateHistoryPage,
     TemplateIn,
     TemplateOut,
+    TemplatePage,
+    TemplatePatchIn,
+    TemplateQuery,
     ValidateIn,
     ValidateOut,
 )
-from chalicelib.coupons.usecases import bulk, templates, wallet
+from chalicelib.coupons.usecases import bulk, campaign, templates, wallet
 
 api = ServiceApi("coupons")
 app = api.app
@@ -53,7 +57,19 @@ BULK_HANDLERS: dict[str, events.RecordHandler] = {
     summary="Create a coupon template (amount_off, percent_off or lucky).",
 )
 def create_template(req: ApiRequest) -> TemplateOut:
-    return templates.create_template(req.shop, req.body)
+    return templates.create_template(req.shop, req.body, actor=req.sub)
+
+
+@api.route(
+    "/templates",
+    roles=[Role.merchant],
+    query=TemplateQuery,
+    response=TemplatePage,
+    summary="The shop's templates, newest first, paged; filtered by status now (scheduled, active, "
+    "paused, ended), kind and text in the name.",
+)
+def list_templates(req: ApiRequest) -> TemplatePage:
+    return campaign.list_templates(req.shop, req.query)
 
 
 @api.route(
@@ -61,10 +77,72 @@ def create_template(req: ApiRequest) -> TemplateOut:
     roles=[Role.merchant],
     response=TemplateOut,
     errors_=(404,),
-    summary="A template with issued_count, redeemed_count and remaining_stock.",
+    summary="A template with its status, issued_count, redeemed_count and remaining_stock.",
 )
 def get_template(req: ApiRequest) -> TemplateOut:
-    return templates.get_template(req.shop, req.path["template_id"])
+    return campaign.get_template(req.shop, req.path["template_id"])
+
+
+@api.route(
+    "/templates/{template_id}",
+    methods=["PATCH"],
+    roles=[Role.merchant],
+    body=TemplatePatchIn,
+    response=TemplateOut,
+    errors_=(404, 409),
+    summary="Edit a template: rename, extend valid_until, raise per_customer_limit, add_stock (spread "
+    "over the stock shards while claims run). 409 ended.",
+)
+def edit_template(req: ApiRequest) -> TemplateOut:
+    return campaign.edit(req.shop, req.path["template_id"], req.body, req.sub)
+
+
+@api.route(
+    "/templates/{template_id}/pause",
+    methods=["POST"],
+    roles=[Role.merchant],
+    response=TemplateOut,
+    errors_=(404, 409),
+    summary="Pause claims (409 paused) and issues until resumed; claimed coupons stay usable. 409 ended.",
+)
+def pause_template(req: ApiRequest) -> TemplateOut:
+    return campaign.change_status(req.shop, req.path["template_id"], "pause", req.sub)
+
+
+@api.route(
+    "/templates/{template_id}/resume",
+    methods=["POST"],
+    roles=[Role.merchant],
+    response=TemplateOut,
+    errors_=(404, 409),
+    summary="Resume claims of a paused template. 409 ended.",
+)
+def resume_template(req: ApiRequest) -> TemplateOut:
+    return campaign.change_status(req.shop, req.path["template_id"], "resume", req.sub)
+
+
+@api.route(
+    "/templates/{template_id}/end",
+    methods=["POST"],
+    roles=[Role.merchant],
+    response=TemplateOut,
+    errors_=(404,),
+    summary="End the template for good: no more claims or issues; claimed coupons stay usable.",
+)
+def end_template(req: ApiRequest) -> TemplateOut:
+    return campaign.change_status(req.shop, req.path["template_id"], "end", req.sub)
+
+
+@api.route(
+    "/templates/{template_id}/history",
+    roles=[Role.merchant],
+    query=PageParams,
+    response=TemplateHistoryPage,
+    errors_=(404,),
+    summary="Every change of the template, oldest first: version, who, when, what.",
+)
+def template_history(req: ApiRequest) -> TemplateHistoryPage:
+    return campaign.history(req.shop, req.path["template_id"], req.query)
 
 
 @api.route(
@@ -159,11 +237,24 @@ def validate(req: ApiRequest) -> ValidateOut:
     body=LockIn,
     response=CouponOut,
     errors_=(404, 409),
-    summary="Lock one of the caller's coupons to an order; the same order again is 200, "
-    "another is 409 not_available.",
+    summary="Lock one of the caller's coupons to an order for the template's lock_ttl_seconds; the "
+    "same order again is 200, another is 409 not_available while the lock runs.",
 )
 def lock(req: ApiRequest) -> CouponOut:
     return wallet.lock(req.shop, req.sub, req.path["coupon_id"], req.body.order_id)
+
+
+@api.route(
+    "/{coupon_id}/unlock",
+    methods=["POST"],
+    roles=[Role.customer],
+    response=CouponOut,
+    errors_=(404, 409),
+    summary="Release the caller's lock on a coupon (an abandoned checkout): available again; "
+    "not locked: 200 as it is; used or revoked: 409 not_available.",
+)
+def unlock(req: ApiRequest) -> CouponOut:
+    return wallet.unlock(req.shop, req.sub, req.path["coupon_id"])
 
 
 @api.route(

@@ -106,6 +106,14 @@ CONTRACT = (
         body={"customer_ids": ["c-bulk-1", "c-bulk-2"]},
     ),
     Route("GET", "/coupons/issue-jobs/{job_id}", ("merchant",)),
+    # /coupons: Coupons II additions
+    Route("GET", "/coupons/templates", ("merchant",), other_shop="ok"),
+    Route("PATCH", "/coupons/templates/{template_id}", ("merchant",), body={"name": "authz renamed"}),
+    Route("GET", "/coupons/templates/{template_id}/history", ("merchant",)),
+    Route("POST", "/coupons/{coupon_id}/unlock", ("customer",), foreign=((FRIEND, NOT_YOURS),)),
+    Route("POST", "/coupons/templates/{template_id}/pause", ("merchant",)),
+    Route("POST", "/coupons/templates/{template_id}/resume", ("merchant",)),
+    Route("POST", "/coupons/templates/{template_id}/end", ("merchant",)),
     # /distribution
     Route(
         "PUT",

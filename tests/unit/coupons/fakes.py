@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chalicelib.coupons.store.records import Coupon, Grant, Job, Plan, Shard, Template
+from chalicelib.coupons.store.records import Change, Coupon, Grant, Job, Plan, Refused, Shard, Template
 from chalicelib.coupons.usecases import Stores
 
 Key = tuple[str, ...]
@@ -41,20 +41,51 @@ class FakeTemplates(_Counted):
         self.stock = stock
         self.items: dict[Key, Template] = {}
         self.lucky: dict[Key, list[int]] = {}
+        self.changes: dict[Key, list[Change]] = {}
 
     def create(
-        self, shop: str, template: Template, caps: Sequence[int], lucky: Sequence[Sequence[int]]
+        self,
+        shop: str,
+        template: Template,
+        caps: Sequence[int],
+        lucky: Sequence[Sequence[int]],
+        created: Change | None = None,
     ) -> None:
         self._call("create")
         for n, cap in enumerate(caps):
             self.stock.items[(shop, template.template_id, str(n))] = Shard(cap=cap)
         for k, amounts in enumerate(lucky):
             self.lucky[(shop, template.template_id, str(k))] = list(amounts)
+        if created is not None:
+            self.changes.setdefault((shop, template.template_id), [created])
         self.items.setdefault((shop, template.template_id), template)
 
-    def get(self, shop: str, template_id: str) -> Template | None:
+    def get(self, shop: str, template_id: str, *, fresh: bool = False) -> Template | None:
         self._call("get")
         return self.items.get((shop, template_id))
+
+    def change(
+        self, shop: str, seen: Template, sets: dict[str, Any], change: Change, pending: dict[str, list[int]]
+    ) -> bool:
+        self._call("change")
+        key = (shop, seen.template_id)
+        current = self.items.get(key)
+        if current is None or current.version != seen.version:
+            return False
+        adds = {**current.pending_adds, **pending}
+        self.items[key] = dataclasses.replace(current, **sets, version=change.version, pending_adds=adds)
+        self.changes.setdefault(key, []).append(change)
+        return True
+
+    def finish_add(self, shop: str, template_id: str, edit_id: str) -> None:
+        self._call("finish_add")
+        current = self.items[(shop, template_id)]
+        adds = {k: v for k, v in current.pending_adds.items() if k != edit_id}
+        self.items[(shop, template_id)] = dataclasses.replace(current, pending_adds=adds)
+
+    def history(self, shop: str, template_id: str, page: Any) -> tuple[list[Change], str | None]:
+        self._call("history")
+        return list(self.changes.get((shop, template_id), [])), None
 
     def lucky_amounts(self, shop: str, template_id: str, chunks: Sequence[int]) -> dict[int, list[int]]:
         self._call("lucky_amounts")
@@ -80,12 +111,19 @@ class FakeStock(_Counted):
         self._call("shards")
         return [self._shard(shop, template_id, n) for n in range(count)]
 
+    def shards_of(self, shop: str, templates: Sequence[tuple[str, int]]) -> dict[str, list[Shard]]:
+        self._call("shards_of")
+        return {tid: [self._shard(shop, tid, n) for n in range(count)] for tid, count in templates}
+
     def take_block(
         self, shop: str, template_id: str, shard: int, cap: int, want: int, op: str
-    ) -> tuple[int, int] | int:
+    ) -> tuple[int, int] | Refused:
         self._call("take_block")
         current = self._shard(shop, template_id, shard)
-        if current.taken <= cap - want and f"{op}:s" not in current.inflight:
+        room = (
+            current.taken < current.cap if want == 1 else current.cap == cap and current.taken <= cap - want
+        )
+        if room and f"{op}:s" not in current.inflight and current.halted is None:
             inflight = {**current.inflight, f"{op}:s": current.taken, f"{op}:c": want}
             self._put(
                 shop,
@@ -96,7 +134,27 @@ class FakeStock(_Counted):
             return current.taken, want
         if f"{op}:s" in current.inflight:
             return int(current.inflight[f"{op}:s"]), int(current.inflight[f"{op}:c"])
-        return max(0, cap - current.taken)
+        return Refused(max(0, current.cap - current.taken), current.cap, current.halted)
+
+    def halt(self, shop: str, template_id: str, shard: int, status: str | None, version: int) -> None:
+        self._call("halt")
+        current = self._shard(shop, template_id, shard)
+        if current.halt_version < version:
+            self._put(
+                shop, template_id, shard, dataclasses.replace(current, halted=status, halt_version=version)
+            )
+
+    def add_cap(self, shop: str, template_id: str, shard: int, units: int, edit_id: str) -> None:
+        self._call("add_cap")
+        current = self._shard(shop, template_id, shard)
+        if f"add:{edit_id}" not in current.inflight:
+            inflight = {**current.inflight, f"add:{edit_id}": units}
+            self._put(
+                shop,
+                template_id,
+                shard,
+                dataclasses.replace(current, cap=current.cap + units, inflight=inflight),
+            )
 
     def finish_block(self, shop: str, template_id: str, shard: int, op: str) -> None:
         self._call("finish_block")
@@ -176,6 +234,14 @@ class FakeLimits(_Counted):
             self.counts[key] -= 1
 
 
+def _as_seen(current: Coupon, seen: Coupon) -> bool:
+    return (current.status, current.order_id, current.locked_at) == (
+        seen.status,
+        seen.order_id,
+        seen.locked_at,
+    )
+
+
 class FakeCoupons(_Counted):
     def __init__(self) -> None:
         super().__init__()
@@ -225,17 +291,18 @@ class FakeCoupons(_Counted):
         return True, self.items[key]
 
     def lock(
-        self, shop: str, customer_id: str, coupon_id: str, order_id: str, now_iso: str
+        self, shop: str, seen: Coupon, order_id: str, now_iso: str, until_iso: str
     ) -> tuple[bool, Coupon | None]:
         self._call("lock")
         return self._update(
             shop,
-            customer_id,
-            coupon_id,
-            lambda c: c.status == "available" and (c.expires_at is None or c.expires_at > now_iso),
+            seen.customer_id,
+            seen.coupon_id,
+            lambda c: _as_seen(c, seen) and (c.expires_at is None or c.expires_at > now_iso),
             status="locked",
             order_id=order_id,
             locked_at=now_iso,
+            lock_expires_at=until_iso,
         )
 
     def release(self, shop: str, customer_id: str, coupon_id: str, order_id: str, status: str) -> bool:
@@ -248,6 +315,7 @@ class FakeCoupons(_Counted):
             status=status,
             order_id=None,
             locked_at=None,
+            lock_expires_at=None,
         )[0]
 
     def redeem(self, shop: str, coupon: Coupon, order_id: str, now_iso: str) -> bool:
@@ -256,12 +324,17 @@ class FakeCoupons(_Counted):
             shop,
             coupon.customer_id,
             coupon.coupon_id,
-            lambda c: c.status == "available" or (c.status == "locked" and c.order_id == order_id),
+            lambda c: (
+                c.status == "available"
+                or (c.status == "locked" and c.order_id == order_id)
+                or (coupon.status == "locked" and coupon.order_id != order_id and _as_seen(c, coupon))
+            ),
             status="redeemed",
             order_id=order_id,
             redeemed_at=now_iso,
             count_pending=True,
             locked_at=None,
+            lock_expires_at=None,
             expires_at_epoch=None,
         )[0]
 

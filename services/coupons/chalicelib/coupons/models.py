@@ -8,11 +8,13 @@ is written.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
+from campaign_shared.storage.paging import PageParams
 from campaign_shared.types import Amount, Currency, Id, In, Out, PositiveAmount, Quantity, Timestamp
+from chalicelib.coupons.domain.campaign import MAX_STOCK_SHARDS
 
 MAX_STOCK = 10_000_000
 MAX_BULK_CUSTOMERS = 100_000
@@ -21,8 +23,19 @@ MAX_LUCKY_STOCK = 100_000
 # shared ``Timestamp`` also bounds the length and the years.
 RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
 
-Time = Annotated[Timestamp, StringConstraints(pattern=RFC3339)]
+
+def _real_time(value: str) -> str:
+    from campaign_shared import clock
+
+    try:
+        return clock.iso(clock.parse(value))
+    except ValueError:
+        raise ValueError("not a valid RFC 3339 time") from None
+
+
+Time = Annotated[Timestamp, StringConstraints(pattern=RFC3339), AfterValidator(_real_time)]
 Kind = Literal["amount_off", "percent_off", "lucky"]
+TemplateStatus = Literal["scheduled", "active", "paused", "ended"]
 CouponStatus = Literal["available", "locked", "redeemed", "expired", "revoked"]
 
 
@@ -44,18 +57,21 @@ class TemplateIn(In):
     valid_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     product_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)] | None = None
     currency: Currency = "CNY"
-
-    @field_validator("valid_from", "valid_until")
-    @classmethod
-    def _real_time(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        from campaign_shared import clock
-
-        try:
-            return clock.iso(clock.parse(value))
-        except ValueError:
-            raise ValueError("not a valid RFC 3339 time") from None
+    stock_shards: Annotated[int, Field(ge=1, le=MAX_STOCK_SHARDS)] | None = Field(
+        default=None,
+        description="Stock shards (partitions) of this template; by default sized from "
+        "expected_peak_claims_per_second, else the stack's setting. Never more than total_stock.",
+    )
+    expected_peak_claims_per_second: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
+        default=None,
+        description="The peak claim rate the flash grab should take: sizes stock_shards (250 claims/s "
+        f"per shard, at most {MAX_STOCK_SHARDS} shards) when stock_shards is not given.",
+    )
+    lock_ttl_seconds: Annotated[int, Field(ge=60, le=7 * 86400)] | None = Field(
+        default=None,
+        description="How long a lock to an order holds without order.paid or order.cancelled "
+        "(default 1,800): then the coupon is available again.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TemplateIn:
@@ -109,9 +125,57 @@ class TemplateOut(Out):
     currency: str
     created_at: str
     state: Literal["scheduled", "active", "ended"] = Field(description="Claim window state now.")
+    status: TemplateStatus = Field(
+        description="ended (by the merchant or the window), paused, scheduled or active: what a claim meets."
+    )
+    version: int = Field(description="Raised by every change; the history lists each version.")
+    stock_shards: int = Field(description="Stock shards (partitions) the stock is spread over.")
+    lock_ttl_seconds: int = Field(description="How long a lock to an order holds.")
     issued_count: int
     redeemed_count: int
     remaining_stock: int
+
+
+class TemplatePatchIn(In):
+    """What an edit may change; each only widens what the template allows."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    valid_until: Time | None = Field(default=None, description="Later than it is: extends the claim window.")
+    per_customer_limit: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        default=None, description="Higher than it is."
+    )
+    add_stock: Annotated[int, Field(ge=1, le=MAX_STOCK)] | None = Field(
+        default=None, description="Units added to total_stock, spread over the stock shards (not on lucky)."
+    )
+
+
+class TemplateQuery(PageParams):
+    status: TemplateStatus | None = Field(default=None, description="Only templates with this status now.")
+    kind: Kind | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="Only templates whose name contains this text (case-insensitive)."
+    )
+
+
+class TemplatePage(Out):
+    items: list[TemplateOut] = Field(description="Newest first.")
+    next_cursor: str | None = None
+
+
+class TemplateChange(Out):
+    version: int = Field(description="The template's version after the change.")
+    at: str
+    actor: str = Field(description="Who made it (the token's subject).")
+    action: Literal["created", "edited", "paused", "resumed", "ended"]
+    changes: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Per field changed: from and to (add_stock: added, from and to total_stock).",
+    )
+
+
+class TemplateHistoryPage(Out):
+    items: list[TemplateChange] = Field(description="Oldest first.")
+    next_cursor: str | None = None
 
 
 class LuckySlot(Out):
@@ -256,8 +320,8 @@ class IssueJobOut(Out):
     )
     failed_by_reason: dict[str, int] = Field(
         default_factory=dict,
-        description="failed by reason code (codes with a count): not_active, template_not_found, "
-        "dead_lettered; the counts add up to failed",
+        description="failed by reason code (codes with a count): not_active (window over or template "
+        "ended), paused, template_not_found, dead_lettered; the counts add up to failed",
     )
     samples: dict[str, list[str]] = Field(
         default_factory=dict, description="up to 10 customer ids per reason code, for a look at who"

@@ -2,12 +2,28 @@
 
 - ``coupons``: templates (windows, stock shards, lucky packs), coupons (expiry, status, what
   a payment does) and discounts (rounding written down there);
+- ``campaign``: running a campaign (status, pause/resume/end, edits, shard sizing, lock
+  lapse);
 - ``jobs``: bulk issue jobs (reasons, chunks, outcomes, the merchant's view);
 - ``terms``: the fields the rules read (``Protocol``s the store's records satisfy).
 """
 
 from __future__ import annotations
 
+from chalicelib.coupons.domain.campaign import (
+    DEFAULT_LOCK_TTL_SECONDS,
+    MAX_STOCK_SHARDS,
+    STATUSES,
+    claim_refusal,
+    lock_expiry,
+    lock_lapsed,
+    plan_edit,
+    shards_for_rate,
+    spread,
+    template_status,
+    transition,
+    window_state,
+)
 from chalicelib.coupons.domain.coupons import (
     ALREADY_DONE,
     BELOW_MIN_SPEND,
@@ -15,6 +31,7 @@ from chalicelib.coupons.domain.coupons import (
     CONFLICT_LOCKED,
     CONFLICT_REDEEMED,
     EXPIRED,
+    LOCK,
     LUCKY_CHUNK,
     MAX_CONFLICTS,
     NOT_AVAILABLE,
@@ -31,6 +48,7 @@ from chalicelib.coupons.domain.coupons import (
     evaluate,
     in_scope_subtotal,
     is_expired,
+    lock_decision,
     lucky_chunks,
     lucky_position,
     new_coupon,
@@ -41,12 +59,12 @@ from chalicelib.coupons.domain.coupons import (
     split_lucky,
     status_after_release,
     visible_status,
-    window_state,
 )
 from chalicelib.coupons.domain.jobs import (
     FAIL_REASONS,
     FAILED_DEAD_LETTERED,
     FAILED_NOT_ACTIVE,
+    FAILED_PAUSED,
     FAILED_TEMPLATE,
     SAMPLE_SIZE,
     SKIP_REASONS,
@@ -65,6 +83,17 @@ from chalicelib.coupons.domain.terms import (
 )
 
 __all__ = [
+    "DEFAULT_LOCK_TTL_SECONDS",
+    "MAX_STOCK_SHARDS",
+    "STATUSES",
+    "claim_refusal",
+    "lock_expiry",
+    "lock_lapsed",
+    "plan_edit",
+    "shards_for_rate",
+    "spread",
+    "template_status",
+    "transition",
     "ALREADY_DONE",
     "BELOW_MIN_SPEND",
     "CONFLICT_EXPIRED",
@@ -75,9 +104,11 @@ __all__ = [
     "Evaluation",
     "FAILED_DEAD_LETTERED",
     "FAILED_NOT_ACTIVE",
+    "FAILED_PAUSED",
     "FAILED_TEMPLATE",
     "FAIL_REASONS",
     "JobProgress",
+    "LOCK",
     "LUCKY_CHUNK",
     "Line",
     "MAX_CONFLICTS",
@@ -101,6 +132,7 @@ __all__ = [
     "evaluate",
     "in_scope_subtotal",
     "is_expired",
+    "lock_decision",
     "job_status",
     "job_view",
     "lucky_chunks",

@@ -27,6 +27,7 @@ from typing import Any
 
 from campaign_shared import money
 from campaign_shared.errors import Conflict, InvalidRequest
+from chalicelib.coupons.domain.campaign import lock_lapsed, window_state
 from chalicelib.coupons.domain.terms import CouponTerms, TemplateTerms
 
 LUCKY_CHUNK = 1000  # lucky amounts stored per item (about 5 KB)
@@ -49,16 +50,6 @@ def check_new_template(valid_from: datetime | None, valid_until: datetime | None
             "valid_until is in the past",
             details=[{"loc": ["body", "valid_until"], "msg": "must be in the future"}],
         )
-
-
-def window_state(template: TemplateTerms, now: datetime) -> str:
-    """``scheduled`` before ``valid_from``, ``ended`` from ``valid_until`` on, else ``active``."""
-    start, end = template.valid_from, template.valid_until
-    if start is not None and now < _parse(start):
-        return "scheduled"
-    if end is not None and now >= _parse(end):
-        return "ended"
-    return "active"
 
 
 def require_active(template: TemplateTerms, now: datetime) -> None:
@@ -152,6 +143,7 @@ def new_coupon(
         "shard": shard,
         "slot": slot,
         "source": source,
+        "lock_ttl_seconds": template.lock_ttl_seconds,
     }
     if expires is not None:
         coupon["expires_at_epoch"] = clock.epoch(expires) + RETENTION_DAYS * 86400
@@ -165,9 +157,12 @@ def is_expired(coupon: CouponTerms, now: datetime) -> bool:
 
 def visible_status(coupon: CouponTerms, now: datetime) -> str:
     """The status a reader sees. An ``available`` coupon past its expiry is ``expired`` (TTL
-    only cleans up). A ``locked`` coupon stays ``locked``: its order is in flight, and the
-    order's payment redeems it, its cancellation expires it."""
+    only cleans up). A ``locked`` coupon stays ``locked`` while its lock runs: its order is in
+    flight, and the order's payment redeems it, its cancellation releases it. A lapsed lock
+    (``campaign.lock_lapsed``) reads as ``available`` (or ``expired``)."""
     status = coupon.status
+    if status == "locked" and lock_lapsed(coupon, now):
+        status = "available"
     if status == "available" and is_expired(coupon, now):
         return "expired"
     return str(status)
@@ -194,15 +189,32 @@ def paid_decision(coupon: CouponTerms, order_id: str, paid_at: datetime) -> str:
     had expired when the order was paid is not redeemed, even if this order locked it
     earlier (the lock is then released, to ``expired``). An available coupon, or one locked
     to this very order, is redeemed: a cancellation delivered before the payment released
-    it, and the payment still used it."""
+    it, and the payment still used it. A coupon whose lock to another order has lapsed
+    counts as available."""
     status, holder = coupon.status, coupon.order_id
     if status == "redeemed":
         return ALREADY_DONE if holder == order_id else CONFLICT_REDEEMED
-    if status == "locked" and holder != order_id:
+    if status == "locked" and holder != order_id and not lock_lapsed(coupon, paid_at):
         return CONFLICT_LOCKED
     if status == "expired" or is_expired(coupon, paid_at):
         return CONFLICT_EXPIRED
     return REDEEM
+
+
+LOCK = "lock"
+
+
+def lock_decision(coupon: CouponTerms, order_id: str, now: datetime) -> str:
+    """What locking ``coupon`` to ``order_id`` does: ``LOCK`` (it is available, or its lock
+    lapsed), ``ALREADY_DONE`` (locked to this order and the lock runs, or redeemed by it),
+    or the status that refuses it (``locked``, ``redeemed``, ``expired``, ``revoked``)."""
+    status = coupon.status
+    if status == "redeemed" and coupon.order_id == order_id:
+        return ALREADY_DONE
+    if status == "locked" and coupon.order_id == order_id and not lock_lapsed(coupon, now):
+        return ALREADY_DONE
+    seen = visible_status(coupon, now)
+    return LOCK if seen == "available" else seen
 
 
 @dataclass(frozen=True)

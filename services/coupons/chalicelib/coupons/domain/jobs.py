@@ -14,11 +14,12 @@ from chalicelib.coupons.domain.terms import JobProgress
 SKIPPED_DUPLICATE = "duplicate"  # listed more than once: counted once
 SKIPPED_LIMIT = "per_customer_limit_reached"  # already holds as many as the template allows
 SKIPPED_SOLD_OUT = "sold_out"  # the stock ran out before their turn
-FAILED_NOT_ACTIVE = "not_active"  # the template's claim window had ended (or not begun)
+FAILED_NOT_ACTIVE = "not_active"  # the claim window had ended (or not begun), or it was ended
+FAILED_PAUSED = "paused"  # the merchant had paused the template
 FAILED_TEMPLATE = "template_not_found"
 FAILED_DEAD_LETTERED = "dead_lettered"  # their chunk kept failing and went to the DLQ
 SKIP_REASONS = (SKIPPED_DUPLICATE, SKIPPED_LIMIT, SKIPPED_SOLD_OUT)
-FAIL_REASONS = (FAILED_NOT_ACTIVE, FAILED_TEMPLATE, FAILED_DEAD_LETTERED)
+FAIL_REASONS = (FAILED_NOT_ACTIVE, FAILED_PAUSED, FAILED_TEMPLATE, FAILED_DEAD_LETTERED)
 SAMPLE_SIZE = 10  # ids kept per reason code
 
 

@@ -23,6 +23,19 @@ def put_coupon(shop: str, coupon: Coupon) -> bool:
     return items.create(key, coupon.to_item()).applied
 
 
+def _as_seen(seen: Coupon, values: dict[str, Any]) -> str:
+    """A condition: the coupon's status, order and lock time are as ``seen`` (adds its values)."""
+    values.update(seen_status=seen.status)
+    parts = ["#st = :seen_status"]
+    for name, value in (("order_id", seen.order_id), ("locked_at", seen.locked_at)):
+        if value is None:
+            parts.append(f"attribute_not_exists({name})")
+        else:
+            values[f"seen_{name}"] = value
+            parts.append(f"{name} = :seen_{name}")
+    return " AND ".join(parts)
+
+
 def _found(written_item: dict[str, Any] | None) -> Coupon | None:
     return Coupon.from_item(written_item) if written_item else None
 
@@ -64,15 +77,16 @@ class DynamoCoupons:
         return [Coupon.from_item(i) for i in found]
 
     def lock(
-        self, shop: str, customer_id: str, coupon_id: str, order_id: str, now_iso: str
+        self, shop: str, seen: Coupon, order_id: str, now_iso: str, until_iso: str
     ) -> tuple[bool, Coupon | None]:
+        values = {"locked": "locked", "order": order_id, "now": now_iso, "until": until_iso}
         written = items.update(
-            coupon_key(shop, customer_id, coupon_id),
-            "SET #st = :locked, order_id = :order, locked_at = :now",
-            "attribute_exists(pk) AND #st = :available"
+            coupon_key(shop, seen.customer_id, seen.coupon_id),
+            "SET #st = :locked, order_id = :order, locked_at = :now, lock_expires_at = :until",
+            f"attribute_exists(pk) AND {_as_seen(seen, values)}"
             " AND (attribute_not_exists(expires_at) OR expires_at > :now)",
             names=STATUS,
-            values={"locked": "locked", "available": "available", "order": order_id, "now": now_iso},
+            values=values,
             returns="ALL_NEW",
         )
         return written.applied, _found(written.item)
@@ -80,27 +94,33 @@ class DynamoCoupons:
     def release(self, shop: str, customer_id: str, coupon_id: str, order_id: str, status: str) -> bool:
         return items.update(
             coupon_key(shop, customer_id, coupon_id),
-            "SET #st = :status REMOVE order_id, locked_at",
+            "SET #st = :status REMOVE order_id, locked_at, lock_expires_at",
             "#st = :locked AND order_id = :order",
             names=STATUS,
             values={"status": status, "locked": "locked", "order": order_id},
         ).applied
 
     def redeem(self, shop: str, coupon: Coupon, order_id: str, now_iso: str) -> bool:
+        values: dict[str, Any] = {
+            "redeemed": "redeemed",
+            "available": "available",
+            "locked": "locked",
+            "order": order_id,
+            "now": now_iso,
+            "yes": True,
+        }
+        allowed = "#st = :available OR (#st = :locked AND order_id = :order)"
+        if coupon.status == "locked" and coupon.order_id != order_id:
+            # The rules redeem a coupon locked to another order only once that lock lapsed:
+            # allowed while it is still exactly that lock.
+            allowed += f" OR ({_as_seen(coupon, values)})"
         return items.update(
             coupon_key(shop, coupon.customer_id, coupon.coupon_id),
             "SET #st = :redeemed, order_id = :order, redeemed_at = :now, count_pending = :yes "
-            "REMOVE locked_at, expires_at_epoch",
-            "attribute_exists(pk) AND (#st = :available OR (#st = :locked AND order_id = :order))",
+            "REMOVE locked_at, lock_expires_at, expires_at_epoch",
+            f"attribute_exists(pk) AND ({allowed})",
             names=STATUS,
-            values={
-                "redeemed": "redeemed",
-                "available": "available",
-                "locked": "locked",
-                "order": order_id,
-                "now": now_iso,
-                "yes": True,
-            },
+            values=values,
         ).applied
 
     def settle(self, shop: str, coupon: Coupon, attempt: str) -> bool:

@@ -2,7 +2,10 @@
 Every key carries the shop, so another shop's id is simply not found.
 
 - ``tpl#<shop>#<template>`` / ``meta``: the template's terms (published: the referral
-  service reads it by key, ``resources.coupons.template_key``).
+  service reads it by key, ``resources.coupons.template_key``). Index ``gsi1`` lists a
+  shop's templates: ``gsi1pk`` = ``tpls#<shop>``, ``gsi1sk`` = creation time and id.
+- ``hist#<shop>#<template>`` / ``v#<version, 10 digits>``: the template's history, one item
+  per change (``store.templates``).
 - ``stock#<shop>#<template>#<n>`` / ``stock``: stock shard n (``store.stock``). Each shard is
   its own partition key, so a grab is not capped by one partition's 1,000 write units/s.
 - ``lucky#<shop>#<template>#<k>`` / ``lucky``: lucky amounts of slots ``k*1000 ..``.
@@ -35,6 +38,19 @@ def table() -> str:
 
 def template_key(shop: str, template_id: str) -> Key:
     return dict(published_template_key(shop, template_id))
+
+
+def history_pk(shop: str, template_id: str) -> str:
+    return join("hist", shop, template_id)
+
+
+def history_key(shop: str, template_id: str, version: int) -> Key:
+    return {"pk": history_pk(shop, template_id), "sk": f"v#{version:010d}"}
+
+
+def shop_templates_pk(shop: str) -> str:
+    """``gsi1pk`` of a shop's templates."""
+    return join("tpls", shop)
 
 
 def shard_key(shop: str, template_id: str, shard: int) -> Key:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
 from campaign_shared.storage.paging import PageParams
-from chalicelib.coupons.store.records import Coupon, Grant, Job, Plan, Shard, Template
+from chalicelib.coupons.store.records import Change, Coupon, Grant, Job, Plan, Refused, Shard, Template
 
 Reserved = Literal["reserved", "held", "limit_reached"]
 Conflicted = Literal["recorded", "duplicate", "full", "changed"]
@@ -20,12 +20,42 @@ Conflicted = Literal["recorded", "duplicate", "full", "changed"]
 
 class Templates(Protocol):
     def create(
-        self, shop: str, template: Template, caps: Sequence[int], lucky: Sequence[Sequence[int]]
+        self,
+        shop: str,
+        template: Template,
+        caps: Sequence[int],
+        lucky: Sequence[Sequence[int]],
+        created: Change,
     ) -> None:
-        """Shards and lucky amounts first, the template last (a template that exists is complete)."""
+        """Shards, lucky amounts and the first history entry first, the template last (a
+        template that exists is complete)."""
 
-    def get(self, shop: str, template_id: str) -> Template | None:
-        """The template's terms (immutable: a process may keep what it read once)."""
+    def get(self, shop: str, template_id: str, *, fresh: bool = False) -> Template | None:
+        """The template (a process may keep what it read for a few seconds; ``fresh``: read it)."""
+
+    def change(
+        self, shop: str, seen: Template, sets: dict[str, Any], change: Change, pending: dict[str, list[int]]
+    ) -> bool:
+        """Apply ``sets`` and record ``change`` if the template is still at ``seen.version``."""
+
+    def finish_add(self, shop: str, template_id: str, edit_id: str) -> None:
+        """Forget an added stock that is on every shard now."""
+
+    def page(
+        self,
+        shop: str,
+        page: PageParams,
+        *,
+        status: str | None,
+        kind: str | None,
+        name: str | None,
+        now_iso: str,
+    ) -> tuple[list[Template], str | None]:
+        """A page of the shop's templates, newest first: with that status at ``now_iso``, of
+        that kind, with ``name`` in their name (case-insensitive); ``None``: any."""
+
+    def history(self, shop: str, template_id: str, page: PageParams) -> tuple[list[Change], str | None]:
+        """A page of the template's changes, oldest first."""
 
     def lucky_amounts(self, shop: str, template_id: str, chunks: Sequence[int]) -> dict[int, list[int]]:
         """Lucky amounts by chunk number (immutable)."""
@@ -35,11 +65,22 @@ class Stock(Protocol):
     def shards(self, shop: str, template_id: str, count: int) -> list[Shard]:
         """Every shard of a template, in shard order (one consistent read)."""
 
+    def shards_of(self, shop: str, templates: Sequence[tuple[str, int]]) -> dict[str, list[Shard]]:
+        """Every shard of each (template, shard count), by template (batched reads)."""
+
     def take_block(
         self, shop: str, template_id: str, shard: int, cap: int, want: int, op: str
-    ) -> tuple[int, int] | int:
-        """Up to ``want`` units for operation ``op``, exactly once: ``(offset, count)`` (the
-        block ``op`` took, now or on an earlier attempt), or the units left when fewer."""
+    ) -> tuple[int, int] | Refused:
+        """``want`` units for operation ``op``, exactly once: ``(offset, count)`` (the block
+        ``op`` took, now or on an earlier attempt), or ``Refused``: the units left and the cap
+        as stored (``cap`` is the caller's belief; one unit goes by the stored cap), or the
+        halt that stops the shard."""
+
+    def halt(self, shop: str, template_id: str, shard: int, status: str | None, version: int) -> None:
+        """Mark the shard halted (``paused``, ``ended``; ``None``: not) as of ``version``."""
+
+    def add_cap(self, shop: str, template_id: str, shard: int, units: int, edit_id: str) -> None:
+        """Add ``units`` to the shard's cap, once per ``edit_id``."""
 
     def finish_block(self, shop: str, template_id: str, shard: int, op: str) -> None:
         """Forget ``op``'s block (its units are coupons now)."""
@@ -86,15 +127,17 @@ class Coupons(Protocol):
         """Every coupon of the customer, oldest first."""
 
     def lock(
-        self, shop: str, customer_id: str, coupon_id: str, order_id: str, now_iso: str
+        self, shop: str, seen: Coupon, order_id: str, now_iso: str, until_iso: str
     ) -> tuple[bool, Coupon | None]:
-        """available (not expired) -> locked to ``order_id``: (True, new) or (False, as it was)."""
+        """The coupon, still as ``seen`` and not expired -> locked to ``order_id`` until
+        ``until_iso``: (True, new) or (False, as it is)."""
 
     def release(self, shop: str, customer_id: str, coupon_id: str, order_id: str, status: str) -> bool:
         """locked to ``order_id`` -> ``status``; False if it was not."""
 
     def redeem(self, shop: str, coupon: Coupon, order_id: str, now_iso: str) -> bool:
-        """available, or locked to ``order_id`` -> redeemed by it, its count pending."""
+        """available, locked to ``order_id``, or still exactly as ``coupon`` (a lapsed lock of
+        another order) -> redeemed by ``order_id``, its count pending."""
 
     def settle(self, shop: str, coupon: Coupon, attempt: str) -> bool:
         """The coupon keeps ``attempt``'s count; False when it was settled already."""

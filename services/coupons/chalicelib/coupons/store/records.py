@@ -32,7 +32,10 @@ def _plain(record: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Template:
-    """A coupon template's terms (never changed once written)."""
+    """A coupon template's terms, the status the merchant set (``active``, ``paused``,
+    ``ended``; ``domain.campaign``) and ``version``, raised by every change (an edit is
+    conditional on the version it read). ``pending_adds``: stock an edit added that is not on
+    every shard yet (edit id -> units per shard), finished by the next read that sees it."""
 
     template_id: str
     name: str
@@ -51,6 +54,10 @@ class Template:
     valid_days: int | None = None
     product_ids: tuple[str, ...] | None = None
     currency: str = "CNY"
+    status: str = "active"
+    version: int = 0
+    lock_ttl_seconds: int | None = None
+    pending_adds: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Template:
@@ -73,24 +80,35 @@ class Template:
             valid_days=_opt_int(item.get("valid_days")),
             product_ids=tuple(products) if products is not None else None,
             currency=str(item.get("currency", "CNY")),
+            status=str(item.get("status", "active")),
+            version=int(item.get("version", 0)),
+            lock_ttl_seconds=_opt_int(item.get("lock_ttl_seconds")),
+            pending_adds={str(k): [int(n) for n in v] for k, v in (item.get("pending_adds") or {}).items()},
         )
 
     def to_item(self) -> dict[str, Any]:
         item = _plain(self)
         if self.product_ids is not None:
             item["product_ids"] = list(self.product_ids)
+        if self.pending_adds:
+            item["pending_adds"] = {k: list(v) for k, v in self.pending_adds.items()}
+        else:
+            item.pop("pending_adds")
         return item
 
 
 @dataclass(frozen=True)
 class Shard:
-    """One stock shard: ``taken`` of ``cap`` units, ``redeemed`` of them, and ``inflight``
-    markers (blocks of claims, grants and bulk chunks; redemption counts)."""
+    """One stock shard: ``taken`` of ``cap`` units, ``redeemed`` of them, ``inflight``
+    markers (blocks of claims, grants and bulk chunks; redemption counts), and ``halted``
+    (``paused`` or ``ended``: no unit is taken) as of the template's ``halt_version``."""
 
     cap: int = 0
     taken: int = 0
     redeemed: int = 0
     inflight: dict[str, Any] = field(default_factory=dict)
+    halted: str | None = None
+    halt_version: int = 0
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Shard:
@@ -99,19 +117,60 @@ class Shard:
             taken=int(item.get("taken", 0)),
             redeemed=int(item.get("redeemed", 0)),
             inflight=dict(item.get("inflight") or {}),
+            halted=item.get("halted"),
+            halt_version=int(item.get("halt_version", 0)),
         )
 
     def to_item(self) -> dict[str, Any]:
-        return {
+        item: dict[str, Any] = {
             "cap": self.cap,
             "taken": self.taken,
             "redeemed": self.redeemed,
             "inflight": dict(self.inflight),
         }
+        if self.halted:
+            item["halted"] = self.halted
+            item["halt_version"] = self.halt_version
+        return item
 
     def held_by(self, op: str) -> int:
         """Units of this shard that operation ``op`` holds (a block not finished yet)."""
         return int(self.inflight.get(f"{op}:c", 0))
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A stock shard that gave no block: the units it has left and its cap as stored, or the
+    status that halts it (``paused``, ``ended``)."""
+
+    left: int
+    cap: int
+    halted: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of a template's history: its version after the change, who, when, what
+    (``created``, ``edited``, ``paused``, ``resumed``, ``ended``) and the fields changed."""
+
+    version: int
+    at: str
+    actor: str
+    action: str
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Change:
+        return cls(
+            version=int(item["version"]),
+            at=str(item.get("at", "")),
+            actor=str(item.get("actor", "")),
+            action=str(item.get("action", "")),
+            changes=dict(item.get("changes") or {}),
+        )
+
+    def to_item(self) -> dict[str, Any]:
+        return {**_plain(self), "changes": dict(self.changes)}
 
 
 # ---- coupons -----------------------------------------------------------------------------
@@ -141,6 +200,8 @@ class Coupon:
     expires_at_epoch: int | None = None
     order_id: str | None = None
     locked_at: str | None = None
+    lock_expires_at: str | None = None
+    lock_ttl_seconds: int | None = None
     redeemed_at: str | None = None
     count_pending: bool = False
     counted_by: str | None = None
@@ -171,6 +232,8 @@ class Coupon:
             expires_at_epoch=_opt_int(item.get("expires_at_epoch")),
             order_id=item.get("order_id"),
             locked_at=item.get("locked_at"),
+            lock_expires_at=item.get("lock_expires_at"),
+            lock_ttl_seconds=_opt_int(item.get("lock_ttl_seconds")),
             redeemed_at=item.get("redeemed_at"),
             count_pending=bool(item.get("count_pending")),
             counted_by=item.get("counted_by"),

@@ -1,4 +1,4 @@
-"""Stock shards: ``taken`` of ``cap`` units, ``redeemed``, and ``inflight`` markers.
+"""Stock shards: ``taken`` of ``cap`` units, ``redeemed``, ``inflight`` markers, ``halted``.
 
 - **Blocks** (``take_block``): a claim, a grant or a bulk chunk (operation ``op``) takes
   units and records them as ``inflight.<op>:s`` (first offset) and ``inflight.<op>:c``
@@ -9,14 +9,22 @@
   records that attempt (``counted_by``) and the marker is cleared; a marker that is not the
   coupon's ``counted_by`` is a late copy's surplus count and is undone. Four single-item
   writes instead of a transaction (moto copies the whole table for each, DESIGN.md).
+- **Halts** (``halt``): a paused or ended template is marked on every shard, and a block is
+  taken only from a shard that is not halted, in the same write: a pause is exact at once
+  in every process, whatever their caches hold. Each mark carries the template version
+  that set it, and an older version never overwrites a newer one.
+- **Added stock** (``add_cap``): ``ADD cap`` once per edit id (``stock_adds``). A unit is
+  taken while ``taken < cap`` as stored, so stock added during a grab is issued exactly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from campaign_shared.storage import paging
 from chalicelib.coupons.store import table as items
 from chalicelib.coupons.store.keys import Key, shard_key, table
-from chalicelib.coupons.store.records import Coupon, Shard
+from chalicelib.coupons.store.records import Coupon, Refused, Shard
 
 
 def _shard_of(shop: str, coupon: Coupon) -> Key:
@@ -33,15 +41,28 @@ class DynamoStock:
         by_pk = {item["pk"]: item for item in paging.batch_get(table(), keys)}
         return [Shard.from_item(by_pk[k["pk"]]) if k["pk"] in by_pk else Shard() for k in keys]
 
+    def shards_of(self, shop: str, templates: Sequence[tuple[str, int]]) -> dict[str, list[Shard]]:
+        keys = [shard_key(shop, tid, n) for tid, count in templates for n in range(count)]
+        by_pk = {item["pk"]: item for item in paging.batch_get(table(), keys)} if keys else {}
+        result: dict[str, list[Shard]] = {}
+        for tid, count in templates:
+            pks = [shard_key(shop, tid, n)["pk"] for n in range(count)]
+            result[tid] = [Shard.from_item(by_pk[pk]) if pk in by_pk else Shard() for pk in pks]
+        return result
+
     def take_block(
         self, shop: str, template_id: str, shard: int, cap: int, want: int, op: str
-    ) -> tuple[int, int] | int:
+    ) -> tuple[int, int] | Refused:
+        # One unit: while ``taken < cap`` as stored. A block: only while the cap is still the
+        # one the caller sized it by (a refusal tells the stored cap; the caller asks again).
+        room = "taken < cap" if want == 1 else "cap = :cap AND taken <= :most"
+        values: dict[str, int] = {"k": want} if want == 1 else {"k": want, "cap": cap, "most": cap - want}
         written = items.update(
             shard_key(shop, template_id, shard),
             "SET taken = taken + :k, inflight.#s = taken, inflight.#c = :k",
-            "taken <= :most AND attribute_not_exists(inflight.#s)",
+            f"{room} AND attribute_not_exists(inflight.#s) AND attribute_not_exists(halted)",
             names={"#s": f"{op}:s", "#c": f"{op}:c"},
-            values={"k": want, "most": cap - want},
+            values=values,
             returns="UPDATED_NEW",  # ``taken``; not the shard's in-flight markers of a whole sale
         )
         item = written.item or {}
@@ -50,7 +71,39 @@ class DynamoStock:
         inflight = item.get("inflight") or {}
         if f"{op}:s" in inflight:
             return int(inflight[f"{op}:s"]), int(inflight[f"{op}:c"])
-        return max(0, cap - int(item.get("taken", cap)))
+        stored = int(item.get("cap", cap))
+        halted = item.get("halted")
+        return Refused(
+            max(0, stored - int(item.get("taken", stored))), stored, str(halted) if halted else None
+        )
+
+    def halt(self, shop: str, template_id: str, shard: int, status: str | None, version: int) -> None:
+        """Mark the shard ``paused`` or ``ended`` (``None``: take the mark off) as of template
+        ``version``; a mark of a later version stays."""
+        newer = "attribute_not_exists(halt_version) OR halt_version < :v"
+        if status is None:
+            items.update(
+                shard_key(shop, template_id, shard),
+                "SET halt_version = :v REMOVE halted",
+                newer,
+                values={"v": version},
+            )
+        else:
+            items.update(
+                shard_key(shop, template_id, shard),
+                "SET halted = :h, halt_version = :v",
+                newer,
+                values={"h": status, "v": version},
+            )
+
+    def add_cap(self, shop: str, template_id: str, shard: int, units: int, edit_id: str) -> None:
+        """``units`` more on the shard, once per ``edit_id``."""
+        items.update(
+            shard_key(shop, template_id, shard),
+            "ADD cap :n, stock_adds :edit",
+            "NOT contains(stock_adds, :edit_id)",
+            values={"n": units, "edit": {edit_id}, "edit_id": edit_id},
+        )
 
     def finish_block(self, shop: str, template_id: str, shard: int, op: str) -> None:
         items.update(

@@ -67,9 +67,11 @@ def create_issue_job(
     from campaign_shared import messaging
 
     s = stores_or_default(stores)
-    template = template_or_404(s, shop, template_id)
+    template = template_or_404(s, shop, template_id, fresh=True)
     now = clock.now()
     domain.require_active(template, now)
+    if template.status != "active":
+        raise domain.claim_refusal(template.status)
     size = max(1, min(MAX_CHUNK, MAX_MESSAGE_BYTES // (max(len(c) for c in body.customer_ids) + 3)))
     chunks, duplicates = domain.chunk_customers(body.customer_ids, size)
     job = Job(
@@ -161,10 +163,16 @@ def mark_dead_lettered(message: IssueChunk, stores: Stores | None = None) -> boo
     return recorded
 
 
-def _available(s: Stores, shop: str, template: Template, op: str) -> int:
-    """Units left on the shards (one consistent read), plus those ``op`` already holds."""
+def _available(s: Stores, shop: str, template: Template, op: str) -> tuple[int, str | None]:
+    """Units left on the shards (one consistent read), plus those ``op`` already holds; and
+    the halt on them (``paused``, ``ended``), if any."""
     shards = s.stock.shards(shop, template.template_id, template.shard_count)
-    return sum(max(0, n.cap - n.taken) + n.held_by(op) for n in shards)
+    halted = next((n.halted for n in shards if n.halted), None)
+    return sum(max(0, n.cap - n.taken) + n.held_by(op) for n in shards), halted
+
+
+def _halt_reason(halted: str) -> str:
+    return domain.FAILED_PAUSED if halted == "paused" else domain.FAILED_NOT_ACTIVE
 
 
 def _plan_chunk(s: Stores, shop: str, template: Template | None, message: IssueChunk) -> Plan:
@@ -174,11 +182,14 @@ def _plan_chunk(s: Stores, shop: str, template: Template | None, message: IssueC
     if template is None:
         outcome.fail(domain.FAILED_TEMPLATE, customers)
         return Plan(skipped_by=outcome.skipped, failed_by=outcome.failed, samples=outcome.samples)
-    if domain.window_state(template, clock.now()) != "active":
+    if domain.window_state(template, clock.now()) != "active" or template.status == "ended":
         outcome.fail(domain.FAILED_NOT_ACTIVE, customers)
         return Plan(skipped_by=outcome.skipped, failed_by=outcome.failed, samples=outcome.samples)
     op = _op(message.job_id, message.chunk)
-    available = _available(s, shop, template, op)
+    available, halted = _available(s, shop, template, op)
+    if halted:
+        outcome.fail(_halt_reason(halted), customers)
+        return Plan(skipped_by=outcome.skipped, failed_by=outcome.failed, samples=outcome.samples)
     holder = f"job:{message.job_id}"
     reserved: list[tuple[int, str]] = []
     at_limit: list[str] = []
@@ -194,11 +205,14 @@ def _plan_chunk(s: Stores, shop: str, template: Template | None, message: IssueC
         else:
             reserved.append((message.first_index + position, customer))
     untried = customers[tried:]
-    blocks = claims.take_units(s, shop, template, len(reserved), op) if reserved else []
+    blocks, halted = claims.take_units(s, shop, template, len(reserved), op) if reserved else ([], None)
     slots = [(shard, first + i) for shard, first, count in blocks for i in range(count)]
     losers = [customer for _, customer in reserved[len(slots) :]]
     outcome.skip(domain.SKIPPED_LIMIT, at_limit)
-    outcome.skip(domain.SKIPPED_SOLD_OUT, losers + untried)
+    if halted:  # paused or ended while the chunk ran: those not served failed for that reason
+        outcome.fail(_halt_reason(halted), losers + untried)
+    else:
+        outcome.skip(domain.SKIPPED_SOLD_OUT, losers + untried)
     return Plan(
         winners=tuple(
             (index, customer, shard, slot)

@@ -9,9 +9,14 @@ stock is gone the customer's count is given back. A failure can strand a unit of
 or a count (never oversell); it cannot issue twice.
 
 - **Claim**: a random shard first, then the others (so when demand exceeds stock the
-  whole stock is issued). A process remembers shards it saw empty: stock never grows back,
-  so once every shard is empty a sold-out claim costs no write at all. Its count and its
-  unit are recorded under ``claim:<coupon_id>``, so a write retried after a lost answer
+  whole stock is issued). A process remembers shards it saw empty for the template's
+  ``total_stock`` as it read it, so once every shard is empty a sold-out claim costs no
+  write at all. Stock grows only by an edit, which raises ``total_stock``: a process that
+  reads the new total looks at every shard again. While the added units are still being
+  put on the shards (the template lists them in ``pending_adds``), nothing is remembered.
+  A shard halted by a pause or an end refuses the unit in the same write: 409 ``paused``
+  or ``not_active``. Its count and its unit are recorded under ``claim:<coupon_id>``, so a
+  write retried after a lost answer
   meets its own effect, and a rerun of the same claim (same coupon id) completes it once.
 - **Grant** (``grant_id``) and **bulk chunk** (job, chunk): retried messages must not issue
   twice, so their limit count is keyed by an issue key (``reserve`` says ``held`` on a
@@ -33,12 +38,20 @@ from campaign_shared.grants import CouponGrant, CouponGrantResult
 from campaign_shared.storage import retry
 from chalicelib.coupons import domain
 from chalicelib.coupons.store.keys import table
-from chalicelib.coupons.store.records import Coupon, Grant, Template
+from chalicelib.coupons.store.records import Coupon, Grant, Refused, Template
 from chalicelib.coupons.usecases import Stores, stores_or_default
 from chalicelib.coupons.usecases.templates import lucky_amounts_of, template_or_404
 
 CLAIM_WRITE_ATTEMPTS = 6
-_empty_shards: set[tuple[str, str, str, int]] = set()
+EMPTY_SHARDS_KEPT = 100_000
+# (table, shop, template, shard) -> the template's total stock when the shard was seen empty
+_empty_shards: dict[tuple[str, str, str, int], int] = {}
+
+
+def forget_empty(shop: str, template_id: str) -> None:
+    """Forget the template's shards seen empty (its stock has grown)."""
+    for key in [k for k in _empty_shards if k[1] == shop and k[2] == template_id]:
+        _empty_shards.pop(key, None)
 
 
 def _log() -> Any:
@@ -65,10 +78,12 @@ def claim(
     template = template_or_404(s, shop, template_id)
     now = clock.now()
     domain.require_active(template, now)
+    if template.status == "ended":  # final: a cached copy may say so (a pause may be over)
+        raise domain.claim_refusal("ended")
     caps, starts = _layout(template)
-    name = table()
+    name, stock = table(), template.total_stock
     order = random.sample(range(len(caps)), len(caps))
-    live = [n for n in order if (name, shop, template_id, n) not in _empty_shards]
+    live = [n for n in order if _empty_shards.get((name, shop, template_id, n)) != stock]
     if not live:
         raise Conflict("this coupon is sold out", code="sold_out")
     coupon_id = coupon_id or ids.new_id("cp-")
@@ -99,7 +114,13 @@ def claim(
             if isinstance(got, tuple):
                 taken = shard, starts[shard] + got[0]
                 break
-            _empty_shards.add((name, shop, template_id, shard))
+            if got.halted:
+                raise domain.claim_refusal(got.halted)
+            if template.pending_adds:  # stock is landing on the shards: this one may grow yet
+                continue
+            if len(_empty_shards) >= EMPTY_SHARDS_KEPT:
+                _empty_shards.clear()
+            _empty_shards[(name, shop, template_id, shard)] = stock
         if taken is None:
             raise Conflict("this coupon is sold out", code="sold_out")
     except BaseException:
@@ -173,28 +194,38 @@ def _give_back(stores: Stores, shop: str, template_id: str, customer_id: str, ho
 
 def take_units(
     stores: Stores, shop: str, template: Template, want: int, op: str
-) -> list[tuple[int, int, int]]:
-    """Up to ``want`` units as (shard, first slot, count) blocks, exactly once per ``op``.
+) -> tuple[list[tuple[int, int, int]], str | None]:
+    """Up to ``want`` units as (shard, first slot, count) blocks, exactly once per ``op``, and
+    the halt (``paused``, ``ended``) that stopped it early, if one did.
 
-    Shards are tried in an order fixed by ``op``, so a retry meets its own blocks (stock
-    is never given back, so shards before them are still empty)."""
+    Shards are tried in an order fixed by ``op``, so a retry meets its own blocks (shards
+    before them were empty; if stock was added to one of them meanwhile, the retry takes its
+    units there and the first attempt's block stays unissued: stock stranded, never sold
+    twice)."""
     caps, starts = _layout(template)
     order = sorted(range(len(caps)), key=lambda n: hashlib.sha256(f"{op}/{n}".encode()).digest())
     blocks: list[tuple[int, int, int]] = []
     need = want
     for shard in order:
-        ask = need
+        ask, cap = need, caps[shard]
         while need > 0 and ask > 0:
-            result = stores.stock.take_block(shop, template.template_id, shard, caps[shard], ask, op)
+            result = stores.stock.take_block(shop, template.template_id, shard, cap, ask, op)
             if isinstance(result, tuple):
                 offset, count = result
                 blocks.append((shard, starts[shard] + offset, count))
                 need -= count
                 break
-            ask = min(need, result)
+            if result.halted:
+                return blocks, result.halted
+            ask, cap = _retry_size(need, result)
         if need <= 0:
             break
-    return blocks
+    return blocks, None
+
+
+def _retry_size(need: int, refused: Refused) -> tuple[int, int]:
+    """The block to ask a refusing shard for next, and the cap to ask it by."""
+    return min(need, refused.left), refused.cap
 
 
 # ---- grants -------------------------------------------------------------------------------
@@ -238,10 +269,13 @@ def _issue_grant(s: Stores, shop: str, record: Grant) -> tuple[str, str | None]:
         shop, record.template_id, record.customer_id, template.per_customer_limit, holder
     ) == ("limit_reached"):
         return "failed", "per_customer_limit_reached"
-    blocks = take_units(s, shop, template, 1, holder)
+    if template.status == "ended":
+        s.limits.release(shop, record.template_id, record.customer_id, holder)
+        return "failed", "not_active"
+    blocks, halted = take_units(s, shop, template, 1, holder)
     if not blocks:
         s.limits.release(shop, record.template_id, record.customer_id, holder)
-        return "failed", "sold_out"
+        return "failed", "paused" if halted == "paused" else "not_active" if halted else "sold_out"
     shard, slot, _ = blocks[0]
     coupon = coupon_in_slot(
         s, shop, template, record.coupon_id, record.customer_id, now, shard, slot, "grant"

@@ -10,18 +10,22 @@ from campaign_shared.storage import paging
 from campaign_shared.storage.paging import PageParams
 from chalicelib.coupons import domain
 from chalicelib.coupons.models import LuckyAmountsPage, LuckySlot, TemplateIn, TemplateOut
-from chalicelib.coupons.store.records import Shard, Template
+from chalicelib.coupons.store.records import Change, Shard, Template
 from chalicelib.coupons.usecases import Stores, stores_or_default
 
 
-def template_or_404(stores: Stores, shop: str, template_id: str) -> Template:
-    template = stores.templates.get(shop, template_id)
+def template_or_404(stores: Stores, shop: str, template_id: str, *, fresh: bool = False) -> Template:
+    template = stores.templates.get(shop, template_id, fresh=fresh)
     if template is None:
         raise NotFound("no such template")
     return template
 
 
-def create_template(shop: str, body: TemplateIn, stores: Stores | None = None) -> TemplateOut:
+def create_template(
+    shop: str, body: TemplateIn, stores: Stores | None = None, *, actor: str = ""
+) -> TemplateOut:
+    """A template, its stock shards (``stock_shards``, else sized from the expected peak
+    rate, else the stack's setting) and the first entry of its history."""
     from campaign_shared.settings import get_settings
 
     s = stores_or_default(stores)
@@ -31,24 +35,26 @@ def create_template(shop: str, body: TemplateIn, stores: Stores | None = None) -
         clock.parse(body.valid_until) if body.valid_until else None,
         now,
     )
-    caps = domain.shard_caps(body.total_stock, get_settings().stock_shards)
+    shards = body.stock_shards
+    if shards is None:
+        rate = body.expected_peak_claims_per_second
+        shards = domain.shards_for_rate(rate) if rate else get_settings().stock_shards
+    caps = domain.shard_caps(body.total_stock, shards)
     lucky = domain.split_lucky(body.lucky_total_amount or 0, body.total_stock) if body.kind == "lucky" else []
+    fields = body.model_dump(exclude={"stock_shards", "expected_peak_claims_per_second"})
     template = Template.from_item(
         {
-            **body.model_dump(),
+            **fields,
             "template_id": ids.new_id("tpl-"),
             "created_at": clock.iso(now),
             "shard_count": len(caps),
+            "status": "active",
+            "version": 1,
         }
     )
-    s.templates.create(shop, template, caps, domain.lucky_chunks(lucky))
+    created = Change(version=1, at=clock.iso(now), actor=actor, action="created")
+    s.templates.create(shop, template, caps, domain.lucky_chunks(lucky), created)
     return template_out(template, [Shard(cap=cap) for cap in caps], now)
-
-
-def get_template(shop: str, template_id: str, stores: Stores | None = None) -> TemplateOut:
-    s = stores_or_default(stores)
-    template = template_or_404(s, shop, template_id)
-    return template_out(template, s.stock.shards(shop, template_id, template.shard_count), clock.now())
 
 
 def template_out(template: Template, shards: list[Shard], now: datetime) -> TemplateOut:
@@ -57,6 +63,9 @@ def template_out(template: Template, shards: list[Shard], now: datetime) -> Temp
         {
             **template.to_item(),
             "state": domain.window_state(template, now),
+            "status": domain.template_status(template, now),
+            "stock_shards": template.shard_count,
+            "lock_ttl_seconds": template.lock_ttl_seconds or domain.DEFAULT_LOCK_TTL_SECONDS,
             "issued_count": issued,
             "redeemed_count": sum(s.redeemed for s in shards),
             "remaining_stock": template.total_stock - issued,

@@ -1,12 +1,14 @@
 """A customer's coupons: claim one, the wallet (one Query), one coupon, validate a cart, lock
-one to an order."""
+one to an order and unlock it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from campaign_shared import clock
 from campaign_shared.errors import Conflict, NotFound
+from campaign_shared.storage import retry
 from campaign_shared.storage.paging import PageParams
 from chalicelib.coupons import domain
 from chalicelib.coupons.models import (
@@ -25,6 +27,7 @@ NOT_AVAILABLE_BECAUSE = {
     "locked": "the coupon is locked to another order",
     "redeemed": "the coupon has been used",
     "expired": "the coupon has expired",
+    "revoked": "the coupon has been revoked",
 }
 
 
@@ -121,19 +124,50 @@ def for_cart(shop: str, customer_id: str, body: ForCartIn, stores: Stores | None
     return ForCartOut(usable=[usable[n] for n in order], unusable=unusable)
 
 
+LOCK_ATTEMPTS = 5  # re-reads when the coupon changes under a lock or an unlock; then 503
+
+
 def lock(
     shop: str, customer_id: str, coupon_id: str, order_id: str, stores: Stores | None = None
 ) -> CouponOut:
-    """Bind the coupon to one order; the same order again is a no-op, another is 409."""
-    now = clock.now()
-    applied, coupon = stores_or_default(stores).coupons.lock(
-        shop, customer_id, coupon_id, order_id, clock.iso(now)
-    )
-    if coupon is None:
-        raise NotFound("no such coupon")
-    if applied:
-        return coupon_out(coupon, now)
-    if coupon.order_id == order_id and coupon.status in ("locked", "redeemed"):
-        return coupon_out(coupon, now)
-    why = NOT_AVAILABLE_BECAUSE.get(domain.visible_status(coupon, now), "the coupon cannot be used")
-    raise Conflict(why, code="not_available")
+    """Bind the coupon to one order for its lock time (``domain.campaign``); the same order
+    again is a no-op, another is 409 while the lock runs. Read, decide, then write only if
+    the coupon is still as read."""
+    s = stores_or_default(stores)
+    for _ in retry.attempts(LOCK_ATTEMPTS, busy=f"coupon {coupon_id} kept changing; retry shortly"):
+        coupon = _coupon_or_404(s, shop, customer_id, coupon_id)
+        now = clock.now()
+        decision = domain.lock_decision(coupon, order_id, now)
+        if decision == domain.ALREADY_DONE:
+            return coupon_out(coupon, now)
+        if decision != domain.LOCK:
+            raise Conflict(
+                NOT_AVAILABLE_BECAUSE.get(decision, "the coupon cannot be used"), code="not_available"
+            )
+        until = domain.lock_expiry(now, coupon.lock_ttl_seconds)
+        applied, locked = s.coupons.lock(shop, coupon, order_id, clock.iso(now), clock.iso(until))
+        if applied and locked is not None:
+            return coupon_out(locked, now)
+    raise AssertionError("unreachable")  # retry.attempts raises once it runs out
+
+
+def unlock(shop: str, customer_id: str, coupon_id: str, stores: Stores | None = None) -> CouponOut:
+    """Release the caller's lock on a coupon, whichever order holds it: it is available again
+    (or expired). A coupon that is not locked is answered as it is; a used or revoked one is
+    409 ``not_available``. An order paid later may still redeem it while it is available."""
+    s = stores_or_default(stores)
+    for _ in retry.attempts(LOCK_ATTEMPTS, busy=f"coupon {coupon_id} kept changing; retry shortly"):
+        coupon = _coupon_or_404(s, shop, customer_id, coupon_id)
+        now = clock.now()
+        if coupon.status in domain.SPENT:
+            raise Conflict(
+                NOT_AVAILABLE_BECAUSE.get(coupon.status, "the coupon cannot be used"), code="not_available"
+            )
+        if coupon.status != "locked":
+            return coupon_out(coupon, now)
+        status = domain.status_after_release(coupon, now)
+        if s.coupons.release(shop, customer_id, coupon_id, str(coupon.order_id), status):
+            return coupon_out(
+                replace(coupon, status=status, order_id=None, locked_at=None, lock_expires_at=None), now
+            )
+    raise AssertionError("unreachable")

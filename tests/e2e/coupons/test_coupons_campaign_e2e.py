@@ -1,0 +1,124 @@
+"""Campaign operations over real HTTP while customers grab: stock added during a grab is
+issued exactly, and a pause holds from the moment it is answered."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+
+CLIENTS = 32
+
+
+def shop() -> str:
+    return f"shop-{uuid.uuid4().hex[:10]}"  # a fresh tenant per test: the stack is shared
+
+
+def create(stack_url, http, bearer, shop_id, **fields):
+    body = {"name": "grab", "kind": "amount_off", "amount_off": 500, **fields}
+    answer = http.post(f"{stack_url}/coupons/templates", json=body, headers=bearer("merchant", shop=shop_id))
+    assert answer.status_code == 201, answer.text
+    return answer.json()["template_id"]
+
+
+def grab(stack_url, bearer, shop_id, tid, keep_going):
+    """``CLIENTS`` clients claim with fresh customers while ``keep_going(status, code, sent)``
+    says so; every answer as (status, code, time its request was sent)."""
+    import time
+
+    url = f"{stack_url}/coupons/templates/{tid}/claim"
+    answers: list[tuple[int, str | None, float]] = []
+    lock = threading.Lock()
+
+    def client(worker: int) -> None:
+        session = requests.Session()
+        n = 0
+        while True:
+            n += 1
+            sub = f"w{worker}-{n}"
+            sent = time.monotonic()
+            response = session.post(url, headers=bearer("customer", shop=shop_id, sub=sub), timeout=60)
+            code = None if response.status_code == 201 else response.json()["error"]["code"]
+            with lock:
+                answers.append((response.status_code, code, sent))
+            if not keep_going(response.status_code, code, sent):
+                return
+
+    pool = ThreadPoolExecutor(max_workers=CLIENTS)
+    futures = [pool.submit(client, w) for w in range(CLIENTS)]
+    return answers, futures, pool
+
+
+def test_stock_added_during_a_32_client_grab_is_issued_exactly(stack_url, http, bearer):
+    shop_id = shop()
+    tid = create(stack_url, http, bearer, shop_id, total_stock=200, stock_shards=8)
+    added: list[float] = []  # when the edit was answered
+
+    def keep_going(status, code, sent):  # until a claim sent after the edit's answer is sold out
+        return not (code == "sold_out" and added and sent > added[0])
+
+    answers, futures, pool = grab(stack_url, bearer, shop_id, tid, keep_going)
+    while sum(1 for a in list(answers) if a[0] == 201) < 100:
+        time.sleep(0.01)
+    edit = http.patch(
+        f"{stack_url}/coupons/templates/{tid}",
+        json={"add_stock": 150},
+        headers=bearer("merchant", shop=shop_id),
+    )
+    added.append(time.monotonic())
+    for f in futures:
+        f.result(timeout=300)
+    pool.shutdown()
+    assert edit.status_code == 200, edit.text
+    read = http.get(f"{stack_url}/coupons/templates/{tid}", headers=bearer("merchant", shop=shop_id)).json()
+    issued = sum(1 for a in answers if a[0] == 201)
+    assert issued == read["issued_count"] == read["total_stock"] == 350, (issued, read)
+    assert read["remaining_stock"] == 0
+    assert {code for status, code, _ in answers if status != 201} == {"sold_out"}
+
+
+def test_a_pause_holds_from_the_moment_it_is_answered(stack_url, http, bearer):
+    import time
+
+    shop_id = shop()
+    tid = create(stack_url, http, bearer, shop_id, total_stock=100_000, stock_shards=8)
+    answered: list[float] = []  # when the pause was answered
+
+    def keep_going(status, code, sent):  # until a claim sent after the pause's answer is refused
+        return not (code == "paused" and answered and sent > answered[0])
+
+    answers, futures, pool = grab(stack_url, bearer, shop_id, tid, keep_going)
+    while len(answers) < 200:
+        time.sleep(0.01)
+    pause = http.post(f"{stack_url}/coupons/templates/{tid}/pause", headers=bearer("merchant", shop=shop_id))
+    paused_at = time.monotonic()
+    answered.append(paused_at)
+    for f in futures:
+        f.result(timeout=300)
+    pool.shutdown()
+    assert pause.status_code == 200, pause.text
+    read = http.get(f"{stack_url}/coupons/templates/{tid}", headers=bearer("merchant", shop=shop_id)).json()
+    issued = sum(1 for a in answers if a[0] == 201)
+    assert read["status"] == "paused" and read["issued_count"] == issued
+    # Every claim sent after the pause was answered is refused as paused (claims in flight
+    # when it was asked may still have taken their unit).
+    after = [(status, code) for status, code, sent in answers if sent > paused_at]
+    assert after and set(after) == {(409, "paused")}, after
+    blocked = http.post(
+        f"{stack_url}/coupons/templates/{tid}/claim", headers=bearer("customer", shop=shop_id, sub="after")
+    )
+    assert blocked.status_code == 409 and blocked.json()["error"]["code"] == "paused"
+    resumed = http.post(
+        f"{stack_url}/coupons/templates/{tid}/resume", headers=bearer("merchant", shop=shop_id)
+    )
+    assert resumed.json()["status"] == "active"
+    again = http.post(
+        f"{stack_url}/coupons/templates/{tid}/claim", headers=bearer("customer", shop=shop_id, sub="after")
+    )
+    assert again.status_code == 201
