@@ -2,9 +2,12 @@
 
 from typing import Any
 
+from chalice import Response
+
 from campaign_shared import events
 from campaign_shared.api import ApiRequest, ServiceApi
 from campaign_shared.auth import Role
+from campaign_shared.qr import QrQuery
 from campaign_shared.storage.paging import PageParams
 from chalicelib.coupons import consumer
 from chalicelib.coupons.models import (
@@ -17,6 +20,10 @@ from chalicelib.coupons.models import (
     IssueJobOut,
     LockIn,
     LuckyAmountsPage,
+    PublicShareLink,
+    ShareLinkIn,
+    ShareLinkOut,
+    ShareLinkPage,
     TemplateHistoryPage,
     TemplateIn,
     TemplateOut,
@@ -26,7 +33,7 @@ from chalicelib.coupons.models import (
     ValidateIn,
     ValidateOut,
 )
-from chalicelib.coupons.usecases import bulk, campaign, templates, wallet
+from chalicelib.coupons.usecases import bulk, campaign, links, templates, wallet
 
 api = ServiceApi("coupons")
 app = api.app
@@ -280,6 +287,104 @@ def create_issue_job(req: ApiRequest) -> IssueJobAccepted:
 )
 def get_issue_job(req: ApiRequest) -> IssueJobOut:
     return bulk.get_issue_job(req.shop, req.path["job_id"])
+
+
+# ---- share links ----------------------------------------------------------------------------
+
+
+@api.route(
+    "/templates/{template_id}/share-links",
+    methods=["POST"],
+    roles=[Role.merchant, Role.customer],
+    body=ShareLinkIn,
+    response=ShareLinkOut,
+    status=201,
+    errors_=(404, 409),
+    summary="Share a template into a channel (a group, 1:1 chats, Moments): a link id, its URL and QR. "
+    "A customer shares as themselves. 409 ended.",
+)
+def create_share_link(req: ApiRequest) -> ShareLinkOut:
+    is_customer = req.principal is not None and req.principal.role == Role.customer
+    return links.create(req.shop, req.path["template_id"], req.body, req.sub, is_customer)
+
+
+@api.route(
+    "/templates/{template_id}/share-links",
+    roles=[Role.merchant],
+    query=PageParams,
+    response=ShareLinkPage,
+    errors_=(404,),
+    summary="The template's share links, oldest first, each with claims, redemptions and redeemed GMV.",
+)
+def list_share_links(req: ApiRequest) -> ShareLinkPage:
+    return links.page(req.shop, req.path["template_id"], req.query)
+
+
+@api.route(
+    "/share-links/{link_id}",
+    roles=[Role.merchant],
+    response=ShareLinkOut,
+    errors_=(404,),
+    summary="One share link with what it brought: claims, redemptions, redeemed GMV and discount.",
+)
+def get_share_link(req: ApiRequest) -> ShareLinkOut:
+    return links.get(req.shop, req.path["link_id"])
+
+
+@api.route(
+    "/share-links/{link_id}/claim",
+    methods=["POST"],
+    roles=[Role.customer],
+    response=CouponOut,
+    status=201,
+    errors_=(404, 409),
+    summary="Claim the link's coupon through it (the link is recorded); the claim's 409s.",
+)
+def claim_through_link(req: ApiRequest) -> CouponOut:
+    return links.claim(req.shop, req.path["link_id"], req.sub)
+
+
+@api.route(
+    "/s/{shop}/{link_id}",
+    response=PublicShareLink,
+    errors_=(404,),
+    summary="What a share link's URL resolves to (public): the offer and where to claim it.",
+)
+def public_share_link(req: ApiRequest) -> PublicShareLink:
+    return links.public(req.path["shop"], req.path["link_id"])
+
+
+def _link_qr(req: ApiRequest, kind: str) -> Response:
+    body, content_type = links.qr(req.shop, req.path["link_id"], kind, req.query.scale, req.query.border)
+    return Response(
+        body=body,
+        status_code=200,
+        headers={"Content-Type": content_type, "Cache-Control": "private, max-age=300"},
+    )
+
+
+@api.route(
+    "/share-links/{link_id}/qr.svg",
+    roles=[Role.merchant, Role.customer],
+    query=QrQuery,
+    errors_=(400, 404),
+    content_type="image/svg+xml",
+    summary="A QR code (SVG) of the share link's URL.",
+)
+def share_link_qr_svg(req: ApiRequest) -> Response:
+    return _link_qr(req, "svg")
+
+
+@api.route(
+    "/share-links/{link_id}/qr.png",
+    roles=[Role.merchant, Role.customer],
+    query=QrQuery,
+    errors_=(400, 404),
+    content_type="image/png",
+    summary="The share link's QR code as PNG (send Accept: image/png).",
+)
+def share_link_qr_png(req: ApiRequest) -> Response:
+    return _link_qr(req, "png")
 
 
 @app.lambda_function(name="queue_consumer")

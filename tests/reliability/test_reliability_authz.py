@@ -111,6 +111,17 @@ CONTRACT = (
     Route("PATCH", "/coupons/templates/{template_id}", ("merchant",), body={"name": "authz renamed"}),
     Route("GET", "/coupons/templates/{template_id}/history", ("merchant",)),
     Route("POST", "/coupons/{coupon_id}/unlock", ("customer",), foreign=((FRIEND, NOT_YOURS),)),
+    Route(
+        "POST",
+        "/coupons/templates/{template_id}/share-links",
+        ("customer", "merchant"),
+        body={"channel": "g1"},
+    ),
+    Route("GET", "/coupons/templates/{template_id}/share-links", ("merchant",)),
+    Route("GET", "/coupons/share-links/{share_link_id}", ("merchant",)),
+    Route("GET", "/coupons/share-links/{share_link_id}/qr.svg", ("customer", "merchant")),
+    Route("GET", "/coupons/share-links/{share_link_id}/qr.png", ("customer", "merchant")),
+    Route("POST", "/coupons/share-links/{share_link_id}/claim", ("customer",), actor=NEWCOMER),
     Route("POST", "/coupons/templates/{template_id}/pause", ("merchant",)),
     Route("POST", "/coupons/templates/{template_id}/resume", ("merchant",)),
     Route("POST", "/coupons/templates/{template_id}/end", ("merchant",)),
@@ -222,6 +233,12 @@ def build_world(gateway: Any, auth: Any) -> dict[str, str]:
     world["coupon_id"] = _ok(
         gateway.post(f"/coupons/templates/{world['template_id']}/claim", headers=owner), "claim"
     )["coupon_id"]
+    world["share_link_id"] = _ok(
+        gateway.post(
+            f"/coupons/templates/{world['template_id']}/share-links", {"channel": "authz"}, headers=merchant
+        ),
+        "share link",
+    )["link_id"]
     world["job_id"] = _ok(
         gateway.post(
             f"/coupons/templates/{world['template_id']}/issue-jobs",
@@ -282,7 +299,11 @@ def test_authorization_matrix_of_every_contract_route(gateway, auth):
             registry[(doc.method, f"/{name}{doc.path}")] = tuple(sorted(r.value for r in doc.roles or ()))
     drift = []
     for route in CONTRACT:
-        template = route.path.replace("{spare_item_id}", "{item_id}").replace("{spare_list_id}", "{list_id}")
+        template = (
+            route.path.replace("{spare_item_id}", "{item_id}")
+            .replace("{spare_list_id}", "{list_id}")
+            .replace("{share_link_id}", "{link_id}")
+        )
         declared = registry.get((route.method, template))
         if declared != tuple(sorted(route.roles)):
             drift.append(f"{route.method} {template}: API.md {route.roles}, registry {declared}")

@@ -17,7 +17,18 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chalicelib.coupons.store.records import Change, Coupon, Grant, Job, Plan, Refused, Shard, Template
+from chalicelib.coupons.store.records import (
+    Change,
+    Coupon,
+    Grant,
+    Job,
+    LinkTally,
+    Plan,
+    Refused,
+    Shard,
+    ShareLink,
+    Template,
+)
 from chalicelib.coupons.usecases import Stores
 
 Key = tuple[str, ...]
@@ -493,9 +504,51 @@ class FakeGrants(_Counted):
         return self.items.get((shop, grant_id))
 
 
+class FakeShareLinks(_Counted):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[Key, ShareLink] = {}
+        self.events: dict[Key, dict[str, Any]] = {}
+
+    def create(self, shop: str, link: ShareLink) -> None:
+        self._call("create")
+        self.items.setdefault((shop, link.link_id), link)
+
+    def get(self, shop: str, link_id: str) -> ShareLink | None:
+        self._call("get")
+        return self.items.get((shop, link_id))
+
+    def page(self, shop: str, template_id: str, page: Any) -> tuple[list[ShareLink], str | None]:
+        self._call("page")
+        return [v for (s, _), v in self.items.items() if s == shop and v.template_id == template_id], None
+
+    def record_claim(self, shop: str, link_id: str, coupon_id: str, customer_id: str, at: str) -> None:
+        self._call("record_claim")
+        self.events.setdefault((shop, link_id, "claim", coupon_id), {"customer_id": customer_id})
+
+    def record_redemption(
+        self, shop: str, link_id: str, coupon_id: str, order_id: str, gmv: int, discount: int, at: str
+    ) -> None:
+        self._call("record_redemption")
+        self.events.setdefault((shop, link_id, "redeem", coupon_id), {"gmv": gmv, "discount": discount})
+
+    def tally(self, shop: str, link_id: str) -> LinkTally:
+        self._call("tally")
+        mine = [(k[2], v) for k, v in self.events.items() if k[:2] == (shop, link_id)]
+        redeemed = [v for kind, v in mine if kind == "redeem"]
+        return LinkTally(
+            sum(1 for kind, _ in mine if kind == "claim"),
+            len(redeemed),
+            sum(v["gmv"] for v in redeemed),
+            sum(v["discount"] for v in redeemed),
+        )
+
+
 def fake_stores() -> Stores:
     stock = FakeStock()
-    return Stores(FakeTemplates(stock), stock, FakeLimits(), FakeCoupons(), FakeJobs(), FakeGrants())
+    return Stores(
+        FakeTemplates(stock), stock, FakeLimits(), FakeCoupons(), FakeJobs(), FakeGrants(), FakeShareLinks()
+    )
 
 
 def storage_calls(stores: Stores) -> Counter[str]:

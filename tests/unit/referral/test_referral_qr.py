@@ -6,7 +6,7 @@ from infrastructure.dev.apps import load_app
 
 load_app("referral")  # the service folder is the Lambda task root: chalicelib.referral is importable
 
-from chalicelib.referral import qr  # noqa: E402
+from campaign_shared import qr  # noqa: E402
 
 
 def test_an_encoded_qr_is_served_again_without_encoding() -> None:

@@ -192,6 +192,62 @@ class LuckyAmountsPage(Out):
     next_cursor: str | None = None
 
 
+# ---- share links ---------------------------------------------------------------------------
+
+
+Channel = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@+-]+$")]
+
+
+class ShareLinkIn(In):
+    channel: Channel = Field(
+        description="Where it is shared: a group, 1:1 chats, Moments (an id you choose)."
+    )
+    sharer_id: Id | None = Field(
+        default=None,
+        description="The customer who shares it. A customer creating a link is the sharer (another id "
+        "is 403); a merchant may name one or none.",
+    )
+
+
+class ShareLinkOut(Out):
+    link_id: str
+    template_id: str
+    channel: str
+    sharer_id: str | None = None
+    created_by: str
+    created_at: str
+    url: str = Field(description="The public URL to paste into the chat.")
+    qr_svg_url: str = Field(
+        description="A QR code of the URL (SVG; qr.png for PNG), with a merchant's or customer's token."
+    )
+    claims: int = Field(description="Coupons claimed through the link.")
+    redemptions: int = Field(description="Of those, redeemed by a paid order.")
+    redeemed_gmv_amount: int = Field(description="What the orders that redeemed them paid (minor units).")
+    discount_amount: int = Field(description="The discount those coupons gave those orders.")
+
+
+class ShareLinkPage(Out):
+    items: list[ShareLinkOut] = Field(description="Oldest first.")
+    next_cursor: str | None = None
+
+
+class PublicShareLink(Out):
+    """What a share link's URL resolves to, for anyone."""
+
+    shop: str
+    link_id: str
+    template_id: str
+    name: str
+    kind: Kind
+    amount_off: int | None = None
+    percent_off: int | None = None
+    max_discount_amount: int | None = None
+    min_spend_amount: int
+    currency: str
+    status: TemplateStatus
+    claim_path: str = Field(description="POST here with a customer token to claim.")
+
+
 # ---- coupons -----------------------------------------------------------------------------
 
 

@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from campaign_shared.qr import QrQuery as QrQuery
 from campaign_shared.storage.paging import PageParams
-from campaign_shared.types import Amount, Id, In, Out, Quantity, Query
+from campaign_shared.types import Amount, Id, In, Out, Quantity
 
 # Codes are 10 lower-case base32 characters; people may type them in upper case. Anything
 # id-like is accepted (an unknown code is a 404, not a 400); blanks and symbols are 400.
@@ -73,13 +74,6 @@ class ChannelOut(Out):
 class ChannelList(Out):
     items: list[ChannelOut]
     next_cursor: str | None = None
-
-
-class QrQuery(Query):
-    """``?scale=`` pixels per module (1..40, default 8), ``?border=`` quiet zone in modules."""
-
-    scale: int = Field(default=8, ge=1, le=40)
-    border: int = Field(default=4, ge=0, le=16)
 
 
 class PublicCode(Out):

@@ -119,6 +119,7 @@ def new_coupon(
     slot: int,
     lucky_amount: int | None,
     source: str,
+    share_link_id: str | None = None,
 ) -> dict[str, Any]:
     """The fields of a new coupon: the template's discount terms copied at issue (a lucky
     coupon carries its drawn amount in ``amount_off``)."""
@@ -144,6 +145,7 @@ def new_coupon(
         "slot": slot,
         "source": source,
         "lock_ttl_seconds": template.lock_ttl_seconds,
+        "share_link_id": share_link_id,
     }
     if expires is not None:
         coupon["expires_at_epoch"] = clock.epoch(expires) + RETENTION_DAYS * 86400

@@ -16,6 +16,10 @@ Every key carries the shop, so another shop's id is simply not found.
 - ``job#<shop>#<job>`` / ``job``, ``plan#<shop>#<job>#<chunk>`` / ``plan``: bulk jobs and
   the fixed outcome of each chunk (``store.jobs``).
 - ``grant#<shop>#<grant>`` / ``grant``: one record per grant id (``store.grants``).
+- ``slink#<shop>#<link>`` / ``link``: a share link (``store.links``), listed under its
+  template through ``gsi1`` (``tlinks#<shop>#<template>``); in the same partition
+  ``claim#<coupon>`` and ``redeem#<coupon>``, one per coupon claimed through the link and
+  per redemption of one, so the link's figures are one Query.
 """
 
 from __future__ import annotations
@@ -88,6 +92,24 @@ def plan_key(shop: str, job_id: str, chunk: int) -> Key:
 
 def grant_key(shop: str, grant_id: str) -> Key:
     return {"pk": join("grant", shop, grant_id), "sk": "grant"}
+
+
+def link_pk(shop: str, link_id: str) -> str:
+    return join("slink", shop, link_id)
+
+
+def link_key(shop: str, link_id: str) -> Key:
+    return {"pk": link_pk(shop, link_id), "sk": "link"}
+
+
+def link_event_key(shop: str, link_id: str, kind: str, coupon_id: str) -> Key:
+    """``kind``: ``claim`` or ``redeem``."""
+    return {"pk": link_pk(shop, link_id), "sk": join(kind, coupon_id)}
+
+
+def template_links_pk(shop: str, template_id: str) -> str:
+    """``gsi1pk`` of a template's share links."""
+    return join("tlinks", shop, template_id)
 
 
 def attribute_key(item_key: Key) -> dict[str, Any]:

@@ -12,7 +12,18 @@ from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
 from campaign_shared.storage.paging import PageParams
-from chalicelib.coupons.store.records import Change, Coupon, Grant, Job, Plan, Refused, Shard, Template
+from chalicelib.coupons.store.records import (
+    Change,
+    Coupon,
+    Grant,
+    Job,
+    LinkTally,
+    Plan,
+    Refused,
+    Shard,
+    ShareLink,
+    Template,
+)
 
 Reserved = Literal["reserved", "held", "limit_reached"]
 Conflicted = Literal["recorded", "duplicate", "full", "changed"]
@@ -179,3 +190,23 @@ class Grants(Protocol):
     def finish(self, shop: str, grant_id: str, status: str, reason: str | None) -> None: ...
 
     def get(self, shop: str, grant_id: str) -> Grant | None: ...
+
+
+class ShareLinks(Protocol):
+    def create(self, shop: str, link: ShareLink) -> None: ...
+
+    def get(self, shop: str, link_id: str) -> ShareLink | None: ...
+
+    def page(self, shop: str, template_id: str, page: PageParams) -> tuple[list[ShareLink], str | None]:
+        """A page of the template's share links, oldest first."""
+
+    def record_claim(self, shop: str, link_id: str, coupon_id: str, customer_id: str, at: str) -> None:
+        """A coupon claimed through the link (once per coupon)."""
+
+    def record_redemption(
+        self, shop: str, link_id: str, coupon_id: str, order_id: str, gmv: int, discount: int, at: str
+    ) -> None:
+        """The redemption of a coupon claimed through the link (once per coupon)."""
+
+    def tally(self, shop: str, link_id: str) -> LinkTally:
+        """What the link brought (one Query)."""

@@ -209,6 +209,7 @@ class Coupon:
     conflict_events: frozenset[str] = frozenset()
     revoked_at: str | None = None
     revoke_reason: str | None = None
+    share_link_id: str | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Coupon:
@@ -241,6 +242,7 @@ class Coupon:
             conflict_events=frozenset(item.get("conflict_events") or ()),
             revoked_at=item.get("revoked_at"),
             revoke_reason=item.get("revoke_reason"),
+            share_link_id=item.get("share_link_id"),
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -256,6 +258,47 @@ class Coupon:
         else:
             item.pop("conflict_events")
         return item
+
+
+# ---- share links ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShareLink:
+    """A template shared into a channel (a WeChat group, 1:1 chats, Moments...) by the
+    merchant or by a customer (``sharer_id``)."""
+
+    link_id: str
+    template_id: str
+    channel: str
+    created_at: str
+    created_by: str
+    sharer_id: str | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> ShareLink:
+        return cls(
+            link_id=str(item["link_id"]),
+            template_id=str(item["template_id"]),
+            channel=str(item.get("channel", "")),
+            created_at=str(item.get("created_at", "")),
+            created_by=str(item.get("created_by", "")),
+            sharer_id=item.get("sharer_id"),
+        )
+
+    def to_item(self) -> dict[str, Any]:
+        return _plain(self)
+
+
+@dataclass(frozen=True)
+class LinkTally:
+    """What a share link brought: coupons claimed through it, their redemptions, the GMV of
+    the orders that redeemed them and the discount those orders got."""
+
+    claims: int = 0
+    redemptions: int = 0
+    redeemed_gmv_amount: int = 0
+    discount_amount: int = 0
 
 
 # ---- bulk jobs -----------------------------------------------------------------------------

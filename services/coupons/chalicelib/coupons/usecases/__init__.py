@@ -1,7 +1,7 @@
 """Orchestration of the rules (``domain``) and the store, one module per area:
 ``templates``, ``claims`` (claims, stock blocks, grants), ``wallet`` (a customer's coupons,
 validate, lock), ``bulk`` (issue jobs and their chunks), ``orders`` (order events),
-``revokes``.
+``revokes``, ``campaign`` (list, pause/resume/end, edit, history), ``links`` (share links).
 
 Every use case takes its repositories as ``Stores`` (``stores=None``: the DynamoDB ones), so
 the unit tests run the protocols on in-memory fakes.
@@ -23,6 +23,7 @@ class Stores:
     coupons: ports.Coupons
     jobs: ports.Jobs
     grants: ports.Grants
+    links: ports.ShareLinks
 
 
 @functools.cache
@@ -32,11 +33,18 @@ def dynamo_stores() -> Stores:
     from chalicelib.coupons.store.grants import DynamoGrants
     from chalicelib.coupons.store.jobs import DynamoJobs
     from chalicelib.coupons.store.limits import DynamoLimits
+    from chalicelib.coupons.store.links import DynamoShareLinks
     from chalicelib.coupons.store.stock import DynamoStock
     from chalicelib.coupons.store.templates import DynamoTemplates
 
     return Stores(
-        DynamoTemplates(), DynamoStock(), DynamoLimits(), DynamoCoupons(), DynamoJobs(), DynamoGrants()
+        DynamoTemplates(),
+        DynamoStock(),
+        DynamoLimits(),
+        DynamoCoupons(),
+        DynamoJobs(),
+        DynamoGrants(),
+        DynamoShareLinks(),
     )
 
 

@@ -69,11 +69,17 @@ def _layout(template: Template) -> tuple[list[int], list[int]]:
 
 
 def claim(
-    shop: str, template_id: str, customer_id: str, stores: Stores | None = None, coupon_id: str | None = None
+    shop: str,
+    template_id: str,
+    customer_id: str,
+    stores: Stores | None = None,
+    coupon_id: str | None = None,
+    link_id: str | None = None,
 ) -> Coupon:
-    """One coupon for the caller: 409 ``not_active``, ``per_customer_limit_reached`` or
-    ``sold_out``. ``coupon_id``: a rerun of a claim that crashed (its count and unit are
-    recorded under it); new claims get a fresh one."""
+    """One coupon for the caller: 409 ``not_active``, ``paused``, ``per_customer_limit_reached``
+    or ``sold_out``. ``coupon_id``: a rerun of a claim that crashed (its count and unit are
+    recorded under it); new claims get a fresh one. ``link_id``: claimed through that share
+    link (the coupon carries it; the link counts the unit once it is taken)."""
     s = stores_or_default(stores)
     template = template_or_404(s, shop, template_id)
     now = clock.now()
@@ -127,7 +133,9 @@ def claim(
         _give_back(s, shop, template_id, customer_id, op)
         raise
     shard, slot = taken
-    coupon = coupon_in_slot(s, shop, template, coupon_id, customer_id, now, shard, slot, "claim")
+    coupon = coupon_in_slot(s, shop, template, coupon_id, customer_id, now, shard, slot, "claim", link_id)
+    if link_id is not None:  # before the coupon: a unit taken through the link counts for it
+        s.links.record_claim(shop, link_id, coupon_id, customer_id, clock.iso(now))
     _write_claimed(s, shop, coupon)
     _finish(s, shop, template_id, shard, op)
     return coupon
@@ -150,6 +158,7 @@ def coupon_in_slot(
     shard: int,
     slot: int,
     source: str,
+    link_id: str | None = None,
 ) -> Coupon:
     """The coupon for one stock unit (a lucky template's unit carries its drawn amount)."""
     return Coupon.from_item(
@@ -162,6 +171,7 @@ def coupon_in_slot(
             slot=slot,
             lucky_amount=lucky_amounts_of(stores, shop, template, [slot]).get(slot),
             source=source,
+            share_link_id=link_id,
         )
     )
 

@@ -67,12 +67,14 @@ def _paid(s: Stores, event: OrderEvent, coupon: Coupon) -> bool:
     decision = domain.paid_decision(coupon, event.order_id, paid_at)
     if decision == domain.ALREADY_DONE:
         settle_count(shop, coupon, s)
+        _credit_link(s, event, coupon)
         return True
     if decision == domain.REDEEM:
         if not s.coupons.redeem(shop, coupon, event.order_id, clock.iso(now)):
             return False
         redeemed = dataclasses.replace(coupon, status="redeemed", order_id=event.order_id, count_pending=True)
         settle_count(shop, redeemed, s)
+        _credit_link(s, event, redeemed)
         return True
     entry = {"order_id": event.order_id, "reason": decision, "event_id": event.event_id, "at": clock.iso(now)}
     release = decision == domain.CONFLICT_EXPIRED and coupon.status == "locked"
@@ -82,6 +84,26 @@ def _paid(s: Stores, event: OrderEvent, coupon: Coupon) -> bool:
     if result == "full":
         _log().warning("coupon conflict not recorded: the coupon holds the most kept", extra=entry)
     return True
+
+
+def _credit_link(s: Stores, event: OrderEvent, coupon: Coupon) -> None:
+    """The share link the coupon was claimed through gets the redemption, the order's GMV
+    (what was paid) and the coupon's discount on it, once per coupon (a redelivered payment
+    finds it recorded)."""
+    if not coupon.share_link_id:
+        return
+    template = s.templates.get(str(event.shop), coupon.template_id)
+    lines = [domain.Line(line.product_id, line.quantity, line.unit_amount) for line in event.lines]
+    subtotal, _ = domain.in_scope_subtotal(lines, template.product_ids if template else None)
+    s.links.record_redemption(
+        str(event.shop),
+        coupon.share_link_id,
+        coupon.coupon_id,
+        event.order_id,
+        sum(line.paid_amount for line in event.lines),
+        domain.discount_for(coupon, subtotal),
+        clock.iso(clock.now()),
+    )
 
 
 def settle_count(shop: str, coupon: Coupon, stores: Stores | None = None) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from campaign_shared import ids
+from campaign_shared import ids, qr
 from campaign_shared.errors import NotFound, ServiceUnavailable
 from campaign_shared.storage import retry
 from campaign_shared.storage.paging import PageParams
-from chalicelib.referral import domain, models, qr
+from chalicelib.referral import domain, models
 from chalicelib.referral.domain import CodeOwner
 from chalicelib.referral.store import Stores
 from chalicelib.referral.store.records import ChannelRecord, CodeRecord

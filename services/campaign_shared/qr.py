@@ -1,4 +1,5 @@
-"""QR codes of channel URLs, by segno (a maintained QR encoder; nothing home-made).
+"""QR codes of public URLs (referral channels, coupon share links), by segno (a maintained QR
+encoder; nothing home-made).
 
 Error correction level M (15% of the symbol may be damaged: a printed poster or a counter
 sticker survives some wear), a quiet zone of 4 modules by default as ISO/IEC 18004 asks.
@@ -8,6 +9,18 @@ from __future__ import annotations
 
 import functools
 import io
+
+from pydantic import Field
+
+from campaign_shared.types import Query
+
+
+class QrQuery(Query):
+    """``?scale=`` pixels per module (1..40, default 8), ``?border=`` quiet zone in modules."""
+
+    scale: int = Field(default=8, ge=1, le=40)
+    border: int = Field(default=4, ge=0, le=16)
+
 
 # A channel's URL never changes, and one poster's QR is fetched again and again: an encoded
 # image is a pure function of (data, scale, border), kept for the last few hundred asked.
