@@ -77,6 +77,17 @@ class UnsupportedMediaType(ApiError):
     code = "unsupported_media_type"
 
 
+class TooManyRequests(ApiError):
+    """The caller asked too often: 429 with ``Retry-After`` (seconds)."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Retry-After", str(max(1, retry_after)))
+
+
 class ServiceUnavailable(ApiError):
     """A dependency failed or throttled: the client should retry after ``Retry-After``."""
 

@@ -11,8 +11,13 @@ from campaign_shared.qr import QrQuery
 from campaign_shared.storage.paging import PageParams
 from chalicelib.coupons import consumer
 from chalicelib.coupons.models import (
+    ClaimLinksIn,
+    CodeBatchAccepted,
+    CodeBatchOut,
+    CodePage,
     CouponOut,
     CouponPage,
+    ExchangeCodesIn,
     ForCartIn,
     ForCartOut,
     IssueJobAccepted,
@@ -20,7 +25,9 @@ from chalicelib.coupons.models import (
     IssueJobOut,
     LockIn,
     LuckyAmountsPage,
+    PublicClaimLink,
     PublicShareLink,
+    RedeemCodeIn,
     ShareLinkIn,
     ShareLinkOut,
     ShareLinkPage,
@@ -33,7 +40,7 @@ from chalicelib.coupons.models import (
     ValidateIn,
     ValidateOut,
 )
-from chalicelib.coupons.usecases import bulk, campaign, links, templates, wallet
+from chalicelib.coupons.usecases import bulk, campaign, codes, links, templates, wallet
 
 api = ServiceApi("coupons")
 app = api.app
@@ -48,9 +55,10 @@ HANDLERS: dict[str, events.RecordHandler] = {
     "coupon.issue_chunk": consumer.on_issue_chunk,
     "coupon.revoke": consumer.on_revoke,
 }
-# The bulk queue: bulk-issue chunks only.
+# The bulk queue: bulk-issue chunks and the chunks of link and code batches.
 BULK_HANDLERS: dict[str, events.RecordHandler] = {
     "coupon.issue_chunk": consumer.on_issue_chunk,
+    "coupon.code_batch": consumer.on_code_chunk,
 }
 
 
@@ -385,6 +393,121 @@ def share_link_qr_svg(req: ApiRequest) -> Response:
 )
 def share_link_qr_png(req: ApiRequest) -> Response:
     return _link_qr(req, "png")
+
+
+# ---- one-time claim links and exchange codes -------------------------------------------------
+
+
+@api.route(
+    "/templates/{template_id}/claim-links",
+    methods=["POST"],
+    roles=[Role.merchant],
+    body=ClaimLinksIn,
+    response=CodeBatchAccepted,
+    status=202,
+    errors_=(404, 409),
+    summary="Make up to 10,000 one-time claim links (a job); each holds a unit of stock and gives one "
+    "coupon to one customer. 409 paused or ended.",
+)
+def create_claim_links(req: ApiRequest) -> CodeBatchAccepted:
+    return codes.create_links(req.shop, req.path["template_id"], req.body, req.sub)
+
+
+@api.route(
+    "/templates/{template_id}/exchange-codes",
+    methods=["POST"],
+    roles=[Role.merchant],
+    body=ExchangeCodesIn,
+    response=CodeBatchAccepted,
+    status=202,
+    errors_=(404, 409),
+    summary="Generate up to 10,000 exchange codes (with a check character) or import your own (a job). "
+    "409 paused or ended.",
+)
+def create_exchange_codes(req: ApiRequest) -> CodeBatchAccepted:
+    return codes.create_exchange_codes(req.shop, req.path["template_id"], req.body, req.sub)
+
+
+@api.route(
+    "/code-batches/{batch_id}",
+    roles=[Role.merchant],
+    response=CodeBatchOut,
+    errors_=(404,),
+    summary="A batch of links or codes: its progress, written and skipped by reason.",
+)
+def get_code_batch(req: ApiRequest) -> CodeBatchOut:
+    return codes.batch_view(req.shop, req.path["batch_id"])
+
+
+@api.route(
+    "/code-batches/{batch_id}/codes",
+    roles=[Role.merchant],
+    query=PageParams,
+    response=CodePage,
+    errors_=(404, 409),
+    summary="The batch's links (token, URL) or codes, with who claimed each; 409 not_ready until done.",
+)
+def list_codes(req: ApiRequest) -> CodePage:
+    return codes.page_codes(req.shop, req.path["batch_id"], req.query)
+
+
+@api.route(
+    "/code-batches/{batch_id}/codes.csv",
+    roles=[Role.merchant],
+    errors_=(404, 409),
+    content_type="text/csv",
+    summary="Every link or code of the batch as CSV (send Accept: text/csv); 409 not_ready until done.",
+)
+def export_codes(req: ApiRequest) -> Response:
+    body = codes.export_csv(req.shop, req.path["batch_id"])
+    return Response(
+        body=body,
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{req.path["batch_id"]}.csv"',
+        },
+    )
+
+
+@api.route(
+    "/claim-links/{token}/claim",
+    methods=["POST"],
+    roles=[Role.customer],
+    response=CouponOut,
+    status=201,
+    errors_=(404, 409),
+    summary="Claim a one-time link's coupon: once, by one customer (the same customer again: the same "
+    "coupon); 409 already_claimed, paused, not_active, per_customer_limit_reached.",
+)
+def claim_link(req: ApiRequest) -> CouponOut:
+    return codes.claim_link(req.shop, req.path["token"], req.sub)
+
+
+@api.route(
+    "/exchange-codes/redeem",
+    methods=["POST"],
+    roles=[Role.customer],
+    body=RedeemCodeIn,
+    response=CouponOut,
+    status=201,
+    errors_=(404, 409, 429),
+    summary="Exchange a code for its coupon (case, spaces and hyphens ignored); 404 for a wrong code, "
+    "429 with Retry-After after 5 wrong codes in 15 minutes; the claim's 409s and already_claimed.",
+)
+def redeem_code(req: ApiRequest) -> CouponOut:
+    return codes.redeem_code(req.shop, req.body.code, req.sub)
+
+
+@api.route(
+    "/l/{shop}/{token}",
+    response=PublicClaimLink,
+    errors_=(404,),
+    summary="What a one-time link's URL resolves to (public): the offer, whether it is claimed, where "
+    "to claim it.",
+)
+def public_claim_link(req: ApiRequest) -> PublicClaimLink:
+    return codes.public_link(req.path["shop"], req.path["token"])
 
 
 @app.lambda_function(name="queue_consumer")

@@ -122,6 +122,15 @@ CONTRACT = (
     Route("GET", "/coupons/share-links/{share_link_id}/qr.svg", ("customer", "merchant")),
     Route("GET", "/coupons/share-links/{share_link_id}/qr.png", ("customer", "merchant")),
     Route("POST", "/coupons/share-links/{share_link_id}/claim", ("customer",), actor=NEWCOMER),
+    Route("POST", "/coupons/templates/{template_id}/claim-links", ("merchant",), body={"count": 2}),
+    Route(
+        "POST", "/coupons/templates/{template_id}/exchange-codes", ("merchant",), body={"codes": ["AUTHZ-1"]}
+    ),
+    Route("GET", "/coupons/code-batches/{batch_id}", ("merchant",)),
+    Route("GET", "/coupons/code-batches/{batch_id}/codes", ("merchant",)),
+    Route("GET", "/coupons/code-batches/{batch_id}/codes.csv", ("merchant",)),
+    Route("POST", "/coupons/claim-links/{link_token}/claim", ("customer",)),
+    Route("POST", "/coupons/exchange-codes/redeem", ("customer",), other_shop="ok", body={"code": "NOPE-1"}),
     Route("POST", "/coupons/templates/{template_id}/pause", ("merchant",)),
     Route("POST", "/coupons/templates/{template_id}/resume", ("merchant",)),
     Route("POST", "/coupons/templates/{template_id}/end", ("merchant",)),
@@ -239,6 +248,13 @@ def build_world(gateway: Any, auth: Any) -> dict[str, str]:
         ),
         "share link",
     )["link_id"]
+    world["batch_id"] = _ok(
+        gateway.post(
+            f"/coupons/templates/{world['template_id']}/claim-links", {"count": 1}, headers=merchant
+        ),
+        "claim links",
+    )["batch_id"]
+    world["link_token"] = f"{world['batch_id']}-0-{'a' * 26}"  # well-formed; unknown before the batch runs
     world["job_id"] = _ok(
         gateway.post(
             f"/coupons/templates/{world['template_id']}/issue-jobs",
@@ -303,6 +319,7 @@ def test_authorization_matrix_of_every_contract_route(gateway, auth):
             route.path.replace("{spare_item_id}", "{item_id}")
             .replace("{spare_list_id}", "{list_id}")
             .replace("{share_link_id}", "{link_id}")
+            .replace("{link_token}", "{token}")
         )
         declared = registry.get((route.method, template))
         if declared != tuple(sorted(route.roles)):

@@ -19,6 +19,8 @@ from typing import Any
 
 from chalicelib.coupons.store.records import (
     Change,
+    Code,
+    CodeBatch,
     Coupon,
     Grant,
     Job,
@@ -544,10 +546,93 @@ class FakeShareLinks(_Counted):
         )
 
 
+class FakeCodes(_Counted):
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: dict[Key, CodeBatch] = {}
+        self.items: dict[Key, Code] = {}
+        self.attempts: dict[Key, int] = {}
+
+    def _key(self, shop: str, code: Code) -> Key:
+        return (shop, "x", code.code) if code.code is not None else (shop, code.batch_id, str(code.index))
+
+    def create_batch(self, shop: str, batch: CodeBatch) -> None:
+        self._call("create_batch")
+        self.batches.setdefault((shop, batch.batch_id), batch)
+
+    def get_batch(self, shop: str, batch_id: str) -> CodeBatch | None:
+        self._call("get_batch")
+        return self.batches.get((shop, batch_id))
+
+    def mark_started(self, shop: str, batch_id: str) -> None:
+        self.batches[(shop, batch_id)] = dataclasses.replace(self.batches[(shop, batch_id)], started=True)
+
+    def complete_chunk(
+        self, shop: str, batch_id: str, chunk: int, written: int, skipped: dict[str, int]
+    ) -> bool:
+        self._call("complete_chunk")
+        batch = self.batches[(shop, batch_id)]
+        if str(chunk) in batch.done_chunks:
+            return False
+        self.batches[(shop, batch_id)] = dataclasses.replace(
+            batch,
+            written=batch.written + written,
+            skipped_by=_add(batch.skipped_by, skipped),
+            done_chunks=batch.done_chunks | {str(chunk)},
+        )
+        return True
+
+    def put(self, shop: str, codes: Sequence[Code], expires: int | None) -> None:
+        self._call("put")
+        for code in codes:
+            self.items[self._key(shop, code)] = code
+
+    def existing_exchange(self, shop: str, codes: Sequence[str]) -> dict[str, Code]:
+        self._call("existing_exchange")
+        return {c: self.items[(shop, "x", c)] for c in codes if (shop, "x", c) in self.items}
+
+    def get_link(self, shop: str, batch_id: str, index: int) -> Code | None:
+        return self.items.get((shop, batch_id, str(index)))
+
+    def get_exchange(self, shop: str, code: str) -> Code | None:
+        return self.items.get((shop, "x", code))
+
+    def page(self, shop: str, batch: CodeBatch, page: Any) -> tuple[list[Code], str | None]:
+        mine = [c for k, c in self.items.items() if k[0] == shop and c.batch_id == batch.batch_id]
+        return sorted(mine, key=lambda c: c.index), None
+
+    def claim(
+        self, shop: str, code: Code, customer_id: str, coupon_id: str, at: str
+    ) -> tuple[bool, Code | None]:
+        self._call("claim")
+        key = self._key(shop, code)
+        current = self.items.get(key)
+        if current is None or current.customer_id not in (None, customer_id):
+            return False, current
+        self.items[key] = dataclasses.replace(
+            current, customer_id=customer_id, coupon_id=coupon_id, claimed_at=at
+        )
+        return True, self.items[key]
+
+    def wrong_attempts(self, shop: str, customer_id: str, window: int) -> int:
+        return self.attempts.get((shop, customer_id, str(window)), 0)
+
+    def add_wrong_attempt(self, shop: str, customer_id: str, window: int, expires: int) -> None:
+        key = (shop, customer_id, str(window))
+        self.attempts[key] = self.attempts.get(key, 0) + 1
+
+
 def fake_stores() -> Stores:
     stock = FakeStock()
     return Stores(
-        FakeTemplates(stock), stock, FakeLimits(), FakeCoupons(), FakeJobs(), FakeGrants(), FakeShareLinks()
+        FakeTemplates(stock),
+        stock,
+        FakeLimits(),
+        FakeCoupons(),
+        FakeJobs(),
+        FakeGrants(),
+        FakeShareLinks(),
+        FakeCodes(),
     )
 
 

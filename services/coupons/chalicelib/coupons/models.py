@@ -19,6 +19,7 @@ from chalicelib.coupons.domain.campaign import MAX_STOCK_SHARDS
 MAX_STOCK = 10_000_000
 MAX_BULK_CUSTOMERS = 100_000
 MAX_LUCKY_STOCK = 100_000
+MAX_CODES = 10_000  # domain.codes.MAX_BATCH
 # Times keep the exact form this service always required (upper-case ``T`` and ``Z``); the
 # shared ``Timestamp`` also bounds the length and the years.
 RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
@@ -246,6 +247,117 @@ class PublicShareLink(Out):
     currency: str
     status: TemplateStatus
     claim_path: str = Field(description="POST here with a customer token to claim.")
+
+
+# ---- one-time claim links and exchange codes -----------------------------------------------
+
+CodeKind = Literal["link", "exchange"]
+
+
+class ClaimLinksIn(In):
+    count: Annotated[int, Field(ge=1, le=MAX_CODES)] = Field(description="How many one-time links (a job).")
+
+
+class ExchangeCodesIn(In):
+    count: Annotated[int, Field(ge=1, le=MAX_CODES)] | None = Field(
+        default=None, description="Generate this many codes (with a check character)."
+    )
+    codes: (
+        Annotated[
+            list[Annotated[str, StringConstraints(min_length=1, max_length=64)]],
+            Field(min_length=1, max_length=MAX_CODES),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="Or import your own: 4..32 letters or digits each (case, spaces and hyphens ignored), "
+        "unique in the shop.",
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ExchangeCodesIn:
+        if (self.count is None) == (self.codes is None):
+            raise ValueError("give either count or codes")
+        return self
+
+
+class CodeBatchAccepted(Out):
+    batch_id: str
+    kind: CodeKind
+    status: Literal["queued", "running", "done"]
+    requested: int
+
+
+class CodeBatchOut(Out):
+    batch_id: str
+    template_id: str
+    kind: CodeKind
+    source: Literal["generated", "imported"]
+    status: Literal["queued", "running", "done"]
+    requested: int = Field(description="Links or codes asked for (imported: the distinct codes sent).")
+    written: int = Field(description="Ready to hand out, each holding one unit of stock.")
+    skipped: int = Field(description="requested - written when done: see skipped_by_reason.")
+    skipped_by_reason: dict[str, int] = Field(
+        default_factory=dict,
+        description="duplicate (an imported code the shop has already), sold_out (no stock left for it), "
+        "paused or not_active (the template was paused or ended while the batch ran)",
+    )
+    created_at: str
+    created_by: str
+
+
+class CodeOut(Out):
+    index: int
+    token: str | None = Field(default=None, description="A one-time link's token (links).")
+    url: str | None = Field(default=None, description="A one-time link's URL to paste into a 1:1 chat.")
+    code: str | None = Field(default=None, description="An exchange code.")
+    status: Literal["unused", "claimed"]
+    customer_id: str | None = None
+    coupon_id: str | None = None
+    claimed_at: str | None = None
+
+
+class CodePage(Out):
+    items: list[CodeOut] = Field(description="In index order.")
+    next_cursor: str | None = None
+
+
+class RedeemCodeIn(In):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class PublicClaimLink(Out):
+    """What a one-time link's URL resolves to, for anyone."""
+
+    shop: str
+    template_id: str
+    name: str
+    kind: Kind
+    amount_off: int | None = None
+    percent_off: int | None = None
+    max_discount_amount: int | None = None
+    min_spend_amount: int
+    currency: str
+    status: Literal["unused", "claimed"]
+    claim_path: str
+
+
+class CodeChunk(In):
+    """One chunk of a code batch, on the bulk queue: indexes ``first_index..`` of ``count``
+    generated links or codes, or the imported ``codes``."""
+
+    type: Literal["coupon.code_batch"] = "coupon.code_batch"
+    shop: Id
+    batch_id: Id
+    chunk: Annotated[int, Field(ge=0)]
+    first_index: Annotated[int, Field(ge=0)]
+    count: Annotated[int, Field(ge=1, le=1000)]
+    codes: (
+        Annotated[
+            list[Annotated[str, StringConstraints(min_length=4, max_length=32)]], Field(max_length=1000)
+        ]
+        | None
+    ) = None
 
 
 # ---- coupons -----------------------------------------------------------------------------

@@ -20,6 +20,11 @@ Every key carries the shop, so another shop's id is simply not found.
   template through ``gsi1`` (``tlinks#<shop>#<template>``); in the same partition
   ``claim#<coupon>`` and ``redeem#<coupon>``, one per coupon claimed through the link and
   per redemption of one, so the link's figures are one Query.
+- ``cbatch#<shop>#<batch>`` / ``batch``: a batch of one-time links or exchange codes
+  (``store.codes``); its links in the same partition, ``c#<index, 6 digits>``.
+- ``xcode#<shop>#<CODE>`` / ``code``: an exchange code, listed under its batch through
+  ``gsi1`` (``xbatch#<shop>#<batch>``, the index).
+- ``xtry#<shop>#<customer>#<window>`` / ``try``: a customer's wrong codes in one window.
 """
 
 from __future__ import annotations
@@ -110,6 +115,34 @@ def link_event_key(shop: str, link_id: str, kind: str, coupon_id: str) -> Key:
 def template_links_pk(shop: str, template_id: str) -> str:
     """``gsi1pk`` of a template's share links."""
     return join("tlinks", shop, template_id)
+
+
+def batch_pk(shop: str, batch_id: str) -> str:
+    return join("cbatch", shop, batch_id)
+
+
+def batch_key(shop: str, batch_id: str) -> Key:
+    return {"pk": batch_pk(shop, batch_id), "sk": "batch"}
+
+
+LINK_CODE_PREFIX = "c#"
+
+
+def link_code_key(shop: str, batch_id: str, index: int) -> Key:
+    return {"pk": batch_pk(shop, batch_id), "sk": f"{LINK_CODE_PREFIX}{index:06d}"}
+
+
+def exchange_key(shop: str, code: str) -> Key:
+    return {"pk": join("xcode", shop, code), "sk": "code"}
+
+
+def exchange_batch_pk(shop: str, batch_id: str) -> str:
+    """``gsi1pk`` of a batch's exchange codes."""
+    return join("xbatch", shop, batch_id)
+
+
+def attempts_key(shop: str, customer_id: str, window: int) -> Key:
+    return {"pk": join("xtry", shop, customer_id, str(window)), "sk": "try"}
 
 
 def attribute_key(item_key: Key) -> dict[str, Any]:

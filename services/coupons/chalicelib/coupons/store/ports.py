@@ -14,6 +14,8 @@ from typing import Any, Literal, Protocol
 from campaign_shared.storage.paging import PageParams
 from chalicelib.coupons.store.records import (
     Change,
+    Code,
+    CodeBatch,
     Coupon,
     Grant,
     Job,
@@ -210,3 +212,38 @@ class ShareLinks(Protocol):
 
     def tally(self, shop: str, link_id: str) -> LinkTally:
         """What the link brought (one Query)."""
+
+
+class Codes(Protocol):
+    def create_batch(self, shop: str, batch: CodeBatch) -> None: ...
+
+    def get_batch(self, shop: str, batch_id: str) -> CodeBatch | None: ...
+
+    def mark_started(self, shop: str, batch_id: str) -> None: ...
+
+    def complete_chunk(
+        self, shop: str, batch_id: str, chunk: int, written: int, skipped: dict[str, int]
+    ) -> bool:
+        """Add a chunk's counts once; False when it was added already."""
+
+    def put(self, shop: str, codes: Sequence[Code], expires: int | None) -> None:
+        """Write links or exchange codes (unconditionally: see the module)."""
+
+    def existing_exchange(self, shop: str, codes: Sequence[str]) -> dict[str, Code]:
+        """The exchange codes of the shop among ``codes`` that exist."""
+
+    def get_link(self, shop: str, batch_id: str, index: int) -> Code | None: ...
+
+    def get_exchange(self, shop: str, code: str) -> Code | None: ...
+
+    def page(self, shop: str, batch: CodeBatch, page: PageParams) -> tuple[list[Code], str | None]:
+        """A page of the batch's links or codes, in index order."""
+
+    def claim(
+        self, shop: str, code: Code, customer_id: str, coupon_id: str, at: str
+    ) -> tuple[bool, Code | None]:
+        """Give the code to ``customer_id`` unless another has it: (True, new) or (False, as it is)."""
+
+    def wrong_attempts(self, shop: str, customer_id: str, window: int) -> int: ...
+
+    def add_wrong_attempt(self, shop: str, customer_id: str, window: int, expires: int) -> None: ...

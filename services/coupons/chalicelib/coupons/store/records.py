@@ -27,6 +27,10 @@ def _plain(record: Any) -> dict[str, Any]:
     return {f.name: v for f in fields(record) if (v := getattr(record, f.name)) is not None}
 
 
+def _reasons(item: dict[str, Any], prefix: str) -> dict[str, int]:
+    return {k.removeprefix(prefix): int(v) for k, v in item.items() if k.startswith(prefix)}
+
+
 # ---- templates and stock -------------------------------------------------------------------
 
 
@@ -301,11 +305,91 @@ class LinkTally:
     discount_amount: int = 0
 
 
+# ---- one-time links and exchange codes -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodeBatch:
+    """A batch of one-time claim links (``kind`` ``link``) or exchange codes (``exchange``),
+    generated from ``seed`` (hex; secret, never shown) or imported; its progress by chunk."""
+
+    batch_id: str
+    template_id: str
+    kind: str
+    source: str
+    requested: int
+    chunk_total: int
+    seed: str
+    created_at: str
+    created_by: str
+    written: int = 0
+    started: bool = False
+    skipped_by: dict[str, int] = field(default_factory=dict)
+    done_chunks: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> CodeBatch:
+        return cls(
+            batch_id=str(item["batch_id"]),
+            template_id=str(item["template_id"]),
+            kind=str(item["kind"]),
+            source=str(item.get("source", "generated")),
+            requested=int(item.get("requested", 0)),
+            chunk_total=int(item.get("chunk_total", 0)),
+            seed=str(item.get("seed", "")),
+            created_at=str(item.get("created_at", "")),
+            created_by=str(item.get("created_by", "")),
+            written=int(item.get("written", 0)),
+            started=bool(item.get("started")),
+            skipped_by=_reasons(item, SKIPPED_PREFIX),
+            done_chunks=frozenset(str(c) for c in item.get("done_chunks") or ()),
+        )
+
+    def to_item(self) -> dict[str, Any]:
+        item = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("skipped_by", "done_chunks")
+        }
+        item.update({SKIPPED_PREFIX + c: n for c, n in self.skipped_by.items()})
+        if self.done_chunks:
+            item["done_chunks"] = set(self.done_chunks)
+        return item
+
+
+@dataclass(frozen=True)
+class Code:
+    """One link or code: the unit of stock it holds, and who claimed it (once)."""
+
+    batch_id: str
+    index: int
+    template_id: str
+    shard: int
+    slot: int
+    mac: str | None = None  # links
+    code: str | None = None  # exchange codes
+    customer_id: str | None = None
+    coupon_id: str | None = None
+    claimed_at: str | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Code:
+        return cls(
+            batch_id=str(item["batch_id"]),
+            index=int(item["index"]),
+            template_id=str(item["template_id"]),
+            shard=int(item.get("shard", 0)),
+            slot=int(item.get("slot", 0)),
+            mac=item.get("mac"),
+            code=item.get("code"),
+            customer_id=item.get("customer_id"),
+            coupon_id=item.get("coupon_id"),
+            claimed_at=item.get("claimed_at"),
+        )
+
+    def to_item(self) -> dict[str, Any]:
+        return _plain(self)
+
+
 # ---- bulk jobs -----------------------------------------------------------------------------
-
-
-def _reasons(item: dict[str, Any], prefix: str) -> dict[str, int]:
-    return {k.removeprefix(prefix): int(v) for k, v in item.items() if k.startswith(prefix)}
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Orchestration of the rules (``domain``) and the store, one module per area:
 ``templates``, ``claims`` (claims, stock blocks, grants), ``wallet`` (a customer's coupons,
 validate, lock), ``bulk`` (issue jobs and their chunks), ``orders`` (order events),
-``revokes``, ``campaign`` (list, pause/resume/end, edit, history), ``links`` (share links).
+``revokes``, ``campaign`` (list, pause/resume/end, edit, history), ``links`` (share links),
+``codes`` (one-time claim links and exchange codes).
 
 Every use case takes its repositories as ``Stores`` (``stores=None``: the DynamoDB ones), so
 the unit tests run the protocols on in-memory fakes.
@@ -24,11 +25,13 @@ class Stores:
     jobs: ports.Jobs
     grants: ports.Grants
     links: ports.ShareLinks
+    codes: ports.Codes
 
 
 @functools.cache
 def dynamo_stores() -> Stores:
     """The DynamoDB repositories (one set per process: the template caches live in them)."""
+    from chalicelib.coupons.store.codes import DynamoCodes
     from chalicelib.coupons.store.coupons import DynamoCoupons
     from chalicelib.coupons.store.grants import DynamoGrants
     from chalicelib.coupons.store.jobs import DynamoJobs
@@ -45,6 +48,7 @@ def dynamo_stores() -> Stores:
         DynamoJobs(),
         DynamoGrants(),
         DynamoShareLinks(),
+        DynamoCodes(),
     )
 
 
