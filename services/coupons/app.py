@@ -20,12 +20,15 @@ from chalicelib.coupons.models import (
     ExchangeCodesIn,
     ForCartIn,
     ForCartOut,
+    GiftIn,
+    GiftOut,
     IssueJobAccepted,
     IssueJobIn,
     IssueJobOut,
     LockIn,
     LuckyAmountsPage,
     PublicClaimLink,
+    PublicGift,
     PublicShareLink,
     RedeemCodeIn,
     ShareLinkIn,
@@ -40,7 +43,7 @@ from chalicelib.coupons.models import (
     ValidateIn,
     ValidateOut,
 )
-from chalicelib.coupons.usecases import bulk, campaign, codes, links, templates, wallet
+from chalicelib.coupons.usecases import bulk, campaign, codes, gifts, links, templates, wallet
 
 api = ServiceApi("coupons")
 app = api.app
@@ -508,6 +511,71 @@ def redeem_code(req: ApiRequest) -> CouponOut:
 )
 def public_claim_link(req: ApiRequest) -> PublicClaimLink:
     return codes.public_link(req.path["shop"], req.path["token"])
+
+
+# ---- gifts ------------------------------------------------------------------------------------
+
+
+@api.route(
+    "/{coupon_id}/gifts",
+    methods=["POST"],
+    roles=[Role.customer],
+    body=GiftIn,
+    response=GiftOut,
+    status=201,
+    errors_=(404, 409),
+    summary="Give one of the caller's available coupons to a friend (转赠): a link that expires (24 h by "
+    "default); the coupon is held meanwhile. 409 not_giftable, not_available.",
+)
+def give_coupon(req: ApiRequest) -> GiftOut:
+    return gifts.give(req.shop, req.sub, req.path["coupon_id"], req.body)
+
+
+@api.route(
+    "/gifts/{gift_id}",
+    roles=[Role.customer],
+    response=GiftOut,
+    errors_=(404,),
+    summary="A gift, for its giver or its receiver.",
+)
+def get_gift(req: ApiRequest) -> GiftOut:
+    return gifts.get(req.shop, req.path["gift_id"], req.sub)
+
+
+@api.route(
+    "/gifts/{gift_id}/accept",
+    methods=["POST"],
+    roles=[Role.customer],
+    response=CouponOut,
+    status=201,
+    errors_=(404, 409),
+    summary="Accept a gift: the coupon moves to the caller, once (the first of concurrent accepts wins). "
+    "409 own_gift, gift_taken, gift_cancelled, gift_expired.",
+)
+def accept_gift(req: ApiRequest) -> CouponOut:
+    return gifts.accept(req.shop, req.path["gift_id"], req.sub)
+
+
+@api.route(
+    "/gifts/{gift_id}/cancel",
+    methods=["POST"],
+    roles=[Role.customer],
+    response=GiftOut,
+    errors_=(403, 404, 409),
+    summary="Cancel an open gift (the giver): the coupon is available again. 409 gift_taken.",
+)
+def cancel_gift(req: ApiRequest) -> GiftOut:
+    return gifts.cancel(req.shop, req.path["gift_id"], req.sub)
+
+
+@api.route(
+    "/g/{shop}/{gift_id}",
+    response=PublicGift,
+    errors_=(404,),
+    summary="What a gift's URL resolves to (public): the offer, whether it is open, where to accept it.",
+)
+def public_gift(req: ApiRequest) -> PublicGift:
+    return gifts.public(req.path["shop"], req.path["gift_id"])
 
 
 @app.lambda_function(name="queue_consumer")

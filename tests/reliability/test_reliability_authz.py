@@ -131,6 +131,10 @@ CONTRACT = (
     Route("GET", "/coupons/code-batches/{batch_id}/codes.csv", ("merchant",)),
     Route("POST", "/coupons/claim-links/{link_token}/claim", ("customer",)),
     Route("POST", "/coupons/exchange-codes/redeem", ("customer",), other_shop="ok", body={"code": "NOPE-1"}),
+    Route("POST", "/coupons/{coupon_id}/gifts", ("customer",), body={}, foreign=((FRIEND, NOT_YOURS),)),
+    Route("GET", "/coupons/gifts/{gift_id}", ("customer",), foreign=((FRIEND, NOT_YOURS),)),
+    Route("POST", "/coupons/gifts/{gift_id}/cancel", ("customer",), foreign=((FRIEND, NOT_YOURS),)),
+    Route("POST", "/coupons/gifts/{gift_id}/accept", ("customer",), actor=FRIEND),
     Route("POST", "/coupons/templates/{template_id}/pause", ("merchant",)),
     Route("POST", "/coupons/templates/{template_id}/resume", ("merchant",)),
     Route("POST", "/coupons/templates/{template_id}/end", ("merchant",)),
@@ -248,6 +252,24 @@ def build_world(gateway: Any, auth: Any) -> dict[str, str]:
         ),
         "share link",
     )["link_id"]
+    giftable = _ok(
+        gateway.post(
+            "/coupons/templates",
+            {
+                "name": "authz gift",
+                "kind": "amount_off",
+                "amount_off": 100,
+                "total_stock": 5,
+                "giftable": True,
+            },
+            headers=merchant,
+        ),
+        "giftable template",
+    )["template_id"]
+    gifted = _ok(gateway.post(f"/coupons/templates/{giftable}/claim", headers=owner), "giftable claim")
+    world["gift_id"] = _ok(gateway.post(f"/coupons/{gifted['coupon_id']}/gifts", {}, headers=owner), "gift")[
+        "gift_id"
+    ]
     world["batch_id"] = _ok(
         gateway.post(
             f"/coupons/templates/{world['template_id']}/claim-links", {"count": 1}, headers=merchant

@@ -122,3 +122,34 @@ def test_a_pause_holds_from_the_moment_it_is_answered(stack_url, http, bearer):
         f"{stack_url}/coupons/templates/{tid}/claim", headers=bearer("customer", shop=shop_id, sub="after")
     )
     assert again.status_code == 201
+
+
+def test_of_20_friends_accepting_one_gift_at_once_exactly_one_gets_it(stack_url, http, bearer):
+    shop_id = shop()
+    tid = create(stack_url, http, bearer, shop_id, total_stock=5, giftable=True)
+    giver = bearer("customer", shop=shop_id, sub="giver")
+    coupon = http.post(f"{stack_url}/coupons/templates/{tid}/claim", headers=giver).json()["coupon_id"]
+    gift = http.post(f"{stack_url}/coupons/{coupon}/gifts", json={}, headers=giver).json()["gift_id"]
+    gate = threading.Barrier(20)
+
+    def accept(n: int) -> tuple[int, str | None]:
+        session = requests.Session()
+        gate.wait(timeout=30)
+        answer = session.post(
+            f"{stack_url}/coupons/gifts/{gift}/accept", headers=bearer("customer", shop=shop_id, sub=f"f{n}")
+        )
+        return answer.status_code, None if answer.status_code == 201 else answer.json()["error"]["code"]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(accept, range(20)))
+    assert results.count((201, None)) == 1, results
+    assert results.count((409, "gift_taken")) == 19, results
+    owners = []
+    for n in range(20):
+        mine = http.get(
+            f"{stack_url}/coupons/me", headers=bearer("customer", shop=shop_id, sub=f"f{n}")
+        ).json()
+        owners += [n] * len(mine["items"])
+    assert len(owners) == 1
+    left = http.get(f"{stack_url}/coupons/me", headers=giver).json()["items"]
+    assert [c["status"] for c in left] == ["gifted"]

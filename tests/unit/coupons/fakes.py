@@ -22,6 +22,7 @@ from chalicelib.coupons.store.records import (
     Code,
     CodeBatch,
     Coupon,
+    Gift,
     Grant,
     Job,
     LinkTally,
@@ -247,6 +248,38 @@ class FakeLimits(_Counted):
             self.counts[key] -= 1
 
 
+class FakeGifts(_Counted):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[Key, Gift] = {}
+
+    def create(self, shop: str, gift: Gift) -> None:
+        self.items.setdefault((shop, gift.gift_id), gift)
+
+    def get(self, shop: str, gift_id: str) -> Gift | None:
+        return self.items.get((shop, gift_id))
+
+    def accept(self, shop: str, gift_id: str, receiver: str, now_iso: str) -> tuple[bool, Gift | None]:
+        current = self.items.get((shop, gift_id))
+        if current is None:
+            return False, None
+        if current.status == "accepted" and current.receiver == receiver:
+            return True, current
+        if current.status != "open" or current.expires_at <= now_iso:
+            return False, current
+        self.items[(shop, gift_id)] = dataclasses.replace(
+            current, status="accepted", receiver=receiver, accepted_at=now_iso
+        )
+        return True, self.items[(shop, gift_id)]
+
+    def cancel(self, shop: str, gift_id: str) -> tuple[bool, Gift | None]:
+        current = self.items.get((shop, gift_id))
+        if current is None or current.status not in ("open", "cancelled"):
+            return False, current
+        self.items[(shop, gift_id)] = dataclasses.replace(current, status="cancelled")
+        return True, self.items[(shop, gift_id)]
+
+
 def _as_seen(current: Coupon, seen: Coupon) -> bool:
     return (current.status, current.order_id, current.locked_at) == (
         seen.status,
@@ -349,6 +382,42 @@ class FakeCoupons(_Counted):
             locked_at=None,
             lock_expires_at=None,
             expires_at_epoch=None,
+        )[0]
+
+    def start_gift(
+        self, shop: str, seen: Coupon, gift: dict[str, Any], until_iso: str, now_iso: str
+    ) -> tuple[bool, Coupon | None]:
+        return self._update(
+            shop,
+            seen.customer_id,
+            seen.coupon_id,
+            lambda c: _as_seen(c, seen) and (c.expires_at is None or c.expires_at > now_iso),
+            status="gifting",
+            gift=gift,
+            gift_expires_at=until_iso,
+            order_id=None,
+            locked_at=None,
+            lock_expires_at=None,
+        )
+
+    def end_gift(
+        self, shop: str, customer_id: str, coupon_id: str, gift_id: str, status: str, gift: dict[str, Any]
+    ) -> bool:
+        current = self.items.get((shop, customer_id, coupon_id))
+        if (
+            current is not None
+            and current.status == status
+            and (current.gift or {}).get("gift_id") == gift_id
+        ):
+            return True
+        return self._update(
+            shop,
+            customer_id,
+            coupon_id,
+            lambda c: c.status == "gifting" and (c.gift or {}).get("gift_id") == gift_id,
+            status=status,
+            gift=gift,
+            gift_expires_at=None,
         )[0]
 
     def settle(self, shop: str, coupon: Coupon, attempt: str) -> bool:
@@ -633,6 +702,7 @@ def fake_stores() -> Stores:
         FakeGrants(),
         FakeShareLinks(),
         FakeCodes(),
+        FakeGifts(),
     )
 
 

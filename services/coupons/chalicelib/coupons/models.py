@@ -37,7 +37,7 @@ def _real_time(value: str) -> str:
 Time = Annotated[Timestamp, StringConstraints(pattern=RFC3339), AfterValidator(_real_time)]
 Kind = Literal["amount_off", "percent_off", "lucky"]
 TemplateStatus = Literal["scheduled", "active", "paused", "ended"]
-CouponStatus = Literal["available", "locked", "redeemed", "expired", "revoked"]
+CouponStatus = Literal["available", "locked", "redeemed", "expired", "revoked", "gifting", "gifted"]
 
 
 # ---- templates --------------------------------------------------------------------------
@@ -73,6 +73,7 @@ class TemplateIn(In):
         description="How long a lock to an order holds without order.paid or order.cancelled "
         "(default 1,800): then the coupon is available again.",
     )
+    giftable: bool = Field(default=False, description="Its coupons can be given to a friend (转赠).")
 
     @model_validator(mode="after")
     def _consistent(self) -> TemplateIn:
@@ -132,6 +133,7 @@ class TemplateOut(Out):
     version: int = Field(description="Raised by every change; the history lists each version.")
     stock_shards: int = Field(description="Stock shards (partitions) the stock is spread over.")
     lock_ttl_seconds: int = Field(description="How long a lock to an order holds.")
+    giftable: bool = False
     issued_count: int
     redeemed_count: int
     remaining_stock: int
@@ -367,10 +369,10 @@ class CouponConflict(Out):
     """An ``order.paid`` that named this coupon but could not redeem it."""
 
     order_id: str = Field(description="The paid order that named the coupon.")
-    reason: Literal["locked_to_another_order", "already_redeemed", "expired"] = Field(
+    reason: Literal["locked_to_another_order", "already_redeemed", "expired", "not_available"] = Field(
         description="locked_to_another_order: the coupon is locked to the order in ``order_id`` of the "
         "coupon; already_redeemed: another order redeemed it; expired: it had expired when the order "
-        "was paid"
+        "was paid; not_available: it was revoked, given away, or being given"
     )
     event_id: str = Field(description="The order event; a redelivered event is recorded once.")
     at: str = Field(description="When the conflict was recorded.")
@@ -395,6 +397,58 @@ class CouponOut(Out):
         default_factory=list,
         description="Paid orders that named this coupon but did not redeem it (oldest first, at most 20).",
     )
+    gift: CouponGift | None = Field(
+        default=None, description="The gift it was given in, or came from; both customers see it."
+    )
+
+
+class CouponGift(Out):
+    """The gift a coupon was given in (the giver's) or came from (the friend's)."""
+
+    gift_id: str
+    status: Literal["open", "accepted", "cancelled"]
+    from_customer_id: str
+    to_customer_id: str | None = None
+    created_at: str
+    expires_at: str
+    accepted_at: str | None = None
+
+
+class GiftIn(In):
+    expires_in_seconds: Annotated[int, Field(ge=60, le=7 * 86400)] | None = Field(
+        default=None, description="How long the friend has to accept (default 86,400)."
+    )
+
+
+class GiftOut(Out):
+    gift_id: str = Field(description="Unguessable: whoever has it may accept the gift.")
+    coupon_id: str
+    status: Literal["open", "accepted", "cancelled"]
+    from_customer_id: str
+    to_customer_id: str | None = None
+    created_at: str
+    expires_at: str
+    accepted_at: str | None = None
+    url: str = Field(description="The link to send the friend.")
+    accept_path: str
+
+
+class PublicGift(Out):
+    """What a gift's URL resolves to, for anyone: the offer and whether it can be accepted."""
+
+    shop: str
+    gift_id: str
+    status: Literal["open", "accepted", "cancelled", "expired"]
+    expires_at: str
+    name: str
+    kind: Kind
+    amount_off: int | None = None
+    percent_off: int | None = None
+    max_discount_amount: int | None = None
+    min_spend_amount: int
+    currency: str
+    coupon_expires_at: str | None = None
+    accept_path: str
 
 
 class CouponPage(Out):

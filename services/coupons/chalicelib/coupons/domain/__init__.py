@@ -29,6 +29,7 @@ from chalicelib.coupons.domain.coupons import (
     BELOW_MIN_SPEND,
     CONFLICT_EXPIRED,
     CONFLICT_LOCKED,
+    CONFLICT_NOT_AVAILABLE,
     CONFLICT_REDEEMED,
     EXPIRED,
     LOCK,
@@ -83,6 +84,7 @@ from chalicelib.coupons.domain.terms import (
 )
 
 __all__ = [
+    "CONFLICT_NOT_AVAILABLE",
     "DEFAULT_LOCK_TTL_SECONDS",
     "MAX_STOCK_SHARDS",
     "STATUSES",

@@ -28,6 +28,7 @@ from typing import Any
 from campaign_shared import money
 from campaign_shared.errors import Conflict, InvalidRequest
 from chalicelib.coupons.domain.campaign import lock_lapsed, window_state
+from chalicelib.coupons.domain.gifts import gift_lapsed
 from chalicelib.coupons.domain.terms import CouponTerms, TemplateTerms
 
 LUCKY_CHUNK = 1000  # lucky amounts stored per item (about 5 KB)
@@ -161,9 +162,10 @@ def visible_status(coupon: CouponTerms, now: datetime) -> str:
     """The status a reader sees. An ``available`` coupon past its expiry is ``expired`` (TTL
     only cleans up). A ``locked`` coupon stays ``locked`` while its lock runs: its order is in
     flight, and the order's payment redeems it, its cancellation releases it. A lapsed lock
-    (``campaign.lock_lapsed``) reads as ``available`` (or ``expired``)."""
+    (``campaign.lock_lapsed``) and an expired gift (``gifts.gift_lapsed``) read as
+    ``available`` (or ``expired``)."""
     status = coupon.status
-    if status == "locked" and lock_lapsed(coupon, now):
+    if (status == "locked" and lock_lapsed(coupon, now)) or gift_lapsed(coupon, now):
         status = "available"
     if status == "available" and is_expired(coupon, now):
         return "expired"
@@ -181,6 +183,7 @@ ALREADY_DONE = "done"
 CONFLICT_LOCKED = "locked_to_another_order"
 CONFLICT_REDEEMED = "already_redeemed"
 CONFLICT_EXPIRED = "expired"
+CONFLICT_NOT_AVAILABLE = "not_available"  # revoked, given away, or being given
 MAX_CONFLICTS = 20  # kept per coupon (the first ones); later conflicts are only logged
 
 
@@ -196,6 +199,8 @@ def paid_decision(coupon: CouponTerms, order_id: str, paid_at: datetime) -> str:
     status, holder = coupon.status, coupon.order_id
     if status == "redeemed":
         return ALREADY_DONE if holder == order_id else CONFLICT_REDEEMED
+    if status in ("revoked", "gifted") or (status == "gifting" and not gift_lapsed(coupon, paid_at)):
+        return CONFLICT_NOT_AVAILABLE
     if status == "locked" and holder != order_id and not lock_lapsed(coupon, paid_at):
         return CONFLICT_LOCKED
     if status == "expired" or is_expired(coupon, paid_at):
@@ -281,7 +286,7 @@ def evaluate(
     return Evaluation(True, discount_for(coupon, subtotal), None, subtotal)
 
 
-SPENT = frozenset({"redeemed", "revoked"})
+SPENT = frozenset({"redeemed", "revoked", "gifted"})
 
 
 def best_first(usable: Sequence[tuple[str, int, str | None]]) -> list[int]:

@@ -110,9 +110,11 @@ class DynamoCoupons:
             "yes": True,
         }
         allowed = "#st = :available OR (#st = :locked AND order_id = :order)"
-        if coupon.status == "locked" and coupon.order_id != order_id:
-            # The rules redeem a coupon locked to another order only once that lock lapsed:
-            # allowed while it is still exactly that lock.
+        if coupon.status not in ("available", "locked") or (
+            coupon.status == "locked" and coupon.order_id != order_id
+        ):
+            # The rules redeem a coupon locked to another order, or being given, only once that
+            # lock or gift lapsed: allowed while it is still exactly as they saw it.
             allowed += f" OR ({_as_seen(coupon, values)})"
         return items.update(
             coupon_key(shop, coupon.customer_id, coupon.coupon_id),
@@ -121,6 +123,37 @@ class DynamoCoupons:
             f"attribute_exists(pk) AND ({allowed})",
             names=STATUS,
             values=values,
+        ).applied
+
+    def start_gift(
+        self, shop: str, seen: Coupon, gift: dict[str, Any], until_iso: str, now_iso: str
+    ) -> tuple[bool, Coupon | None]:
+        values: dict[str, Any] = {"gifting": "gifting", "gift": gift, "until": until_iso, "now": now_iso}
+        written = items.update(
+            coupon_key(shop, seen.customer_id, seen.coupon_id),
+            "SET #st = :gifting, gift = :gift, gift_expires_at = :until "
+            "REMOVE order_id, locked_at, lock_expires_at",
+            f"attribute_exists(pk) AND {_as_seen(seen, values)}"
+            " AND (attribute_not_exists(expires_at) OR expires_at > :now)",
+            names=STATUS,
+            values=values,
+            returns="ALL_NEW",
+        )
+        return written.applied, _found(written.item)
+
+    def end_gift(
+        self, shop: str, customer_id: str, coupon_id: str, gift_id: str, status: str, gift: dict[str, Any]
+    ) -> bool:
+        """gifting in ``gift_id`` -> ``status`` (``gifted`` or ``available``), the gift as given."""
+        return items.update(
+            coupon_key(shop, customer_id, coupon_id),
+            "SET #st = :status, gift = :gift REMOVE gift_expires_at",
+            "#st = :gifting AND gift.gift_id = :gift_id",
+            names=STATUS,
+            values={"status": status, "gift": gift, "gifting": "gifting", "gift_id": gift_id},
+            mine=lambda old: (
+                old.get("status") == status and (old.get("gift") or {}).get("gift_id") == gift_id
+            ),
         ).applied
 
     def settle(self, shop: str, coupon: Coupon, attempt: str) -> bool:

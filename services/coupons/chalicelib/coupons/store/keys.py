@@ -25,6 +25,7 @@ Every key carries the shop, so another shop's id is simply not found.
 - ``xcode#<shop>#<CODE>`` / ``code``: an exchange code, listed under its batch through
   ``gsi1`` (``xbatch#<shop>#<batch>``, the index).
 - ``xtry#<shop>#<customer>#<window>`` / ``try``: a customer's wrong codes in one window.
+- ``gift#<shop>#<gift>`` / ``gift``: a gift of a coupon (``store.gifts``).
 """
 
 from __future__ import annotations
@@ -143,6 +144,10 @@ def exchange_batch_pk(shop: str, batch_id: str) -> str:
 
 def attempts_key(shop: str, customer_id: str, window: int) -> Key:
     return {"pk": join("xtry", shop, customer_id, str(window)), "sk": "try"}
+
+
+def gift_key(shop: str, gift_id: str) -> Key:
+    return {"pk": join("gift", shop, gift_id), "sk": "gift"}
 
 
 def attribute_key(item_key: Key) -> dict[str, Any]:

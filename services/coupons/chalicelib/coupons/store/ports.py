@@ -17,6 +17,7 @@ from chalicelib.coupons.store.records import (
     Code,
     CodeBatch,
     Coupon,
+    Gift,
     Grant,
     Job,
     LinkTally,
@@ -155,6 +156,16 @@ class Coupons(Protocol):
     def settle(self, shop: str, coupon: Coupon, attempt: str) -> bool:
         """The coupon keeps ``attempt``'s count; False when it was settled already."""
 
+    def start_gift(
+        self, shop: str, seen: Coupon, gift: dict[str, Any], until_iso: str, now_iso: str
+    ) -> tuple[bool, Coupon | None]:
+        """The coupon, still as ``seen`` and not expired -> ``gifting`` until ``until_iso``."""
+
+    def end_gift(
+        self, shop: str, customer_id: str, coupon_id: str, gift_id: str, status: str, gift: dict[str, Any]
+    ) -> bool:
+        """``gifting`` in ``gift_id`` -> ``status``; True also when it is there already."""
+
     def record_conflict(
         self, shop: str, coupon: Coupon, entry: dict[str, Any], max_conflicts: int, expire: bool
     ) -> Conflicted:
@@ -247,3 +258,15 @@ class Codes(Protocol):
     def wrong_attempts(self, shop: str, customer_id: str, window: int) -> int: ...
 
     def add_wrong_attempt(self, shop: str, customer_id: str, window: int, expires: int) -> None: ...
+
+
+class Gifts(Protocol):
+    def create(self, shop: str, gift: Gift) -> None: ...
+
+    def get(self, shop: str, gift_id: str) -> Gift | None: ...
+
+    def accept(self, shop: str, gift_id: str, receiver: str, now_iso: str) -> tuple[bool, Gift | None]:
+        """open and not expired -> accepted by ``receiver`` (True also for their retry)."""
+
+    def cancel(self, shop: str, gift_id: str) -> tuple[bool, Gift | None]:
+        """open -> cancelled (True also when it is cancelled already)."""

@@ -61,6 +61,7 @@ class Template:
     status: str = "active"
     version: int = 0
     lock_ttl_seconds: int | None = None
+    giftable: bool = False
     pending_adds: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
@@ -87,6 +88,7 @@ class Template:
             status=str(item.get("status", "active")),
             version=int(item.get("version", 0)),
             lock_ttl_seconds=_opt_int(item.get("lock_ttl_seconds")),
+            giftable=bool(item.get("giftable", False)),
             pending_adds={str(k): [int(n) for n in v] for k, v in (item.get("pending_adds") or {}).items()},
         )
 
@@ -214,6 +216,8 @@ class Coupon:
     revoked_at: str | None = None
     revoke_reason: str | None = None
     share_link_id: str | None = None
+    gift_expires_at: str | None = None
+    gift: dict[str, Any] | None = None  # the gift it was given in or came from (domain.gifts)
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Coupon:
@@ -247,6 +251,8 @@ class Coupon:
             revoked_at=item.get("revoked_at"),
             revoke_reason=item.get("revoke_reason"),
             share_link_id=item.get("share_link_id"),
+            gift_expires_at=item.get("gift_expires_at"),
+            gift=dict(item["gift"]) if item.get("gift") else None,
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -303,6 +309,44 @@ class LinkTally:
     redemptions: int = 0
     redeemed_gmv_amount: int = 0
     discount_amount: int = 0
+
+
+# ---- gifts -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gift:
+    """A coupon offered by ``giver`` to whoever accepts first: ``open``, then ``accepted`` (by
+    ``receiver``, who gets ``new_coupon_id``) or ``cancelled``."""
+
+    gift_id: str
+    coupon_id: str
+    giver: str
+    template_id: str
+    created_at: str
+    expires_at: str
+    new_coupon_id: str
+    status: str = "open"
+    receiver: str | None = None
+    accepted_at: str | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Gift:
+        return cls(
+            gift_id=str(item["gift_id"]),
+            coupon_id=str(item["coupon_id"]),
+            giver=str(item["giver"]),
+            template_id=str(item.get("template_id", "")),
+            created_at=str(item.get("created_at", "")),
+            expires_at=str(item.get("expires_at", "")),
+            new_coupon_id=str(item.get("new_coupon_id", "")),
+            status=str(item.get("status", "open")),
+            receiver=item.get("receiver"),
+            accepted_at=item.get("accepted_at"),
+        )
+
+    def to_item(self) -> dict[str, Any]:
+        return _plain(self)
 
 
 # ---- one-time links and exchange codes -------------------------------------------------------

@@ -2,7 +2,7 @@
 ``templates``, ``claims`` (claims, stock blocks, grants), ``wallet`` (a customer's coupons,
 validate, lock), ``bulk`` (issue jobs and their chunks), ``orders`` (order events),
 ``revokes``, ``campaign`` (list, pause/resume/end, edit, history), ``links`` (share links),
-``codes`` (one-time claim links and exchange codes).
+``codes`` (one-time claim links and exchange codes), ``gifts``.
 
 Every use case takes its repositories as ``Stores`` (``stores=None``: the DynamoDB ones), so
 the unit tests run the protocols on in-memory fakes.
@@ -26,6 +26,7 @@ class Stores:
     grants: ports.Grants
     links: ports.ShareLinks
     codes: ports.Codes
+    gifts: ports.Gifts
 
 
 @functools.cache
@@ -33,6 +34,7 @@ def dynamo_stores() -> Stores:
     """The DynamoDB repositories (one set per process: the template caches live in them)."""
     from chalicelib.coupons.store.codes import DynamoCodes
     from chalicelib.coupons.store.coupons import DynamoCoupons
+    from chalicelib.coupons.store.gifts import DynamoGifts
     from chalicelib.coupons.store.grants import DynamoGrants
     from chalicelib.coupons.store.jobs import DynamoJobs
     from chalicelib.coupons.store.limits import DynamoLimits
@@ -49,6 +51,7 @@ def dynamo_stores() -> Stores:
         DynamoGrants(),
         DynamoShareLinks(),
         DynamoCodes(),
+        DynamoGifts(),
     )
 
 

@@ -28,6 +28,8 @@ NOT_AVAILABLE_BECAUSE = {
     "redeemed": "the coupon has been used",
     "expired": "the coupon has expired",
     "revoked": "the coupon has been revoked",
+    "gifting": "the coupon is being given to a friend",
+    "gifted": "the coupon was given away",
 }
 
 
@@ -48,6 +50,7 @@ def coupon_out(coupon: Coupon, now: datetime) -> CouponOut:
         expires_at=coupon.expires_at,
         order_id=coupon.order_id,
         conflicts=list(coupon.conflicts),  # type: ignore[arg-type]
+        gift=coupon.gift,  # type: ignore[arg-type]
     )
 
 
