@@ -19,26 +19,17 @@ from typing import Any
 
 from chalicelib.coupons.store.records import (
     Change,
-    Code,
-    CodeBatch,
     Coupon,
-    Gift,
-    Grant,
-    Job,
-    LinkTally,
-    Plan,
     Refused,
     Shard,
-    ShareLink,
     Template,
 )
 from chalicelib.coupons.usecases import Stores
 
+from .faults import Crash as Crash
+from .faults import Faults as Faults
+
 Key = tuple[str, ...]
-
-
-class Crash(RuntimeError):
-    """The process died right after a write committed."""
 
 
 class _Counted:
@@ -248,38 +239,6 @@ class FakeLimits(_Counted):
             self.counts[key] -= 1
 
 
-class FakeGifts(_Counted):
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[Key, Gift] = {}
-
-    def create(self, shop: str, gift: Gift) -> None:
-        self.items.setdefault((shop, gift.gift_id), gift)
-
-    def get(self, shop: str, gift_id: str) -> Gift | None:
-        return self.items.get((shop, gift_id))
-
-    def accept(self, shop: str, gift_id: str, receiver: str, now_iso: str) -> tuple[bool, Gift | None]:
-        current = self.items.get((shop, gift_id))
-        if current is None:
-            return False, None
-        if current.status == "accepted" and current.receiver == receiver:
-            return True, current
-        if current.status != "open" or current.expires_at <= now_iso:
-            return False, current
-        self.items[(shop, gift_id)] = dataclasses.replace(
-            current, status="accepted", receiver=receiver, accepted_at=now_iso
-        )
-        return True, self.items[(shop, gift_id)]
-
-    def cancel(self, shop: str, gift_id: str) -> tuple[bool, Gift | None]:
-        current = self.items.get((shop, gift_id))
-        if current is None or current.status not in ("open", "cancelled"):
-            return False, current
-        self.items[(shop, gift_id)] = dataclasses.replace(current, status="cancelled")
-        return True, self.items[(shop, gift_id)]
-
-
 def _as_seen(current: Coupon, seen: Coupon) -> bool:
     return (current.status, current.order_id, current.locked_at) == (
         seen.status,
@@ -469,229 +428,10 @@ class FakeCoupons(_Counted):
         )
 
 
-def _add(counts: dict[str, int], more: dict[str, int]) -> dict[str, int]:
-    return {**counts, **{k: counts.get(k, 0) + int(v) for k, v in more.items()}}
-
-
-class FakeJobs(_Counted):
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[Key, Job] = {}
-        self.plans: dict[Key, Plan] = {}
-
-    def create(self, shop: str, job: Job) -> None:
-        self._call("create")
-        if (shop, job.job_id) in self.items:
-            raise RuntimeError("job exists")
-        self.items[(shop, job.job_id)] = job
-
-    def get(self, shop: str, job_id: str) -> Job | None:
-        self._call("get")
-        return self.items.get((shop, job_id))
-
-    def mark_started(self, shop: str, job_id: str) -> None:
-        self._call("mark_started")
-        if (shop, job_id) in self.items:
-            self.items[(shop, job_id)] = dataclasses.replace(self.items[(shop, job_id)], started=True)
-
-    def _samples(self, current: Job, seen: Job, samples: dict[str, list[str]]) -> dict[str, list[str]]:
-        merged = {k: list(v) for k, v in current.samples.items()}
-        for code, ids in samples.items():
-            room = 10 - len(seen.samples.get(code) or ())
-            if room > 0 and ids:
-                merged[code] = merged.get(code, []) + list(ids)[:room]
-        return merged
-
-    def complete_chunk(self, shop: str, job: Job, chunk: int, size: int, outcome: dict[str, Any]) -> bool:
-        self._call("complete_chunk")
-        current = self.items.get((shop, job.job_id))
-        if current is None:
-            return False
-        skipped_by, failed_by = outcome.get("skipped_by") or {}, outcome.get("failed_by") or {}
-        name = str(chunk)
-        if name in current.done_chunks and name not in current.dead_chunks:
-            return False
-        dead = name in current.dead_chunks
-        failed_by = _add(dict(failed_by), {"dead_lettered": -size}) if dead else dict(failed_by)
-        self.items[(shop, job.job_id)] = dataclasses.replace(
-            current,
-            issued=current.issued + int(outcome.get("issued", 0)),
-            skipped=current.skipped + sum(skipped_by.values()),
-            failed=current.failed
-            + sum(int(v) for v in (outcome.get("failed_by") or {}).values())
-            - (size if dead else 0),
-            skipped_by=_add(current.skipped_by, skipped_by),
-            failed_by=_add(current.failed_by, failed_by),
-            samples=self._samples(current, job, outcome.get("samples") or {}),
-            done_chunks=current.done_chunks | {name},
-            dead_chunks=current.dead_chunks - {name},
-        )
-        return True
-
-    def mark_dead(self, shop: str, job: Job, chunk: int, customers: Sequence[str]) -> bool:
-        self._call("mark_dead")
-        current = self.items.get((shop, job.job_id))
-        if current is None or str(chunk) in current.done_chunks:
-            return False
-        self.items[(shop, job.job_id)] = dataclasses.replace(
-            current,
-            failed=current.failed + len(customers),
-            failed_by=_add(current.failed_by, {"dead_lettered": len(customers)}),
-            samples=self._samples(current, job, {"dead_lettered": list(customers)}),
-            done_chunks=current.done_chunks | {str(chunk)},
-            dead_chunks=current.dead_chunks | {str(chunk)},
-        )
-        return True
-
-    def get_plan(self, shop: str, job_id: str, chunk: int) -> Plan | None:
-        self._call("get_plan")
-        return self.plans.get((shop, job_id, str(chunk)))
-
-    def put_plan(self, shop: str, job_id: str, chunk: int, plan: Plan) -> bool:
-        self._call("put_plan")
-        if (shop, job_id, str(chunk)) in self.plans:
-            return False
-        self.plans[(shop, job_id, str(chunk))] = plan
-        return True
-
-
-class FakeGrants(_Counted):
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[Key, Grant] = {}
-
-    def start(self, shop: str, grant: Grant) -> Grant:
-        self._call("start")
-        return self.items.setdefault((shop, grant.grant_id), dataclasses.replace(grant, status="pending"))
-
-    def finish(self, shop: str, grant_id: str, status: str, reason: str | None) -> None:
-        self._call("finish")
-        self.items[(shop, grant_id)] = dataclasses.replace(
-            self.items[(shop, grant_id)], status=status, reason=reason
-        )
-
-    def get(self, shop: str, grant_id: str) -> Grant | None:
-        self._call("get")
-        return self.items.get((shop, grant_id))
-
-
-class FakeShareLinks(_Counted):
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[Key, ShareLink] = {}
-        self.events: dict[Key, dict[str, Any]] = {}
-
-    def create(self, shop: str, link: ShareLink) -> None:
-        self._call("create")
-        self.items.setdefault((shop, link.link_id), link)
-
-    def get(self, shop: str, link_id: str) -> ShareLink | None:
-        self._call("get")
-        return self.items.get((shop, link_id))
-
-    def page(self, shop: str, template_id: str, page: Any) -> tuple[list[ShareLink], str | None]:
-        self._call("page")
-        return [v for (s, _), v in self.items.items() if s == shop and v.template_id == template_id], None
-
-    def record_claim(self, shop: str, link_id: str, coupon_id: str, customer_id: str, at: str) -> None:
-        self._call("record_claim")
-        self.events.setdefault((shop, link_id, "claim", coupon_id), {"customer_id": customer_id})
-
-    def record_redemption(
-        self, shop: str, link_id: str, coupon_id: str, order_id: str, gmv: int, discount: int, at: str
-    ) -> None:
-        self._call("record_redemption")
-        self.events.setdefault((shop, link_id, "redeem", coupon_id), {"gmv": gmv, "discount": discount})
-
-    def tally(self, shop: str, link_id: str) -> LinkTally:
-        self._call("tally")
-        mine = [(k[2], v) for k, v in self.events.items() if k[:2] == (shop, link_id)]
-        redeemed = [v for kind, v in mine if kind == "redeem"]
-        return LinkTally(
-            sum(1 for kind, _ in mine if kind == "claim"),
-            len(redeemed),
-            sum(v["gmv"] for v in redeemed),
-            sum(v["discount"] for v in redeemed),
-        )
-
-
-class FakeCodes(_Counted):
-    def __init__(self) -> None:
-        super().__init__()
-        self.batches: dict[Key, CodeBatch] = {}
-        self.items: dict[Key, Code] = {}
-        self.attempts: dict[Key, int] = {}
-
-    def _key(self, shop: str, code: Code) -> Key:
-        return (shop, "x", code.code) if code.code is not None else (shop, code.batch_id, str(code.index))
-
-    def create_batch(self, shop: str, batch: CodeBatch) -> None:
-        self._call("create_batch")
-        self.batches.setdefault((shop, batch.batch_id), batch)
-
-    def get_batch(self, shop: str, batch_id: str) -> CodeBatch | None:
-        self._call("get_batch")
-        return self.batches.get((shop, batch_id))
-
-    def mark_started(self, shop: str, batch_id: str) -> None:
-        self.batches[(shop, batch_id)] = dataclasses.replace(self.batches[(shop, batch_id)], started=True)
-
-    def complete_chunk(
-        self, shop: str, batch_id: str, chunk: int, written: int, skipped: dict[str, int]
-    ) -> bool:
-        self._call("complete_chunk")
-        batch = self.batches[(shop, batch_id)]
-        if str(chunk) in batch.done_chunks:
-            return False
-        self.batches[(shop, batch_id)] = dataclasses.replace(
-            batch,
-            written=batch.written + written,
-            skipped_by=_add(batch.skipped_by, skipped),
-            done_chunks=batch.done_chunks | {str(chunk)},
-        )
-        return True
-
-    def put(self, shop: str, codes: Sequence[Code], expires: int | None) -> None:
-        self._call("put")
-        for code in codes:
-            self.items[self._key(shop, code)] = code
-
-    def existing_exchange(self, shop: str, codes: Sequence[str]) -> dict[str, Code]:
-        self._call("existing_exchange")
-        return {c: self.items[(shop, "x", c)] for c in codes if (shop, "x", c) in self.items}
-
-    def get_link(self, shop: str, batch_id: str, index: int) -> Code | None:
-        return self.items.get((shop, batch_id, str(index)))
-
-    def get_exchange(self, shop: str, code: str) -> Code | None:
-        return self.items.get((shop, "x", code))
-
-    def page(self, shop: str, batch: CodeBatch, page: Any) -> tuple[list[Code], str | None]:
-        mine = [c for k, c in self.items.items() if k[0] == shop and c.batch_id == batch.batch_id]
-        return sorted(mine, key=lambda c: c.index), None
-
-    def claim(
-        self, shop: str, code: Code, customer_id: str, coupon_id: str, at: str
-    ) -> tuple[bool, Code | None]:
-        self._call("claim")
-        key = self._key(shop, code)
-        current = self.items.get(key)
-        if current is None or current.customer_id not in (None, customer_id):
-            return False, current
-        self.items[key] = dataclasses.replace(
-            current, customer_id=customer_id, coupon_id=coupon_id, claimed_at=at
-        )
-        return True, self.items[key]
-
-    def wrong_attempts(self, shop: str, customer_id: str, window: int) -> int:
-        return self.attempts.get((shop, customer_id, str(window)), 0)
-
-    def add_wrong_attempt(self, shop: str, customer_id: str, window: int, expires: int) -> None:
-        key = (shop, customer_id, str(window))
-        self.attempts[key] = self.attempts.get(key, 0) + 1
-
-
 def fake_stores() -> Stores:
+    from .fakes_jobs import FakeGrants, FakeJobs
+    from .fakes_sharing import FakeCodes, FakeGifts, FakeShareLinks
+
     stock = FakeStock()
     return Stores(
         FakeTemplates(stock),
@@ -713,72 +453,3 @@ def storage_calls(stores: Stores) -> Counter[str]:
         repo = getattr(stores, field.name)
         total.update({f"{field.name}.{name}": n for name, n in repo.calls.items()})
     return total
-
-
-class Faults:
-    """Faults injected into a fake's methods (undone by ``undo``)."""
-
-    def __init__(self) -> None:
-        self._undo: list[tuple[Any, str]] = []
-
-    def _wrap(self, repo: Any, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
-        real = getattr(repo, name)
-        setattr(repo, name, make(real))
-        self._undo.append((repo, name))
-
-    def crash_after(self, repo: Any, name: str, times: int = 1) -> dict[str, int]:
-        """The first ``times`` calls commit, then the process dies (``Crash``)."""
-        seen = {"n": 0}
-
-        def make(real: Callable[..., Any]) -> Callable[..., Any]:
-            def crashing(*args: Any, **kwargs: Any) -> Any:
-                result = real(*args, **kwargs)
-                seen["n"] += 1
-                if seen["n"] <= times:
-                    raise Crash(f"crashed right after {name}")
-                return result
-
-            return crashing
-
-        self._wrap(repo, name, make)
-        return seen
-
-    def fail_before(
-        self, repo: Any, name: str, error: Callable[[], Exception], times: int = 1
-    ) -> dict[str, int]:
-        """The first ``times`` calls fail before writing anything (``error()`` is raised)."""
-        seen = {"n": 0}
-
-        def make(real: Callable[..., Any]) -> Callable[..., Any]:
-            def failing(*args: Any, **kwargs: Any) -> Any:
-                seen["n"] += 1
-                if seen["n"] <= times:
-                    raise error()
-                return real(*args, **kwargs)
-
-            return failing
-
-        self._wrap(repo, name, make)
-        return seen
-
-    def lost_answer(self, repo: Any, name: str, times: int = 1) -> dict[str, int]:
-        """The first ``times`` calls commit, their answer is lost, and the client sends the
-        same request again: the caller sees the second answer."""
-        seen = {"n": 0}
-
-        def make(real: Callable[..., Any]) -> Callable[..., Any]:
-            def twice(*args: Any, **kwargs: Any) -> Any:
-                seen["n"] += 1
-                if seen["n"] <= times:
-                    real(*args, **kwargs)
-                return real(*args, **kwargs)
-
-            return twice
-
-        self._wrap(repo, name, make)
-        return seen
-
-    def undo(self) -> None:
-        for repo, name in reversed(self._undo):
-            delattr(repo, name)
-        self._undo.clear()

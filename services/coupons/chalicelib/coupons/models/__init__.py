@@ -1,0 +1,123 @@
+"""Request and response models of /coupons (API.md) and the service's own queue messages.
+
+Bodies and messages derive from ``In`` (unknown fields refused, strict values), responses
+from ``Out``; ids, amounts, quantities, currencies and times are the shared scalars
+(``campaign_shared.types``). Every input is bounded, so bad input is a 400 before anything
+is written.
+"""
+
+from __future__ import annotations
+
+from chalicelib.coupons.models.bulk import (
+    IssueChunk,
+    IssueJobAccepted,
+    IssueJobIn,
+    IssueJobOut,
+)
+from chalicelib.coupons.models.common import (
+    MAX_BULK_CUSTOMERS,
+    MAX_CODES,
+    MAX_LUCKY_STOCK,
+    MAX_STOCK,
+    MAX_STOCK_SHARDS,
+    RFC3339,
+    CouponStatus,
+    Kind,
+    TemplateStatus,
+    Time,
+)
+from chalicelib.coupons.models.coupons import (
+    CartCoupon,
+    CartLine,
+    CouponConflict,
+    CouponGift,
+    CouponOut,
+    CouponPage,
+    ForCartIn,
+    ForCartOut,
+    LockIn,
+    ValidateIn,
+    ValidateOut,
+)
+from chalicelib.coupons.models.sharing import (
+    ClaimLinksIn,
+    CodeBatchAccepted,
+    CodeBatchOut,
+    CodeChunk,
+    CodeOut,
+    CodePage,
+    ExchangeCodesIn,
+    GiftIn,
+    GiftOut,
+    PublicClaimLink,
+    PublicGift,
+    PublicShareLink,
+    RedeemCodeIn,
+    ShareLinkIn,
+    ShareLinkOut,
+    ShareLinkPage,
+)
+from chalicelib.coupons.models.templates import (
+    LuckyAmountsPage,
+    LuckySlot,
+    TemplateChange,
+    TemplateHistoryPage,
+    TemplateIn,
+    TemplateOut,
+    TemplatePage,
+    TemplatePatchIn,
+    TemplateQuery,
+)
+
+__all__ = [
+    "CartCoupon",
+    "CartLine",
+    "ClaimLinksIn",
+    "CodeBatchAccepted",
+    "CodeBatchOut",
+    "CodeChunk",
+    "CodeOut",
+    "CodePage",
+    "CouponConflict",
+    "CouponGift",
+    "CouponOut",
+    "CouponPage",
+    "CouponStatus",
+    "ExchangeCodesIn",
+    "ForCartIn",
+    "ForCartOut",
+    "GiftIn",
+    "GiftOut",
+    "IssueChunk",
+    "IssueJobAccepted",
+    "IssueJobIn",
+    "IssueJobOut",
+    "Kind",
+    "LockIn",
+    "LuckyAmountsPage",
+    "LuckySlot",
+    "MAX_BULK_CUSTOMERS",
+    "MAX_CODES",
+    "MAX_LUCKY_STOCK",
+    "MAX_STOCK",
+    "MAX_STOCK_SHARDS",
+    "PublicClaimLink",
+    "PublicGift",
+    "PublicShareLink",
+    "RFC3339",
+    "RedeemCodeIn",
+    "ShareLinkIn",
+    "ShareLinkOut",
+    "ShareLinkPage",
+    "TemplateChange",
+    "TemplateHistoryPage",
+    "TemplateIn",
+    "TemplateOut",
+    "TemplatePage",
+    "TemplatePatchIn",
+    "TemplateQuery",
+    "TemplateStatus",
+    "Time",
+    "ValidateIn",
+    "ValidateOut",
+]

@@ -1,0 +1,72 @@
+"""Bulk issue jobs and their chunks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from campaign_shared.types import Id, In, Out
+from chalicelib.coupons.models.common import (
+    MAX_BULK_CUSTOMERS,
+)
+
+# ---- bulk issue -------------------------------------------------------------------------
+
+
+class IssueJobIn(In):
+    customer_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_BULK_CUSTOMERS)]
+
+
+class IssueJobAccepted(Out):
+    job_id: str
+    status: Literal["queued", "running", "done"]
+    total: int
+
+
+class IssueJobOut(Out):
+    job_id: str
+    template_id: str
+    status: Literal["queued", "running", "done"]
+    total: int = Field(description="customer_ids posted; issued + skipped + failed reaches it when done")
+    issued: int
+    skipped: int = Field(
+        description="customers not due a coupon: duplicates in the list, customers already at their "
+        "limit, and those left when the stock ran out (see skipped_by_reason)"
+    )
+    failed: int = Field(
+        description="customers the job could not serve: the claim window was over, the template is gone, "
+        "or their chunk went to the dead-letter queue (see failed_by_reason)"
+    )
+    skipped_by_reason: dict[str, int] = Field(
+        default_factory=dict,
+        description="skipped by reason code (codes with a count): duplicate, per_customer_limit_reached, "
+        "sold_out; the counts add up to skipped",
+    )
+    failed_by_reason: dict[str, int] = Field(
+        default_factory=dict,
+        description="failed by reason code (codes with a count): not_active (window over or template "
+        "ended), paused, template_not_found, dead_lettered; the counts add up to failed",
+    )
+    samples: dict[str, list[str]] = Field(
+        default_factory=dict, description="up to 10 customer ids per reason code, for a look at who"
+    )
+    dead_lettered_chunks: list[int] = Field(
+        default_factory=list,
+        description="chunks (numbered from 0, 500 customers or fewer each) that went to the dead-letter "
+        "queue; their customers are failed / dead_lettered. A redrive that succeeds replaces that with "
+        "the chunk's real outcome and removes it from this list",
+    )
+    created_at: str
+
+
+class IssueChunk(In):
+    """One slice of a bulk issue job, on the coupons service's bulk queue."""
+
+    type: Literal["coupon.issue_chunk"] = "coupon.issue_chunk"
+    shop: Id
+    job_id: Id
+    template_id: Id
+    chunk: Annotated[int, Field(ge=0)]
+    first_index: Annotated[int, Field(ge=0)]
+    customer_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]

@@ -1,0 +1,55 @@
+"""Typed records of the coupons table: frozen dataclasses, each with ``from_item`` (a plain
+dict as stored; fields it does not know are ignored, missing ones take their defaults) and
+``to_item`` (the stored attributes, without the key; ``None`` values are left out).
+
+Stored names are unchanged. ``Plan.from_item`` also reads a plan fixed before reasons were
+recorded (``skipped``/``failed`` totals instead of ``skipped_by``/``failed_by``).
+"""
+
+from __future__ import annotations
+
+from chalicelib.coupons.store.records.common import FAILED_PREFIX, SAMPLE_PREFIX, SKIPPED_PREFIX
+from chalicelib.coupons.store.records.coupons import (
+    Coupon,
+)
+from chalicelib.coupons.store.records.jobs import (
+    BlockRef,
+    Grant,
+    Job,
+    Plan,
+    Winner,
+)
+from chalicelib.coupons.store.records.sharing import (
+    Code,
+    CodeBatch,
+    Gift,
+    LinkTally,
+    ShareLink,
+)
+from chalicelib.coupons.store.records.templates import (
+    Change,
+    Refused,
+    Shard,
+    Template,
+)
+
+__all__ = [
+    "BlockRef",
+    "Change",
+    "Code",
+    "CodeBatch",
+    "Coupon",
+    "FAILED_PREFIX",
+    "Gift",
+    "Grant",
+    "Job",
+    "LinkTally",
+    "Plan",
+    "Refused",
+    "SAMPLE_PREFIX",
+    "SKIPPED_PREFIX",
+    "Shard",
+    "ShareLink",
+    "Template",
+    "Winner",
+]

@@ -1,0 +1,117 @@
+"""In-memory bulk jobs and grants (``fakes`` has the rest)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from chalicelib.coupons.store.records import Grant, Job, Plan
+
+from .fakes import Key, _Counted
+
+
+def _add(counts: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    return {**counts, **{k: counts.get(k, 0) + int(v) for k, v in more.items()}}
+
+
+class FakeJobs(_Counted):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[Key, Job] = {}
+        self.plans: dict[Key, Plan] = {}
+
+    def create(self, shop: str, job: Job) -> None:
+        self._call("create")
+        if (shop, job.job_id) in self.items:
+            raise RuntimeError("job exists")
+        self.items[(shop, job.job_id)] = job
+
+    def get(self, shop: str, job_id: str) -> Job | None:
+        self._call("get")
+        return self.items.get((shop, job_id))
+
+    def mark_started(self, shop: str, job_id: str) -> None:
+        self._call("mark_started")
+        if (shop, job_id) in self.items:
+            self.items[(shop, job_id)] = dataclasses.replace(self.items[(shop, job_id)], started=True)
+
+    def _samples(self, current: Job, seen: Job, samples: dict[str, list[str]]) -> dict[str, list[str]]:
+        merged = {k: list(v) for k, v in current.samples.items()}
+        for code, ids in samples.items():
+            room = 10 - len(seen.samples.get(code) or ())
+            if room > 0 and ids:
+                merged[code] = merged.get(code, []) + list(ids)[:room]
+        return merged
+
+    def complete_chunk(self, shop: str, job: Job, chunk: int, size: int, outcome: dict[str, Any]) -> bool:
+        self._call("complete_chunk")
+        current = self.items.get((shop, job.job_id))
+        if current is None:
+            return False
+        skipped_by, failed_by = outcome.get("skipped_by") or {}, outcome.get("failed_by") or {}
+        name = str(chunk)
+        if name in current.done_chunks and name not in current.dead_chunks:
+            return False
+        dead = name in current.dead_chunks
+        failed_by = _add(dict(failed_by), {"dead_lettered": -size}) if dead else dict(failed_by)
+        self.items[(shop, job.job_id)] = dataclasses.replace(
+            current,
+            issued=current.issued + int(outcome.get("issued", 0)),
+            skipped=current.skipped + sum(skipped_by.values()),
+            failed=current.failed
+            + sum(int(v) for v in (outcome.get("failed_by") or {}).values())
+            - (size if dead else 0),
+            skipped_by=_add(current.skipped_by, skipped_by),
+            failed_by=_add(current.failed_by, failed_by),
+            samples=self._samples(current, job, outcome.get("samples") or {}),
+            done_chunks=current.done_chunks | {name},
+            dead_chunks=current.dead_chunks - {name},
+        )
+        return True
+
+    def mark_dead(self, shop: str, job: Job, chunk: int, customers: Sequence[str]) -> bool:
+        self._call("mark_dead")
+        current = self.items.get((shop, job.job_id))
+        if current is None or str(chunk) in current.done_chunks:
+            return False
+        self.items[(shop, job.job_id)] = dataclasses.replace(
+            current,
+            failed=current.failed + len(customers),
+            failed_by=_add(current.failed_by, {"dead_lettered": len(customers)}),
+            samples=self._samples(current, job, {"dead_lettered": list(customers)}),
+            done_chunks=current.done_chunks | {str(chunk)},
+            dead_chunks=current.dead_chunks | {str(chunk)},
+        )
+        return True
+
+    def get_plan(self, shop: str, job_id: str, chunk: int) -> Plan | None:
+        self._call("get_plan")
+        return self.plans.get((shop, job_id, str(chunk)))
+
+    def put_plan(self, shop: str, job_id: str, chunk: int, plan: Plan) -> bool:
+        self._call("put_plan")
+        if (shop, job_id, str(chunk)) in self.plans:
+            return False
+        self.plans[(shop, job_id, str(chunk))] = plan
+        return True
+
+
+class FakeGrants(_Counted):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[Key, Grant] = {}
+
+    def start(self, shop: str, grant: Grant) -> Grant:
+        self._call("start")
+        return self.items.setdefault((shop, grant.grant_id), dataclasses.replace(grant, status="pending"))
+
+    def finish(self, shop: str, grant_id: str, status: str, reason: str | None) -> None:
+        self._call("finish")
+        self.items[(shop, grant_id)] = dataclasses.replace(
+            self.items[(shop, grant_id)], status=status, reason=reason
+        )
+
+    def get(self, shop: str, grant_id: str) -> Grant | None:
+        self._call("get")
+        return self.items.get((shop, grant_id))
