@@ -37,6 +37,7 @@ app = api.app
 HANDLERS: dict[str, events.RecordHandler] = {
     "order.paid": consumer.on_order_event,
     "order.cancelled": consumer.on_order_event,
+    "order.refunded": consumer.on_order_event,
     "coupon.grant": consumer.on_grant,
     "coupon.issue_chunk": consumer.on_issue_chunk,
     "coupon.revoke": consumer.on_revoke,

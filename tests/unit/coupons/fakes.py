@@ -185,7 +185,13 @@ class FakeStock(_Counted):
             shop,
             coupon.template_id,
             coupon.shard,
-            dataclasses.replace(current, redeemed=current.redeemed + 1, inflight=inflight),
+            dataclasses.replace(
+                current,
+                redeemed=current.redeemed + 1,
+                discount_total=current.discount_total + (coupon.discount_amount or 0),
+                gmv_total=current.gmv_total + (coupon.order_paid_amount or 0),
+                inflight=inflight,
+            ),
         )
         return True
 
@@ -206,9 +212,39 @@ class FakeStock(_Counted):
             shop,
             coupon.template_id,
             coupon.shard,
-            dataclasses.replace(current, redeemed=current.redeemed - 1, inflight=inflight),
+            dataclasses.replace(
+                current,
+                redeemed=current.redeemed - 1,
+                discount_total=current.discount_total - (coupon.discount_amount or 0),
+                gmv_total=current.gmv_total - (coupon.order_paid_amount or 0),
+                inflight=inflight,
+            ),
         )
         return True
+
+    def count_return(self, shop: str, coupon: Coupon, order_id: str) -> None:
+        current = self._shard(shop, coupon.template_id, coupon.shard)
+        key = f"return:{coupon.coupon_id}:{order_id}"
+        if key in current.inflight:
+            return
+        self._put(
+            shop,
+            coupon.template_id,
+            coupon.shard,
+            dataclasses.replace(
+                current,
+                returned=current.returned + 1,
+                returned_discount=current.returned_discount + (coupon.discount_amount or 0),
+                returned_gmv=current.returned_gmv + (coupon.order_paid_amount or 0),
+                inflight={**current.inflight, key: True},
+            ),
+        )
+
+    def clear_return(self, shop: str, coupon: Coupon, order_id: str) -> None:
+        current = self._shard(shop, coupon.template_id, coupon.shard)
+        key = f"return:{coupon.coupon_id}:{order_id}"
+        inflight = {k: v for k, v in current.inflight.items() if k != key}
+        self._put(shop, coupon.template_id, coupon.shard, dataclasses.replace(current, inflight=inflight))
 
 
 class FakeLimits(_Counted):
@@ -323,7 +359,9 @@ class FakeCoupons(_Counted):
             lock_expires_at=None,
         )[0]
 
-    def redeem(self, shop: str, coupon: Coupon, order_id: str, now_iso: str) -> bool:
+    def redeem(
+        self, shop: str, coupon: Coupon, order_id: str, now_iso: str, paid_amount: int = 0, discount: int = 0
+    ) -> bool:
         self._call("redeem")
         return self._update(
             shop,
@@ -338,9 +376,53 @@ class FakeCoupons(_Counted):
             order_id=order_id,
             redeemed_at=now_iso,
             count_pending=True,
+            order_paid_amount=paid_amount,
+            discount_amount=discount,
             locked_at=None,
             lock_expires_at=None,
             expires_at_epoch=None,
+        )[0]
+
+    def record_refund(
+        self, shop: str, coupon: Coupon, order_id: str, refund_id: str, amount: int
+    ) -> tuple[bool, Coupon | None]:
+        key = (shop, coupon.customer_id, coupon.coupon_id)
+        current = self.items.get(key)
+        name = f"{order_id}:{refund_id}"
+        if (
+            current is None
+            or current.status != "redeemed"
+            or current.order_id != order_id
+            or name in current.refunds
+        ):
+            return False, current
+        self.items[key] = dataclasses.replace(current, refunds={**current.refunds, name: amount})
+        return True, self.items[key]
+
+    def give_back(self, shop: str, coupon: Coupon, order_id: str, expires_epoch: int | None) -> bool:
+        return self._update(
+            shop,
+            coupon.customer_id,
+            coupon.coupon_id,
+            lambda c: c.status == "redeemed" and c.order_id == order_id,
+            status="available",
+            return_pending=order_id,
+            returned_from=(*coupon.returned_from, order_id),
+            order_id=None,
+            redeemed_at=None,
+            counted_by=None,
+            expires_at_epoch=expires_epoch,
+        )[0]
+
+    def settle_return(self, shop: str, coupon: Coupon, order_id: str) -> bool:
+        return self._update(
+            shop,
+            coupon.customer_id,
+            coupon.coupon_id,
+            lambda c: c.return_pending == order_id,
+            return_pending=None,
+            order_paid_amount=None,
+            discount_amount=None,
         )[0]
 
     def start_gift(

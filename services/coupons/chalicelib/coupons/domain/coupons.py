@@ -197,6 +197,8 @@ def paid_decision(coupon: CouponTerms, order_id: str, paid_at: datetime) -> str:
     it, and the payment still used it. A coupon whose lock to another order has lapsed
     counts as available."""
     status, holder = coupon.status, coupon.order_id
+    if order_id in coupon.returned_from:  # this order was refunded in full: a late copy of its payment
+        return ALREADY_DONE
     if status == "redeemed":
         return ALREADY_DONE if holder == order_id else CONFLICT_REDEEMED
     if status in ("revoked", "gifted") or (status == "gifting" and not gift_lapsed(coupon, paid_at)):
@@ -287,6 +289,16 @@ def evaluate(
 
 
 SPENT = frozenset({"redeemed", "revoked", "gifted"})
+
+
+def fully_refunded(refunds: dict[str, int], order_id: str, paid_amount: int | None) -> bool:
+    """The refunds noted for ``order_id`` (``"<order>:<refund id>"`` -> amount) add up to what
+    it paid. An order whose paid amount is unknown (redeemed before it was recorded) is never
+    taken as fully refunded."""
+    if not paid_amount:
+        return False
+    prefix = f"{order_id}:"
+    return sum(v for k, v in refunds.items() if k.startswith(prefix)) >= paid_amount
 
 
 def best_first(usable: Sequence[tuple[str, int, str | None]]) -> list[int]:

@@ -51,6 +51,10 @@ class TemplateIn(In):
         "(default 1,800): then the coupon is available again.",
     )
     giftable: bool = Field(default=False, description="Its coupons can be given to a friend (转赠).")
+    return_on_refund: bool = Field(
+        default=False,
+        description="A coupon whose order is refunded in full comes back to its owner, if still valid.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TemplateIn:
@@ -111,9 +115,12 @@ class TemplateOut(Out):
     stock_shards: int = Field(description="Stock shards (partitions) the stock is spread over.")
     lock_ttl_seconds: int = Field(description="How long a lock to an order holds.")
     giftable: bool = False
+    return_on_refund: bool = False
     issued_count: int
-    redeemed_count: int
+    redeemed_count: int = Field(description="Redemptions, less those given back by a full refund.")
     remaining_stock: int
+    discount_total_amount: int = Field(description="The discount its redemptions gave (minor units).")
+    redeemed_gmv_amount: int = Field(description="What the orders that redeemed its coupons paid.")
 
 
 class TemplatePatchIn(In):

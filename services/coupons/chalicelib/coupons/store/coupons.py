@@ -12,7 +12,7 @@ from campaign_shared.storage.paging import PageParams
 from chalicelib.coupons.store import table as items
 from chalicelib.coupons.store.keys import COUPON_PREFIX, coupon_key, table, wallet_pk
 from chalicelib.coupons.store.ports import Conflicted
-from chalicelib.coupons.store.records import Coupon
+from chalicelib.coupons.store.records import REFUND_PREFIX, Coupon
 
 STATUS = {"#st": "status"}
 
@@ -100,7 +100,9 @@ class DynamoCoupons:
             values={"status": status, "locked": "locked", "order": order_id},
         ).applied
 
-    def redeem(self, shop: str, coupon: Coupon, order_id: str, now_iso: str) -> bool:
+    def redeem(
+        self, shop: str, coupon: Coupon, order_id: str, now_iso: str, paid_amount: int, discount: int
+    ) -> bool:
         values: dict[str, Any] = {
             "redeemed": "redeemed",
             "available": "available",
@@ -108,6 +110,8 @@ class DynamoCoupons:
             "order": order_id,
             "now": now_iso,
             "yes": True,
+            "paid": paid_amount,
+            "discount": discount,
         }
         allowed = "#st = :available OR (#st = :locked AND order_id = :order)"
         if coupon.status not in ("available", "locked") or (
@@ -118,11 +122,56 @@ class DynamoCoupons:
             allowed += f" OR ({_as_seen(coupon, values)})"
         return items.update(
             coupon_key(shop, coupon.customer_id, coupon.coupon_id),
-            "SET #st = :redeemed, order_id = :order, redeemed_at = :now, count_pending = :yes "
+            "SET #st = :redeemed, order_id = :order, redeemed_at = :now, count_pending = :yes, "
+            "order_paid_amount = :paid, discount_amount = :discount "
             "REMOVE locked_at, lock_expires_at, expires_at_epoch",
             f"attribute_exists(pk) AND ({allowed})",
             names=STATUS,
             values=values,
+        ).applied
+
+    def record_refund(
+        self, shop: str, coupon: Coupon, order_id: str, refund_id: str, amount: int
+    ) -> tuple[bool, Coupon | None]:
+        """Note a refund of the order that redeemed the coupon, once per refund id (stored as
+        ``refund:<order>:<refund>``): (True, the coupon after) or (False, as it is)."""
+        written = items.update(
+            coupon_key(shop, coupon.customer_id, coupon.coupon_id),
+            "SET #r = :amount",
+            "#st = :redeemed AND order_id = :order AND attribute_not_exists(#r)",
+            names={**STATUS, "#r": f"{REFUND_PREFIX}{order_id}:{refund_id}"},
+            values={"amount": amount, "redeemed": "redeemed", "order": order_id},
+            returns="ALL_NEW",
+        )
+        return written.applied, _found(written.item)
+
+    def give_back(self, shop: str, coupon: Coupon, order_id: str, expires_epoch: int | None) -> bool:
+        """redeemed by ``order_id`` -> available again (the order was fully refunded), the
+        return still to be counted (``return_pending``)."""
+        expression = (
+            "SET #st = :available, return_pending = :order, "
+            "returned_from = list_append(if_not_exists(returned_from, :none), :o)"
+        )
+        values: dict[str, Any] = {"available": "available", "redeemed": "redeemed", "order": order_id}
+        values.update(none=[], o=[order_id])
+        if expires_epoch is not None:
+            expression += ", expires_at_epoch = :exp"
+            values["exp"] = expires_epoch
+        return items.update(
+            coupon_key(shop, coupon.customer_id, coupon.coupon_id),
+            expression + " REMOVE order_id, redeemed_at, counted_by",
+            "#st = :redeemed AND order_id = :order",
+            names=STATUS,
+            values=values,
+        ).applied
+
+    def settle_return(self, shop: str, coupon: Coupon, order_id: str) -> bool:
+        """The return of ``order_id``'s redemption is counted: forget it and its amounts."""
+        return items.update(
+            coupon_key(shop, coupon.customer_id, coupon.coupon_id),
+            "REMOVE return_pending, order_paid_amount, discount_amount",
+            "return_pending = :order",
+            values={"order": order_id},
         ).applied
 
     def start_gift(

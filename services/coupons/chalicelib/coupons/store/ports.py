@@ -111,6 +111,12 @@ class Stock(Protocol):
     def undo_redemption(self, shop: str, coupon: Coupon, attempt: str) -> bool:
         """Take back a surplus count and its marker, once."""
 
+    def count_return(self, shop: str, coupon: Coupon, order_id: str) -> None:
+        """Count a redemption given back by a full refund, once (a marker on the shard)."""
+
+    def clear_return(self, shop: str, coupon: Coupon, order_id: str) -> None:
+        """Remove the counted return's marker."""
+
 
 class Limits(Protocol):
     def reserve(
@@ -149,7 +155,9 @@ class Coupons(Protocol):
     def release(self, shop: str, customer_id: str, coupon_id: str, order_id: str, status: str) -> bool:
         """locked to ``order_id`` -> ``status``; False if it was not."""
 
-    def redeem(self, shop: str, coupon: Coupon, order_id: str, now_iso: str) -> bool:
+    def redeem(
+        self, shop: str, coupon: Coupon, order_id: str, now_iso: str, paid_amount: int, discount: int
+    ) -> bool:
         """available, locked to ``order_id``, or still exactly as ``coupon`` (a lapsed lock of
         another order) -> redeemed by ``order_id``, its count pending."""
 
@@ -160,6 +168,17 @@ class Coupons(Protocol):
         self, shop: str, seen: Coupon, gift: dict[str, Any], until_iso: str, now_iso: str
     ) -> tuple[bool, Coupon | None]:
         """The coupon, still as ``seen`` and not expired -> ``gifting`` until ``until_iso``."""
+
+    def record_refund(
+        self, shop: str, coupon: Coupon, order_id: str, refund_id: str, amount: int
+    ) -> tuple[bool, Coupon | None]:
+        """Note a refund of the redeeming order once per refund id: (True, after) or (False, as is)."""
+
+    def give_back(self, shop: str, coupon: Coupon, order_id: str, expires_epoch: int | None) -> bool:
+        """redeemed by ``order_id`` -> available, its return pending a count."""
+
+    def settle_return(self, shop: str, coupon: Coupon, order_id: str) -> bool:
+        """Forget a counted return; False when it was forgotten already."""
 
     def end_gift(
         self, shop: str, customer_id: str, coupon_id: str, gift_id: str, status: str, gift: dict[str, Any]

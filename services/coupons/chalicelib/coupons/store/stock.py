@@ -9,6 +9,9 @@
   records that attempt (``counted_by``) and the marker is cleared; a marker that is not the
   coupon's ``counted_by`` is a late copy's surplus count and is undone. Four single-item
   writes instead of a transaction (moto copies the whole table for each, DESIGN.md).
+- **Totals.** A redemption's count also adds the coupon's discount and its order's GMV
+  (``discount_total``, ``gmv_total``); a redemption given back by a full refund is counted
+  in ``returned`` (and its amounts) under a ``return:<coupon>:<order>`` marker.
 - **Halts** (``halt``): a paused or ended template is marked on every shard, and a block is
   taken only from a shard that is not halted, in the same write: a pause is exact at once
   in every process, whatever their caches hold. Each mark carries the template version
@@ -29,6 +32,11 @@ from chalicelib.coupons.store.records import Coupon, Refused, Shard
 
 def _shard_of(shop: str, coupon: Coupon) -> Key:
     return shard_key(shop, coupon.template_id, coupon.shard)
+
+
+def _amounts(coupon: Coupon, sign: int) -> dict[str, int]:
+    """The discount and the order's GMV a redemption adds to the shard's totals (``sign``)."""
+    return {"d": sign * (coupon.discount_amount or 0), "g": sign * (coupon.order_paid_amount or 0)}
 
 
 def _marker(coupon: Coupon) -> dict[str, str]:
@@ -120,11 +128,29 @@ class DynamoStock:
     def count_redemption(self, shop: str, coupon: Coupon, attempt: str) -> bool:
         return items.update(
             _shard_of(shop, coupon),
-            "ADD redeemed :one SET inflight.#k = :attempt",
+            "ADD redeemed :one, discount_total :d, gmv_total :g SET inflight.#k = :attempt",
             "attribute_not_exists(inflight.#k)",
             names=_marker(coupon),
-            values={"one": 1, "attempt": attempt},
+            values={"one": 1, "attempt": attempt, **_amounts(coupon, 1)},
         ).applied
+
+    def count_return(self, shop: str, coupon: Coupon, order_id: str) -> None:
+        """Count a redemption given back by a full refund, under the marker
+        ``return:<coupon>:<order>`` (a retry finds it and counts nothing)."""
+        items.update(
+            _shard_of(shop, coupon),
+            "ADD returned :one, returned_discount :d, returned_gmv :g SET inflight.#k = :yes",
+            "attribute_not_exists(inflight.#k)",
+            names={"#k": f"return:{coupon.coupon_id}:{order_id}"},
+            values={"one": 1, "yes": True, **_amounts(coupon, 1)},
+        )
+
+    def clear_return(self, shop: str, coupon: Coupon, order_id: str) -> None:
+        items.update(
+            _shard_of(shop, coupon),
+            "REMOVE inflight.#k",
+            names={"#k": f"return:{coupon.coupon_id}:{order_id}"},
+        )
 
     def clear_redemption(self, shop: str, coupon: Coupon, attempt: str) -> None:
         items.update(
@@ -138,8 +164,8 @@ class DynamoStock:
     def undo_redemption(self, shop: str, coupon: Coupon, attempt: str) -> bool:
         return items.update(
             _shard_of(shop, coupon),
-            "ADD redeemed :minus REMOVE inflight.#k",
+            "ADD redeemed :minus, discount_total :d, gmv_total :g REMOVE inflight.#k",
             "inflight.#k = :attempt",
             names=_marker(coupon),
-            values={"minus": -1, "attempt": attempt},
+            values={"minus": -1, "attempt": attempt, **_amounts(coupon, -1)},
         ).applied

@@ -40,7 +40,7 @@ def _log() -> Any:
 
 def on_order_event(event: OrderEvent, stores: Stores | None = None) -> None:
     s = stores_or_default(stores)
-    if not event.coupon_id or event.type == "order.refunded":
+    if not event.coupon_id:
         return
     if not event.shop:
         _log().warning("order event without a shop dropped", extra={"event_id": event.event_id})
@@ -58,6 +58,9 @@ def on_order_event(event: OrderEvent, stores: Stores | None = None) -> None:
             return
         if event.type == "order.paid" and _paid(s, event, coupon):
             return
+        if event.type == "order.refunded":
+            _refunded(s, event, coupon)
+            return
 
 
 def _paid(s: Stores, event: OrderEvent, coupon: Coupon) -> bool:
@@ -70,9 +73,17 @@ def _paid(s: Stores, event: OrderEvent, coupon: Coupon) -> bool:
         _credit_link(s, event, coupon)
         return True
     if decision == domain.REDEEM:
-        if not s.coupons.redeem(shop, coupon, event.order_id, clock.iso(now)):
+        paid, discount = event.total_paid, _discount(s, event, coupon)
+        if not s.coupons.redeem(shop, coupon, event.order_id, clock.iso(now), paid, discount):
             return False
-        redeemed = dataclasses.replace(coupon, status="redeemed", order_id=event.order_id, count_pending=True)
+        redeemed = dataclasses.replace(
+            coupon,
+            status="redeemed",
+            order_id=event.order_id,
+            count_pending=True,
+            order_paid_amount=paid,
+            discount_amount=discount,
+        )
         settle_count(shop, redeemed, s)
         _credit_link(s, event, redeemed)
         return True
@@ -86,24 +97,69 @@ def _paid(s: Stores, event: OrderEvent, coupon: Coupon) -> bool:
     return True
 
 
+def _discount(s: Stores, event: OrderEvent, coupon: Coupon) -> int:
+    """What the coupon takes off the paid order's lines (the rules of ``validate``)."""
+    template = s.templates.get(str(event.shop), coupon.template_id)
+    lines = [domain.Line(line.product_id, line.quantity, line.unit_amount) for line in event.lines]
+    subtotal, _ = domain.in_scope_subtotal(lines, template.product_ids if template else None)
+    return domain.discount_for(coupon, subtotal)
+
+
 def _credit_link(s: Stores, event: OrderEvent, coupon: Coupon) -> None:
     """The share link the coupon was claimed through gets the redemption, the order's GMV
     (what was paid) and the coupon's discount on it, once per coupon (a redelivered payment
     finds it recorded)."""
     if not coupon.share_link_id:
         return
-    template = s.templates.get(str(event.shop), coupon.template_id)
-    lines = [domain.Line(line.product_id, line.quantity, line.unit_amount) for line in event.lines]
-    subtotal, _ = domain.in_scope_subtotal(lines, template.product_ids if template else None)
     s.links.record_redemption(
         str(event.shop),
         coupon.share_link_id,
         coupon.coupon_id,
         event.order_id,
-        sum(line.paid_amount for line in event.lines),
-        domain.discount_for(coupon, subtotal),
+        event.total_paid,
+        _discount(s, event, coupon),
         clock.iso(clock.now()),
     )
+
+
+def _refunded(s: Stores, event: OrderEvent, coupon: Coupon) -> None:
+    """A refund of the order that redeemed the coupon is noted once per refund id; once the
+    refunds add up to what the order paid, a template with ``return_on_refund`` gives the
+    coupon back (if it has not expired), and the return is counted on its shard once."""
+    shop, order = str(event.shop), event.order_id
+    if coupon.return_pending == order:  # given back, its count not settled yet (a crash)
+        _settle_return(s, shop, coupon, order)
+        return
+    if coupon.status != "redeemed" or coupon.order_id != order or event.refund is None:
+        return
+    template = s.templates.get(shop, coupon.template_id)
+    if template is None or not template.return_on_refund:
+        return
+    amount = sum(line.amount for line in event.refund.lines)
+    _, current = s.coupons.record_refund(shop, coupon, order, event.refund.refund_id, amount)
+    current = current or s.coupons.get(shop, coupon.customer_id, coupon.coupon_id)
+    if current is None or current.status != "redeemed" or current.order_id != order:
+        return
+    now = clock.now()
+    if not domain.fully_refunded(current.refunds, order, current.order_paid_amount) or domain.is_expired(
+        current, now
+    ):
+        return
+    expires = (
+        clock.epoch(clock.parse(current.expires_at)) + domain.RETENTION_DAYS * 86400
+        if current.expires_at
+        else None
+    )
+    if s.coupons.give_back(shop, current, order, expires):
+        if current.counted_by:  # the redemption's settled marker, if a crash left it on the shard
+            s.stock.clear_redemption(shop, current, current.counted_by)
+        _settle_return(s, shop, current, order)
+
+
+def _settle_return(s: Stores, shop: str, coupon: Coupon, order: str) -> None:
+    s.stock.count_return(shop, coupon, order)
+    if s.coupons.settle_return(shop, coupon, order):
+        s.stock.clear_return(shop, coupon, order)
 
 
 def settle_count(shop: str, coupon: Coupon, stores: Stores | None = None) -> None:

@@ -67,7 +67,9 @@ def template_out(template: Template, shards: list[Shard], now: datetime) -> Temp
             "stock_shards": template.shard_count,
             "lock_ttl_seconds": template.lock_ttl_seconds or domain.DEFAULT_LOCK_TTL_SECONDS,
             "issued_count": issued,
-            "redeemed_count": sum(s.redeemed for s in shards),
+            "redeemed_count": sum(s.redeemed - s.returned for s in shards),
+            "discount_total_amount": sum(s.discount_total - s.returned_discount for s in shards),
+            "redeemed_gmv_amount": sum(s.gmv_total - s.returned_gmv for s in shards),
             "remaining_stock": template.total_stock - issued,
         }
     )

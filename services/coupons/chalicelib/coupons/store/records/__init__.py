@@ -8,7 +8,12 @@ recorded (``skipped``/``failed`` totals instead of ``skipped_by``/``failed_by``)
 
 from __future__ import annotations
 
-from chalicelib.coupons.store.records.common import FAILED_PREFIX, SAMPLE_PREFIX, SKIPPED_PREFIX
+from chalicelib.coupons.store.records.common import (
+    FAILED_PREFIX,
+    REFUND_PREFIX,
+    SAMPLE_PREFIX,
+    SKIPPED_PREFIX,
+)
 from chalicelib.coupons.store.records.coupons import (
     Coupon,
 )
@@ -40,6 +45,7 @@ __all__ = [
     "CodeBatch",
     "Coupon",
     "FAILED_PREFIX",
+    "REFUND_PREFIX",
     "Gift",
     "Grant",
     "Job",

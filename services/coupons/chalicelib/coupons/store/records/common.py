@@ -8,6 +8,7 @@ from typing import Any
 SKIPPED_PREFIX = "skipped:"
 FAILED_PREFIX = "failed:"
 SAMPLE_PREFIX = "sample:"
+REFUND_PREFIX = "refund:"  # a coupon's refunds: refund:<order>:<refund id> -> amount
 
 
 def _opt_int(value: Any) -> int | None:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.coupons.store.records.common import (
-    _opt_int,
-    _plain,
-)
+from chalicelib.coupons.store.records.common import REFUND_PREFIX, _opt_int, _plain, _reasons
 
 # ---- coupons -----------------------------------------------------------------------------
 
@@ -47,6 +44,11 @@ class Coupon:
     revoked_at: str | None = None
     revoke_reason: str | None = None
     share_link_id: str | None = None
+    order_paid_amount: int | None = None  # what the redeeming order paid
+    discount_amount: int | None = None  # what this coupon took off it
+    returned_from: tuple[str, ...] = ()  # orders fully refunded that gave it back
+    return_pending: str | None = None  # the order whose given-back redemption is not counted yet
+    refunds: dict[str, int] = field(default_factory=dict)  # "<order>:<refund id>" -> amount
     gift_expires_at: str | None = None
     gift: dict[str, Any] | None = None  # the gift it was given in or came from (domain.gifts)
 
@@ -82,6 +84,11 @@ class Coupon:
             revoked_at=item.get("revoked_at"),
             revoke_reason=item.get("revoke_reason"),
             share_link_id=item.get("share_link_id"),
+            order_paid_amount=_opt_int(item.get("order_paid_amount")),
+            discount_amount=_opt_int(item.get("discount_amount")),
+            returned_from=tuple(item.get("returned_from") or ()),
+            return_pending=item.get("return_pending"),
+            refunds=_reasons(item, REFUND_PREFIX),
             gift_expires_at=item.get("gift_expires_at"),
             gift=dict(item["gift"]) if item.get("gift") else None,
         )
@@ -98,4 +105,10 @@ class Coupon:
             item["conflict_events"] = set(self.conflict_events)
         else:
             item.pop("conflict_events")
+        if self.returned_from:
+            item["returned_from"] = list(self.returned_from)
+        else:
+            item.pop("returned_from")
+        item.pop("refunds")
+        item.update({REFUND_PREFIX + k: v for k, v in self.refunds.items()})
         return item

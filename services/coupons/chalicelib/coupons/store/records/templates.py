@@ -41,6 +41,7 @@ class Template:
     version: int = 0
     lock_ttl_seconds: int | None = None
     giftable: bool = False
+    return_on_refund: bool = False
     pending_adds: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
@@ -68,6 +69,7 @@ class Template:
             version=int(item.get("version", 0)),
             lock_ttl_seconds=_opt_int(item.get("lock_ttl_seconds")),
             giftable=bool(item.get("giftable", False)),
+            return_on_refund=bool(item.get("return_on_refund", False)),
             pending_adds={str(k): [int(n) for n in v] for k, v in (item.get("pending_adds") or {}).items()},
         )
 
@@ -94,6 +96,11 @@ class Shard:
     inflight: dict[str, Any] = field(default_factory=dict)
     halted: str | None = None
     halt_version: int = 0
+    discount_total: int = 0
+    gmv_total: int = 0
+    returned: int = 0
+    returned_discount: int = 0
+    returned_gmv: int = 0
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Shard:
@@ -104,6 +111,11 @@ class Shard:
             inflight=dict(item.get("inflight") or {}),
             halted=item.get("halted"),
             halt_version=int(item.get("halt_version", 0)),
+            discount_total=int(item.get("discount_total", 0)),
+            gmv_total=int(item.get("gmv_total", 0)),
+            returned=int(item.get("returned", 0)),
+            returned_discount=int(item.get("returned_discount", 0)),
+            returned_gmv=int(item.get("returned_gmv", 0)),
         )
 
     def to_item(self) -> dict[str, Any]:
