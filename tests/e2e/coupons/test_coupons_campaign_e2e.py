@@ -153,3 +153,33 @@ def test_of_20_friends_accepting_one_gift_at_once_exactly_one_gets_it(stack_url,
     assert len(owners) == 1
     left = http.get(f"{stack_url}/coupons/me", headers=giver).json()["items"]
     assert [c["status"] for c in left] == ["gifted"]
+
+
+def test_32_concurrent_locks_take_exactly_what_the_budget_holds(stack_url, http, bearer):
+    shop_id = shop()
+    tid = create(stack_url, http, bearer, shop_id, total_stock=40, budget_amount=5000)  # 10 locks of 500
+    subs = [f"b{n}" for n in range(CLIENTS)]
+    coupons = {}
+    for sub in subs:
+        claim = http.post(
+            f"{stack_url}/coupons/templates/{tid}/claim", headers=bearer("customer", shop=shop_id, sub=sub)
+        )
+        coupons[sub] = claim.json()["coupon_id"]
+    gate = threading.Barrier(CLIENTS)
+
+    def lock(sub: str) -> tuple[int, str | None]:
+        session = requests.Session()
+        gate.wait(timeout=30)
+        answer = session.post(
+            f"{stack_url}/coupons/{coupons[sub]}/lock",
+            json={"order_id": f"o-{sub}"},
+            headers=bearer("customer", shop=shop_id, sub=sub),
+        )
+        return answer.status_code, None if answer.status_code == 200 else answer.json()["error"]["code"]
+
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        results = list(pool.map(lock, subs))
+    assert results.count((200, None)) == 10, results
+    assert results.count((409, "budget_exhausted")) == CLIENTS - 10, results
+    read = http.get(f"{stack_url}/coupons/templates/{tid}", headers=bearer("merchant", shop=shop_id)).json()
+    assert read["budget_used_amount"] == 5000

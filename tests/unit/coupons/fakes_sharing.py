@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from chalicelib.coupons.store.records import Code, CodeBatch, Gift, LinkTally, ShareLink
+from chalicelib.coupons.store.records import Budget, Code, CodeBatch, Gift, LinkTally, ShareLink
 
 from .fakes import Key, _Counted
 from .fakes_jobs import _add
@@ -159,3 +159,58 @@ class FakeGifts(_Counted):
             return False, current
         self.items[(shop, gift_id)] = dataclasses.replace(current, status="cancelled")
         return True, self.items[(shop, gift_id)]
+
+
+class FakeBudgets(_Counted):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[Key, Budget] = {}
+
+    def create(self, shop: str, template_id: str) -> None:
+        self.items.setdefault((shop, template_id), Budget())
+
+    def get(self, shop: str, template_id: str) -> Budget:
+        return self.items.get((shop, template_id), Budget())
+
+    def _set(
+        self, shop: str, template_id: str, used: int, holds: dict[str, int], until: dict[str, str]
+    ) -> None:
+        self.items[(shop, template_id)] = Budget(used, holds, until)
+
+    def reserve(
+        self, shop: str, template_id: str, coupon_id: str, amount: int, until_iso: str, limit: int
+    ) -> Any:
+        self._call("reserve")
+        b = self.get(shop, template_id)
+        if coupon_id in b.holds:
+            self._set(shop, template_id, b.used, b.holds, {**b.hold_until, coupon_id: until_iso})
+            return "held"
+        if b.used > limit - amount:
+            return "exhausted"
+        self._set(
+            shop,
+            template_id,
+            b.used + amount,
+            {**b.holds, coupon_id: amount},
+            {**b.hold_until, coupon_id: until_iso},
+        )
+        return "reserved"
+
+    def _drop(self, shop: str, template_id: str, coupon_id: str, delta: int) -> None:
+        b = self.get(shop, template_id)
+        holds = {k: v for k, v in b.holds.items() if k != coupon_id}
+        until = {k: v for k, v in b.hold_until.items() if k != coupon_id}
+        self._set(shop, template_id, b.used + delta, holds, until)
+
+    def release(self, shop: str, template_id: str, coupon_id: str, amount: int) -> None:
+        if self.get(shop, template_id).holds.get(coupon_id) == amount:
+            self._drop(shop, template_id, coupon_id, -amount)
+
+    def reclaim(self, shop: str, template_id: str, coupon_id: str, amount: int, until_iso: str) -> None:
+        b = self.get(shop, template_id)
+        if b.holds.get(coupon_id) == amount and b.hold_until.get(coupon_id) == until_iso:
+            self._drop(shop, template_id, coupon_id, -amount)
+
+    def settle(self, shop: str, template_id: str, coupon_id: str, held: int, taken: int) -> None:
+        if self.get(shop, template_id).holds.get(coupon_id) == held:
+            self._drop(shop, template_id, coupon_id, taken - held)

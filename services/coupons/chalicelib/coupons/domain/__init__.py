@@ -14,6 +14,8 @@ from chalicelib.coupons.domain.campaign import (
     DEFAULT_LOCK_TTL_SECONDS,
     MAX_STOCK_SHARDS,
     STATUSES,
+    budget_hold,
+    budget_refusal,
     claim_refusal,
     lock_expiry,
     lock_lapsed,
@@ -27,6 +29,7 @@ from chalicelib.coupons.domain.campaign import (
 from chalicelib.coupons.domain.coupons import (
     ALREADY_DONE,
     BELOW_MIN_SPEND,
+    CONFLICT_BUDGET,
     CONFLICT_EXPIRED,
     CONFLICT_LOCKED,
     CONFLICT_NOT_AVAILABLE,
@@ -85,10 +88,13 @@ from chalicelib.coupons.domain.terms import (
 )
 
 __all__ = [
+    "CONFLICT_BUDGET",
     "CONFLICT_NOT_AVAILABLE",
     "DEFAULT_LOCK_TTL_SECONDS",
     "MAX_STOCK_SHARDS",
     "STATUSES",
+    "budget_hold",
+    "budget_refusal",
     "claim_refusal",
     "lock_expiry",
     "lock_lapsed",

@@ -191,3 +191,18 @@ def lock_lapsed(coupon: CouponTerms, now: datetime) -> bool:
             return False
         return now >= lock_expiry(_parse(coupon.locked_at), None)
     return now >= _parse(until)
+
+
+# ---- budgets -------------------------------------------------------------------------------
+
+
+def budget_hold(coupon: CouponTerms) -> int:
+    """What a lock of the coupon holds of its template's budget: the most it can take off an
+    order (its amount, or a percent_off coupon's ``max_discount_amount``; a budget needs one)."""
+    if coupon.kind == "percent_off":
+        return int(coupon.max_discount_amount or 0)
+    return int(coupon.amount_off or 0)
+
+
+def budget_refusal() -> Conflict:
+    return Conflict("this campaign's discount budget is used up", code="budget_exhausted")

@@ -184,6 +184,7 @@ CONFLICT_LOCKED = "locked_to_another_order"
 CONFLICT_REDEEMED = "already_redeemed"
 CONFLICT_EXPIRED = "expired"
 CONFLICT_NOT_AVAILABLE = "not_available"  # revoked, given away, or being given
+CONFLICT_BUDGET = "budget_exhausted"  # paid without a lock when the template's budget was used up
 MAX_CONFLICTS = 20  # kept per coupon (the first ones); later conflicts are only logged
 
 

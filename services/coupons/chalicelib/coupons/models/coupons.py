@@ -19,10 +19,13 @@ class CouponConflict(Out):
     """An ``order.paid`` that named this coupon but could not redeem it."""
 
     order_id: str = Field(description="The paid order that named the coupon.")
-    reason: Literal["locked_to_another_order", "already_redeemed", "expired", "not_available"] = Field(
+    reason: Literal[
+        "locked_to_another_order", "already_redeemed", "expired", "not_available", "budget_exhausted"
+    ] = Field(
         description="locked_to_another_order: the coupon is locked to the order in ``order_id`` of the "
         "coupon; already_redeemed: another order redeemed it; expired: it had expired when the order "
-        "was paid; not_available: it was revoked, given away, or being given"
+        "was paid; not_available: it was revoked, given away, or being given; budget_exhausted: paid "
+        "without a lock when the template's discount budget was used up"
     )
     event_id: str = Field(description="The order event; a redelivered event is recorded once.")
     at: str = Field(description="When the conflict was recorded.")

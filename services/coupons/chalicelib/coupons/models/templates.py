@@ -55,6 +55,12 @@ class TemplateIn(In):
         default=False,
         description="A coupon whose order is refunded in full comes back to its owner, if still valid.",
     )
+    budget_amount: PositiveAmount | None = Field(
+        default=None,
+        description="Caps the total discount of its redemptions: each lock holds the coupon's largest "
+        "discount (a percent_off template needs max_discount_amount), a lock beyond it is 409 "
+        "budget_exhausted, a release gives it back, a redemption keeps what it really took.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TemplateIn:
@@ -73,6 +79,10 @@ class TemplateIn(In):
         ]
         if foreign:
             raise ValueError(f"{', '.join(foreign)} not allowed for {self.kind} templates")
+        if self.budget_amount is not None and self.kind == "percent_off" and self.max_discount_amount is None:
+            raise ValueError(
+                "a budget on a percent_off template needs max_discount_amount (what a lock holds)"
+            )
         if self.kind == "lucky":
             if self.total_stock > MAX_LUCKY_STOCK:
                 raise ValueError(f"lucky templates hold at most {MAX_LUCKY_STOCK} coupons")
@@ -120,6 +130,10 @@ class TemplateOut(Out):
     redeemed_count: int = Field(description="Redemptions, less those given back by a full refund.")
     remaining_stock: int
     discount_total_amount: int = Field(description="The discount its redemptions gave (minor units).")
+    budget_amount: int | None = None
+    budget_used_amount: int | None = Field(
+        default=None, description="Held by running locks plus taken by redemptions (with a budget)."
+    )
     redeemed_gmv_amount: int = Field(description="What the orders that redeemed its coupons paid.")
 
 

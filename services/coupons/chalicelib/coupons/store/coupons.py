@@ -77,12 +77,16 @@ class DynamoCoupons:
         return [Coupon.from_item(i) for i in found]
 
     def lock(
-        self, shop: str, seen: Coupon, order_id: str, now_iso: str, until_iso: str
+        self, shop: str, seen: Coupon, order_id: str, now_iso: str, until_iso: str, hold: int | None = None
     ) -> tuple[bool, Coupon | None]:
-        values = {"locked": "locked", "order": order_id, "now": now_iso, "until": until_iso}
+        values: dict[str, Any] = {"locked": "locked", "order": order_id, "now": now_iso, "until": until_iso}
+        expression = "SET #st = :locked, order_id = :order, locked_at = :now, lock_expires_at = :until"
+        if hold is not None:
+            expression += ", budget_hold = :hold"
+            values["hold"] = hold
         written = items.update(
             coupon_key(shop, seen.customer_id, seen.coupon_id),
-            "SET #st = :locked, order_id = :order, locked_at = :now, lock_expires_at = :until",
+            expression,
             f"attribute_exists(pk) AND {_as_seen(seen, values)}"
             " AND (attribute_not_exists(expires_at) OR expires_at > :now)",
             names=STATUS,
@@ -94,14 +98,21 @@ class DynamoCoupons:
     def release(self, shop: str, customer_id: str, coupon_id: str, order_id: str, status: str) -> bool:
         return items.update(
             coupon_key(shop, customer_id, coupon_id),
-            "SET #st = :status REMOVE order_id, locked_at, lock_expires_at",
+            "SET #st = :status REMOVE order_id, locked_at, lock_expires_at, budget_hold",
             "#st = :locked AND order_id = :order",
             names=STATUS,
             values={"status": status, "locked": "locked", "order": order_id},
         ).applied
 
     def redeem(
-        self, shop: str, coupon: Coupon, order_id: str, now_iso: str, paid_amount: int, discount: int
+        self,
+        shop: str,
+        coupon: Coupon,
+        order_id: str,
+        now_iso: str,
+        paid_amount: int,
+        discount: int,
+        hold: int | None = None,
     ) -> bool:
         values: dict[str, Any] = {
             "redeemed": "redeemed",
@@ -113,6 +124,9 @@ class DynamoCoupons:
             "paid": paid_amount,
             "discount": discount,
         }
+        held = ", budget_hold = :hold" if hold is not None else ""
+        if hold is not None:
+            values["hold"] = hold
         allowed = "#st = :available OR (#st = :locked AND order_id = :order)"
         if coupon.status not in ("available", "locked") or (
             coupon.status == "locked" and coupon.order_id != order_id
@@ -123,7 +137,7 @@ class DynamoCoupons:
         return items.update(
             coupon_key(shop, coupon.customer_id, coupon.coupon_id),
             "SET #st = :redeemed, order_id = :order, redeemed_at = :now, count_pending = :yes, "
-            "order_paid_amount = :paid, discount_amount = :discount "
+            f"order_paid_amount = :paid, discount_amount = :discount{held} "
             "REMOVE locked_at, lock_expires_at, expires_at_epoch",
             f"attribute_exists(pk) AND ({allowed})",
             names=STATUS,

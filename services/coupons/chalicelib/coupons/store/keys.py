@@ -26,6 +26,7 @@ Every key carries the shop, so another shop's id is simply not found.
   ``gsi1`` (``xbatch#<shop>#<batch>``, the index).
 - ``xtry#<shop>#<customer>#<window>`` / ``try``: a customer's wrong codes in one window.
 - ``gift#<shop>#<gift>`` / ``gift``: a gift of a coupon (``store.gifts``).
+- ``budget#<shop>#<template>`` / ``budget``: a template's discount budget (``store.budgets``).
 """
 
 from __future__ import annotations
@@ -148,6 +149,10 @@ def attempts_key(shop: str, customer_id: str, window: int) -> Key:
 
 def gift_key(shop: str, gift_id: str) -> Key:
     return {"pk": join("gift", shop, gift_id), "sk": "gift"}
+
+
+def budget_key(shop: str, template_id: str) -> Key:
+    return {"pk": join("budget", shop, template_id), "sk": "budget"}
 
 
 def attribute_key(item_key: Key) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 from campaign_shared.storage.paging import PageParams
 from chalicelib.coupons.store.records import (
+    Budget,
     Change,
     Code,
     CodeBatch,
@@ -147,16 +148,23 @@ class Coupons(Protocol):
         """Every coupon of the customer, oldest first."""
 
     def lock(
-        self, shop: str, seen: Coupon, order_id: str, now_iso: str, until_iso: str
+        self, shop: str, seen: Coupon, order_id: str, now_iso: str, until_iso: str, hold: int | None = None
     ) -> tuple[bool, Coupon | None]:
         """The coupon, still as ``seen`` and not expired -> locked to ``order_id`` until
-        ``until_iso``: (True, new) or (False, as it is)."""
+        ``until_iso`` (holding ``hold`` of its template's budget): (True, new) or (False, as it is)."""
 
     def release(self, shop: str, customer_id: str, coupon_id: str, order_id: str, status: str) -> bool:
         """locked to ``order_id`` -> ``status``; False if it was not."""
 
     def redeem(
-        self, shop: str, coupon: Coupon, order_id: str, now_iso: str, paid_amount: int, discount: int
+        self,
+        shop: str,
+        coupon: Coupon,
+        order_id: str,
+        now_iso: str,
+        paid_amount: int,
+        discount: int,
+        hold: int | None = None,
     ) -> bool:
         """available, locked to ``order_id``, or still exactly as ``coupon`` (a lapsed lock of
         another order) -> redeemed by ``order_id``, its count pending."""
@@ -289,3 +297,22 @@ class Gifts(Protocol):
 
     def cancel(self, shop: str, gift_id: str) -> tuple[bool, Gift | None]:
         """open -> cancelled (True also when it is cancelled already)."""
+
+
+class Budgets(Protocol):
+    def create(self, shop: str, template_id: str) -> None: ...
+
+    def get(self, shop: str, template_id: str) -> Budget: ...
+
+    def reserve(
+        self, shop: str, template_id: str, coupon_id: str, amount: int, until_iso: str, limit: int
+    ) -> Literal["reserved", "held", "exhausted"]:
+        """Hold ``amount`` for the coupon within ``limit`` (``held``: it holds some already)."""
+
+    def release(self, shop: str, template_id: str, coupon_id: str, amount: int) -> None: ...
+
+    def reclaim(self, shop: str, template_id: str, coupon_id: str, amount: int, until_iso: str) -> None:
+        """Release a hold whose lock lapsed, if it is still that hold."""
+
+    def settle(self, shop: str, template_id: str, coupon_id: str, held: int, taken: int) -> None:
+        """A redemption keeps ``taken`` of its ``held``: the hold goes, once."""

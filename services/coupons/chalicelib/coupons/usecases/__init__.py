@@ -2,7 +2,8 @@
 ``templates``, ``claims`` (claims, stock blocks, grants), ``wallet`` (a customer's coupons,
 validate, lock), ``bulk`` (issue jobs and their chunks), ``orders`` (order events),
 ``revokes``, ``campaign`` (list, pause/resume/end, edit, history), ``links`` (share links),
-``codes`` (one-time claim links and exchange codes), ``gifts``.
+``codes`` (one-time claim links and exchange codes), ``gifts``, ``budgets`` (discount
+budgets).
 
 Every use case takes its repositories as ``Stores`` (``stores=None``: the DynamoDB ones), so
 the unit tests run the protocols on in-memory fakes.
@@ -27,11 +28,13 @@ class Stores:
     links: ports.ShareLinks
     codes: ports.Codes
     gifts: ports.Gifts
+    budgets: ports.Budgets
 
 
 @functools.cache
 def dynamo_stores() -> Stores:
     """The DynamoDB repositories (one set per process: the template caches live in them)."""
+    from chalicelib.coupons.store.budgets import DynamoBudgets
     from chalicelib.coupons.store.codes import DynamoCodes
     from chalicelib.coupons.store.coupons import DynamoCoupons
     from chalicelib.coupons.store.gifts import DynamoGifts
@@ -52,6 +55,7 @@ def dynamo_stores() -> Stores:
         DynamoShareLinks(),
         DynamoCodes(),
         DynamoGifts(),
+        DynamoBudgets(),
     )
 
 

@@ -58,7 +58,8 @@ def _settle(s: Stores, shop: str, template: Template) -> list[Shard]:
 def get_template(shop: str, template_id: str, stores: Stores | None = None) -> TemplateOut:
     s = stores_or_default(stores)
     template = template_or_404(s, shop, template_id, fresh=True)
-    return template_out(template, _settle(s, shop, template), clock.now())
+    used = s.budgets.get(shop, template_id).used if template.budget_amount is not None else None
+    return template_out(template, _settle(s, shop, template), clock.now(), used)
 
 
 def list_templates(shop: str, query: TemplateQuery, stores: Stores | None = None) -> TemplatePage:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from campaign_shared import clock
@@ -27,7 +28,7 @@ from campaign_shared.events import OrderEvent
 from campaign_shared.storage import retry
 from chalicelib.coupons import domain
 from chalicelib.coupons.store.records import Coupon
-from chalicelib.coupons.usecases import Stores, stores_or_default
+from chalicelib.coupons.usecases import Stores, budgets, stores_or_default
 
 ATTEMPTS = 5  # re-reads when the coupon changes under an event; then the message is retried (503)
 
@@ -54,7 +55,8 @@ def on_order_event(event: OrderEvent, stores: Stores | None = None) -> None:
             return
         if event.type == "order.cancelled":
             status = domain.status_after_release(coupon, clock.now())
-            s.coupons.release(event.shop, event.customer_id, event.coupon_id, event.order_id, status)
+            if s.coupons.release(event.shop, event.customer_id, event.coupon_id, event.order_id, status):
+                budgets.release(s, event.shop, coupon.template_id, coupon.coupon_id, coupon.budget_hold)
             return
         if event.type == "order.paid" and _paid(s, event, coupon):
             return
@@ -70,23 +72,30 @@ def _paid(s: Stores, event: OrderEvent, coupon: Coupon) -> bool:
     decision = domain.paid_decision(coupon, event.order_id, paid_at)
     if decision == domain.ALREADY_DONE:
         settle_count(shop, coupon, s)
+        _settle_budget(s, shop, coupon, coupon.budget_hold, coupon.discount_amount)
         _credit_link(s, event, coupon)
         return True
     if decision == domain.REDEEM:
         paid, discount = event.total_paid, _discount(s, event, coupon)
-        if not s.coupons.redeem(shop, coupon, event.order_id, clock.iso(now), paid, discount):
+        held = _budget_for_payment(s, shop, coupon, discount, now)
+        amount = held if isinstance(held, int) else None
+        if held == "refused":
+            decision = domain.CONFLICT_BUDGET
+        elif not s.coupons.redeem(shop, coupon, event.order_id, clock.iso(now), paid, discount, amount):
             return False
-        redeemed = dataclasses.replace(
-            coupon,
-            status="redeemed",
-            order_id=event.order_id,
-            count_pending=True,
-            order_paid_amount=paid,
-            discount_amount=discount,
-        )
-        settle_count(shop, redeemed, s)
-        _credit_link(s, event, redeemed)
-        return True
+        else:
+            _settle_budget(s, shop, coupon, amount, discount)
+            redeemed = dataclasses.replace(
+                coupon,
+                status="redeemed",
+                order_id=event.order_id,
+                count_pending=True,
+                order_paid_amount=paid,
+                discount_amount=discount,
+            )
+            settle_count(shop, redeemed, s)
+            _credit_link(s, event, redeemed)
+            return True
     entry = {"order_id": event.order_id, "reason": decision, "event_id": event.event_id, "at": clock.iso(now)}
     release = decision == domain.CONFLICT_EXPIRED and coupon.status == "locked"
     result = s.coupons.record_conflict(shop, coupon, entry, domain.MAX_CONFLICTS, release)
@@ -95,6 +104,32 @@ def _paid(s: Stores, event: OrderEvent, coupon: Coupon) -> bool:
     if result == "full":
         _log().warning("coupon conflict not recorded: the coupon holds the most kept", extra=entry)
     return True
+
+
+PAYMENT_HOLD_SECONDS = 300  # a payment's hold is not reclaimed while the payment is applied
+
+
+def _budget_for_payment(
+    s: Stores, shop: str, coupon: Coupon, discount: int, now: datetime
+) -> int | None | str:
+    """What of its template's budget the payment redeems the coupon with: the hold its lock
+    made (made again if it was reclaimed after the lock lapsed), or, paid without a lock,
+    the discount itself; ``None`` without a budget; ``"refused"`` when the budget cannot take
+    it (the payment is then a ``budget_exhausted`` conflict: the coupon is not redeemed)."""
+    template = s.templates.get(shop, coupon.template_id)
+    if template is None or template.budget_amount is None:
+        return None
+    amount = coupon.budget_hold if coupon.budget_hold is not None else discount
+    if not budgets.hold(
+        s, shop, template, coupon.coupon_id, amount, now + timedelta(seconds=PAYMENT_HOLD_SECONDS)
+    ):
+        return "refused"
+    return amount
+
+
+def _settle_budget(s: Stores, shop: str, coupon: Coupon, held: int | None, taken: int | None) -> None:
+    if held is not None and taken is not None:
+        s.budgets.settle(shop, coupon.template_id, coupon.coupon_id, held, taken)
 
 
 def _discount(s: Stores, event: OrderEvent, coupon: Coupon) -> int:

@@ -53,11 +53,15 @@ def create_template(
         }
     )
     created = Change(version=1, at=clock.iso(now), actor=actor, action="created")
+    if template.budget_amount is not None:
+        s.budgets.create(shop, template.template_id)
     s.templates.create(shop, template, caps, domain.lucky_chunks(lucky), created)
     return template_out(template, [Shard(cap=cap) for cap in caps], now)
 
 
-def template_out(template: Template, shards: list[Shard], now: datetime) -> TemplateOut:
+def template_out(
+    template: Template, shards: list[Shard], now: datetime, budget_used: int | None = None
+) -> TemplateOut:
     issued = sum(s.taken for s in shards)
     return TemplateOut.model_validate(
         {
@@ -70,6 +74,7 @@ def template_out(template: Template, shards: list[Shard], now: datetime) -> Temp
             "redeemed_count": sum(s.redeemed - s.returned for s in shards),
             "discount_total_amount": sum(s.discount_total - s.returned_discount for s in shards),
             "redeemed_gmv_amount": sum(s.gmv_total - s.returned_gmv for s in shards),
+            "budget_used_amount": budget_used,
             "remaining_stock": template.total_stock - issued,
         }
     )

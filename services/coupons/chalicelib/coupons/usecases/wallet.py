@@ -21,7 +21,7 @@ from chalicelib.coupons.models import (
     ValidateOut,
 )
 from chalicelib.coupons.store.records import Coupon
-from chalicelib.coupons.usecases import Stores, claims, stores_or_default
+from chalicelib.coupons.usecases import Stores, budgets, claims, stores_or_default
 
 NOT_AVAILABLE_BECAUSE = {
     "locked": "the coupon is locked to another order",
@@ -134,7 +134,8 @@ def lock(
     shop: str, customer_id: str, coupon_id: str, order_id: str, stores: Stores | None = None
 ) -> CouponOut:
     """Bind the coupon to one order for its lock time (``domain.campaign``); the same order
-    again is a no-op, another is 409 while the lock runs. Read, decide, then write only if
+    again is a no-op, another is 409 while the lock runs; a template's budget that cannot
+    hold the coupon's discount is 409 ``budget_exhausted``. Read, decide, then write only if
     the coupon is still as read."""
     s = stores_or_default(stores)
     for _ in retry.attempts(LOCK_ATTEMPTS, busy=f"coupon {coupon_id} kept changing; retry shortly"):
@@ -148,7 +149,13 @@ def lock(
                 NOT_AVAILABLE_BECAUSE.get(decision, "the coupon cannot be used"), code="not_available"
             )
         until = domain.lock_expiry(now, coupon.lock_ttl_seconds)
-        applied, locked = s.coupons.lock(shop, coupon, order_id, clock.iso(now), clock.iso(until))
+        template = s.templates.get(shop, coupon.template_id)
+        held = None
+        if template is not None and template.budget_amount is not None:
+            held = domain.budget_hold(coupon)
+            if not budgets.hold(s, shop, template, coupon.coupon_id, held, until):
+                raise domain.budget_refusal()
+        applied, locked = s.coupons.lock(shop, coupon, order_id, clock.iso(now), clock.iso(until), held)
         if applied and locked is not None:
             return coupon_out(locked, now)
     raise AssertionError("unreachable")  # retry.attempts raises once it runs out
@@ -170,6 +177,7 @@ def unlock(shop: str, customer_id: str, coupon_id: str, stores: Stores | None = 
             return coupon_out(coupon, now)
         status = domain.status_after_release(coupon, now)
         if s.coupons.release(shop, customer_id, coupon_id, str(coupon.order_id), status):
+            budgets.release(s, shop, coupon.template_id, coupon_id, coupon.budget_hold)
             return coupon_out(
                 replace(coupon, status=status, order_id=None, locked_at=None, lock_expires_at=None), now
             )

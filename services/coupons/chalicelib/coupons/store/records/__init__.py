@@ -32,6 +32,7 @@ from chalicelib.coupons.store.records.sharing import (
     ShareLink,
 )
 from chalicelib.coupons.store.records.templates import (
+    Budget,
     Change,
     Refused,
     Shard,
@@ -39,6 +40,7 @@ from chalicelib.coupons.store.records.templates import (
 )
 
 __all__ = [
+    "Budget",
     "BlockRef",
     "Change",
     "Code",

@@ -47,6 +47,7 @@ class Coupon:
     order_paid_amount: int | None = None  # what the redeeming order paid
     discount_amount: int | None = None  # what this coupon took off it
     returned_from: tuple[str, ...] = ()  # orders fully refunded that gave it back
+    budget_hold: int | None = None  # what its lock holds of the template's budget
     return_pending: str | None = None  # the order whose given-back redemption is not counted yet
     refunds: dict[str, int] = field(default_factory=dict)  # "<order>:<refund id>" -> amount
     gift_expires_at: str | None = None
@@ -88,6 +89,7 @@ class Coupon:
             discount_amount=_opt_int(item.get("discount_amount")),
             returned_from=tuple(item.get("returned_from") or ()),
             return_pending=item.get("return_pending"),
+            budget_hold=_opt_int(item.get("budget_hold")),
             refunds=_reasons(item, REFUND_PREFIX),
             gift_expires_at=item.get("gift_expires_at"),
             gift=dict(item["gift"]) if item.get("gift") else None,

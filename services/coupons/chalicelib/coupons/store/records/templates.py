@@ -42,6 +42,7 @@ class Template:
     lock_ttl_seconds: int | None = None
     giftable: bool = False
     return_on_refund: bool = False
+    budget_amount: int | None = None
     pending_adds: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
@@ -70,6 +71,7 @@ class Template:
             lock_ttl_seconds=_opt_int(item.get("lock_ttl_seconds")),
             giftable=bool(item.get("giftable", False)),
             return_on_refund=bool(item.get("return_on_refund", False)),
+            budget_amount=_opt_int(item.get("budget_amount")),
             pending_adds={str(k): [int(n) for n in v] for k, v in (item.get("pending_adds") or {}).items()},
         )
 
@@ -168,3 +170,21 @@ class Change:
 
     def to_item(self) -> dict[str, Any]:
         return {**_plain(self), "changes": dict(self.changes)}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A template's discount budget: ``used`` (held by locks and taken by redemptions) and the
+    holds by coupon (the amount, and when the lock holding it lapses)."""
+
+    used: int = 0
+    holds: dict[str, int] = field(default_factory=dict)
+    hold_until: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Budget:
+        return cls(
+            used=int(item.get("used", 0)),
+            holds={str(k): int(v) for k, v in (item.get("holds") or {}).items()},
+            hold_until={str(k): str(v) for k, v in (item.get("hold_until") or {}).items()},
+        )
