@@ -144,3 +144,23 @@ def test_a_revoke_of_a_grant_that_issued_nothing_fails_and_malformed_ones_dead_l
     dlq = aws["resources"]["queues"]["coupons"]["dlq_url"]
     dead = aws["sqs"].receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
     assert [json.loads(m["Body"]).get("grant_id") for m in dead] == [5]
+
+
+def test_a_coupon_whose_lock_lapsed_is_revoked(gateway, auth, aws, drain, monkeypatch):
+    from datetime import timedelta
+
+    from campaign_shared import clock
+
+    tid = _template(gateway, auth)
+    coupon_id = _granted(gateway, auth, aws, drain, tid, "carol", "g-lapsed")
+    carol = auth("customer", sub="carol")
+    assert (
+        gateway.post(f"/coupons/{coupon_id}/lock", {"order_id": "o-dummy"}, headers=carol).status_code == 200
+    )
+    start = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(hours=1))  # past the default 1,800 s
+    messaging.send("coupons", _revoke("g-lapsed", "carol"))
+    drain("coupons")
+    answers = {r["grant_id"]: (r["status"], r["reason"]) for r in _replies(aws)}
+    assert answers["g-lapsed"] == ("revoked", None)
+    assert _wallet(gateway, auth, "carol")[coupon_id]["status"] == "revoked"

@@ -414,7 +414,7 @@ class FakeCoupons(_Counted):
             shop,
             coupon.customer_id,
             coupon.coupon_id,
-            lambda c: c.status == "redeemed" and c.order_id == order_id,
+            lambda c: c.status == "redeemed" and c.order_id == order_id and not c.count_pending,
             status="available",
             return_pending=order_id,
             returned_from=(*coupon.returned_from, order_id),
@@ -513,10 +513,18 @@ class FakeCoupons(_Counted):
             shop,
             customer_id,
             coupon_id,
-            lambda c: c.status in ("available", "expired"),
+            lambda c: (
+                c.status in ("available", "expired")
+                or (c.status == "locked" and c.lock_expires_at is not None and c.lock_expires_at <= now_iso)
+                or (c.status == "gifting" and c.gift_expires_at is not None and c.gift_expires_at <= now_iso)
+            ),
             status="revoked",
             revoked_at=now_iso,
             revoke_reason=reason,
+            order_id=None,
+            locked_at=None,
+            lock_expires_at=None,
+            gift_expires_at=None,
         )
 
 

@@ -94,6 +94,14 @@ class FakeCodes(_Counted):
         for code in codes:
             self.items[self._key(shop, code)] = code
 
+    def create_exchange(self, shop: str, codes: Sequence[Code], expires: int | None) -> list[Code]:
+        mine = []
+        for code in codes:
+            current = self.items.setdefault(self._key(shop, code), code)
+            if (current.batch_id, current.index) == (code.batch_id, code.index):
+                mine.append(code)
+        return mine
+
     def existing_exchange(self, shop: str, codes: Sequence[str]) -> dict[str, Code]:
         self._call("existing_exchange")
         return {c: self.items[(shop, "x", c)] for c in codes if (shop, "x", c) in self.items}
@@ -121,12 +129,14 @@ class FakeCodes(_Counted):
         )
         return True, self.items[key]
 
-    def wrong_attempts(self, shop: str, customer_id: str, window: int) -> int:
-        return self.attempts.get((shop, customer_id, str(window)), 0)
-
-    def add_wrong_attempt(self, shop: str, customer_id: str, window: int, expires: int) -> None:
+    def count_attempt(self, shop: str, customer_id: str, window: int, expires: int) -> int:
         key = (shop, customer_id, str(window))
         self.attempts[key] = self.attempts.get(key, 0) + 1
+        return self.attempts[key]
+
+    def forgive_attempt(self, shop: str, customer_id: str, window: int) -> None:
+        key = (shop, customer_id, str(window))
+        self.attempts[key] = self.attempts.get(key, 0) - 1
 
 
 class FakeGifts(_Counted):
@@ -211,6 +221,8 @@ class FakeBudgets(_Counted):
         if b.holds.get(coupon_id) == amount and b.hold_until.get(coupon_id) == until_iso:
             self._drop(shop, template_id, coupon_id, -amount)
 
-    def settle(self, shop: str, template_id: str, coupon_id: str, held: int, taken: int) -> None:
-        if self.get(shop, template_id).holds.get(coupon_id) == held:
-            self._drop(shop, template_id, coupon_id, taken - held)
+    def settle(self, shop: str, template_id: str, coupon_id: str, held: int, taken: int) -> bool:
+        if self.get(shop, template_id).holds.get(coupon_id) != held:
+            return False
+        self._drop(shop, template_id, coupon_id, taken - held)
+        return True

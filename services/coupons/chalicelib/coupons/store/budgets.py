@@ -35,7 +35,7 @@ class DynamoBudgets:
 
     def reserve(
         self, shop: str, template_id: str, coupon_id: str, amount: int, until_iso: str, limit: int
-    ) -> Reserved:
+    ) -> tuple[Reserved, int]:
         written = items.update(
             budget_key(shop, template_id),
             "ADD used :amount SET holds.#c = :amount, hold_until.#c = :until",
@@ -44,17 +44,18 @@ class DynamoBudgets:
             values={"amount": amount, "until": until_iso, "most": limit - amount},
         )
         if written.applied:
-            return "reserved"
-        if coupon_id in ((written.item or {}).get("holds") or {}):
-            items.update(  # held already (a retry, or a relock): the new lock's time
-                budget_key(shop, template_id),
-                "SET hold_until.#c = :until",
-                "attribute_exists(holds.#c)",
-                names=_names(coupon_id),
-                values={"until": until_iso},
-            )
-            return "held"
-        return "exhausted"
+            return "reserved", amount
+        held = ((written.item or {}).get("holds") or {}).get(coupon_id)
+        if held is None:
+            return "exhausted", 0
+        extended = items.update(  # held already (a retry, or a relock): the new lock's time
+            budget_key(shop, template_id),
+            "SET hold_until.#c = :until",
+            "holds.#c = :held",
+            names=_names(coupon_id),
+            values={"until": until_iso, "held": int(held)},
+        )
+        return ("held", int(held)) if extended.applied else ("exhausted", 0)
 
     def release(self, shop: str, template_id: str, coupon_id: str, amount: int) -> None:
         items.update(
@@ -74,11 +75,11 @@ class DynamoBudgets:
             values={"minus": -amount, "amount": amount, "until": until_iso},
         )
 
-    def settle(self, shop: str, template_id: str, coupon_id: str, held: int, taken: int) -> None:
-        items.update(
+    def settle(self, shop: str, template_id: str, coupon_id: str, held: int, taken: int) -> bool:
+        return items.update(
             budget_key(shop, template_id),
             "ADD used :delta REMOVE holds.#c, hold_until.#c",
             "holds.#c = :held",
             names=_names(coupon_id),
             values={"delta": taken - held, "held": held},
-        )
+        ).applied

@@ -2,7 +2,8 @@
 
 A batch's links are written blind (their tokens are secret until the batch is done, so
 nobody can have claimed one that a retried chunk writes again); exchange codes are keyed by
-the code, so the caller writes only those not there yet. Claiming is one conditional
+the code and each is written only if the shop does not have it (a conditional put), so two
+batches importing one code at once cannot both hold it. Claiming is one conditional
 write: the code gets its customer once, and the same customer again finds it theirs.
 """
 
@@ -75,6 +76,20 @@ class DynamoCodes:
     def put(self, shop: str, codes: Sequence[Code], expires: int | None) -> None:
         paging.batch_put(table(), [_item(shop, c, expires) for c in codes])
 
+    def create_exchange(self, shop: str, codes: Sequence[Code], expires: int | None) -> list[Code]:
+        """Write each exchange code unless the shop has it: the codes that are this batch's
+        now (written here, or by an earlier attempt of the same chunk)."""
+        mine = []
+        for code in codes:
+            item = _item(shop, code, expires)
+            written = items.create(_key(shop, code), {k: v for k, v in item.items() if k not in ("pk", "sk")})
+            old = written.item or {}
+            if written.applied or (
+                old.get("batch_id") == code.batch_id and int(old.get("index", -1)) == code.index
+            ):
+                mine.append(code)
+        return mine
+
     def existing_exchange(self, shop: str, codes: Sequence[str]) -> dict[str, Code]:
         found = paging.batch_get(table(), [exchange_key(shop, c) for c in codes]) if codes else []
         return {str(i["code"]): Code.from_item(i) for i in found}
@@ -119,13 +134,14 @@ class DynamoCodes:
         )
         return written.applied, Code.from_item(written.item) if written.item else None
 
-    def wrong_attempts(self, shop: str, customer_id: str, window: int) -> int:
-        item = items.get(attempts_key(shop, customer_id, window))
-        return int((item or {}).get("n", 0))
-
-    def add_wrong_attempt(self, shop: str, customer_id: str, window: int, expires: int) -> None:
-        items.update(
+    def count_attempt(self, shop: str, customer_id: str, window: int, expires: int) -> int:
+        written = items.update(
             attempts_key(shop, customer_id, window),
             "ADD n :one SET expires_at_epoch = :exp",
             values={"one": 1, "exp": expires},
+            returns="UPDATED_NEW",
         )
+        return int((written.item or {}).get("n", 1))
+
+    def forgive_attempt(self, shop: str, customer_id: str, window: int) -> None:
+        items.update(attempts_key(shop, customer_id, window), "ADD n :minus", values={"minus": -1})

@@ -174,7 +174,8 @@ class DynamoCoupons:
         return items.update(
             coupon_key(shop, coupon.customer_id, coupon.coupon_id),
             expression + " REMOVE order_id, redeemed_at, counted_by",
-            "#st = :redeemed AND order_id = :order",
+            # Only a settled redemption comes back (its count is then on the shard to return).
+            "#st = :redeemed AND order_id = :order AND attribute_not_exists(count_pending)",
             names=STATUS,
             values=values,
         ).applied
@@ -270,8 +271,12 @@ class DynamoCoupons:
     ) -> tuple[bool, Coupon | None]:
         written = items.update(
             coupon_key(shop, customer_id, coupon_id),
-            "SET #st = :revoked, revoked_at = :now, revoke_reason = :reason",
-            "attribute_exists(pk) AND (#st = :available OR #st = :expired)",
+            "SET #st = :revoked, revoked_at = :now, revoke_reason = :reason "
+            "REMOVE order_id, locked_at, lock_expires_at, gift_expires_at",
+            "attribute_exists(pk) AND (#st = :available OR #st = :expired"
+            # a lock or a gift that has lapsed holds nothing any more (domain.visible_status)
+            " OR (#st = :locked AND lock_expires_at <= :now)"
+            " OR (#st = :gifting AND gift_expires_at <= :now))",
             names=STATUS,
             values={
                 "revoked": "revoked",
@@ -279,6 +284,8 @@ class DynamoCoupons:
                 "reason": reason,
                 "available": "available",
                 "expired": "expired",
+                "locked": "locked",
+                "gifting": "gifting",
             },
             returns="ALL_NEW",
         )

@@ -267,6 +267,9 @@ class Codes(Protocol):
     def put(self, shop: str, codes: Sequence[Code], expires: int | None) -> None:
         """Write links or exchange codes (unconditionally: see the module)."""
 
+    def create_exchange(self, shop: str, codes: Sequence[Code], expires: int | None) -> list[Code]:
+        """Write exchange codes the shop does not have: those that are the batch's now."""
+
     def existing_exchange(self, shop: str, codes: Sequence[str]) -> dict[str, Code]:
         """The exchange codes of the shop among ``codes`` that exist."""
 
@@ -282,9 +285,11 @@ class Codes(Protocol):
     ) -> tuple[bool, Code | None]:
         """Give the code to ``customer_id`` unless another has it: (True, new) or (False, as it is)."""
 
-    def wrong_attempts(self, shop: str, customer_id: str, window: int) -> int: ...
+    def count_attempt(self, shop: str, customer_id: str, window: int, expires: int) -> int:
+        """Count one attempt of the customer in the window, first: the count with it."""
 
-    def add_wrong_attempt(self, shop: str, customer_id: str, window: int, expires: int) -> None: ...
+    def forgive_attempt(self, shop: str, customer_id: str, window: int) -> None:
+        """Take back the attempt of a right code."""
 
 
 class Gifts(Protocol):
@@ -306,13 +311,14 @@ class Budgets(Protocol):
 
     def reserve(
         self, shop: str, template_id: str, coupon_id: str, amount: int, until_iso: str, limit: int
-    ) -> Literal["reserved", "held", "exhausted"]:
-        """Hold ``amount`` for the coupon within ``limit`` (``held``: it holds some already)."""
+    ) -> tuple[Literal["reserved", "held", "exhausted"], int]:
+        """Hold ``amount`` for the coupon within ``limit`` (``held``: it holds some already),
+        with the amount the coupon holds now."""
 
     def release(self, shop: str, template_id: str, coupon_id: str, amount: int) -> None: ...
 
     def reclaim(self, shop: str, template_id: str, coupon_id: str, amount: int, until_iso: str) -> None:
         """Release a hold whose lock lapsed, if it is still that hold."""
 
-    def settle(self, shop: str, template_id: str, coupon_id: str, held: int, taken: int) -> None:
-        """A redemption keeps ``taken`` of its ``held``: the hold goes, once."""
+    def settle(self, shop: str, template_id: str, coupon_id: str, held: int, taken: int) -> bool:
+        """A redemption keeps ``taken`` of its ``held``: the hold goes, once (False: it was gone)."""

@@ -46,14 +46,17 @@ def _remember(cache: dict[tuple[str, str], Any], key: tuple[str, str], value: An
 
 # ``domain.campaign.template_status`` as filters: ended (by the merchant or the window), then
 # paused, then scheduled, then active. Times are RFC 3339 UTC at second precision, so they
-# compare as text.
+# compare as text. Each filter with the values it uses (DynamoDB refuses unused ones).
 _OPEN = "(attribute_not_exists(valid_until) OR valid_until > :now)"
 _RUNNING = "(attribute_not_exists(#status) OR #status = :active)"
-STATUS_FILTERS = {
-    "ended": "#status = :ended OR valid_until <= :now",
-    "paused": f"#status = :paused AND {_OPEN}",
-    "scheduled": f"{_RUNNING} AND valid_from > :now AND {_OPEN}",
-    "active": f"{_RUNNING} AND (attribute_not_exists(valid_from) OR valid_from <= :now) AND {_OPEN}",
+STATUS_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ended": ("#status = :ended OR valid_until <= :now", ("ended",)),
+    "paused": (f"#status = :paused AND {_OPEN}", ("paused",)),
+    "scheduled": (f"{_RUNNING} AND valid_from > :now AND {_OPEN}", ("active",)),
+    "active": (
+        f"{_RUNNING} AND (attribute_not_exists(valid_from) OR valid_from <= :now) AND {_OPEN}",
+        ("active",),
+    ),
 }
 
 
@@ -118,9 +121,18 @@ class DynamoTemplates:
         with the history entry ``change`` (its version is the next one); False when the
         template changed since it was read (read it again)."""
         key = template_key(shop, seen.template_id)
-        values: dict[str, Any] = {"seen": seen.version, "next": change.version}
+        values: dict[str, Any] = {"next": change.version}
+        if seen.version:
+            values["seen"] = seen.version
         names: dict[str, str] = {}
-        parts = ["version = :next"]
+        # The listing attributes too: a template written before templates were listed joins
+        # the list at its first change.
+        parts = ["version = :next", "gsi1pk = :listed", "gsi1sk = :listed_at"]
+        listing = _listing(shop, seen)
+        values.update(listed=listing["gsi1pk"], listed_at=listing["gsi1sk"])
+        if "name" not in sets:
+            parts.append("name_folded = :folded")
+            values["folded"] = listing["name_folded"]
         for n, (field, value) in enumerate(sets.items()):
             names[f"#f{n}"] = field
             values[f"v{n}"] = value
@@ -177,9 +189,10 @@ class DynamoTemplates:
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         if status is not None:
-            parts.append(STATUS_FILTERS[status])
+            expression, uses = STATUS_FILTERS[status]
+            parts.append(expression)
             names["#status"] = "status"
-            values.update(now=now_iso, active="active", paused="paused", ended="ended")
+            values.update(now=now_iso, **{name: name for name in uses})
         if kind is not None:
             parts.append("kind = :kind")
             values["kind"] = kind

@@ -12,21 +12,26 @@ from chalicelib.coupons.store.records import Template
 from chalicelib.coupons.usecases import Stores
 
 
-def hold(s: Stores, shop: str, template: Template, coupon_id: str, amount: int, until: datetime) -> bool:
-    """Hold ``amount`` of the template's budget for the coupon (or keep the hold it has):
-    False when the budget cannot take it, even after reclaiming lapsed holds."""
+def hold(
+    s: Stores, shop: str, template: Template, coupon_id: str, amount: int, until: datetime
+) -> int | None:
+    """Hold ``amount`` of the template's budget for the coupon (or keep the hold it has): the
+    amount the coupon holds now, or None when the budget cannot take it, even after
+    reclaiming lapsed holds."""
     limit = int(template.budget_amount or 0)
     tid, until_iso = template.template_id, clock.iso(until)
-    if s.budgets.reserve(shop, tid, coupon_id, amount, until_iso, limit) != "exhausted":
-        return True
+    outcome, held = s.budgets.reserve(shop, tid, coupon_id, amount, until_iso, limit)
+    if outcome != "exhausted":
+        return held
     now = clock.iso(clock.now())
     budget = s.budgets.get(shop, tid)
     lapsed = [(c, budget.holds[c], u) for c, u in budget.hold_until.items() if u <= now and c in budget.holds]
     if not lapsed:
-        return False
-    for coupon, held, held_until in lapsed:
-        s.budgets.reclaim(shop, tid, coupon, held, held_until)
-    return s.budgets.reserve(shop, tid, coupon_id, amount, until_iso, limit) != "exhausted"
+        return None
+    for coupon, lapsed_amount, held_until in lapsed:
+        s.budgets.reclaim(shop, tid, coupon, lapsed_amount, held_until)
+    outcome, held = s.budgets.reserve(shop, tid, coupon_id, amount, until_iso, limit)
+    return None if outcome == "exhausted" else held
 
 
 def release(s: Stores, shop: str, template_id: str, coupon_id: str, held: int | None) -> None:

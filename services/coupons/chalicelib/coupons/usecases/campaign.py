@@ -58,22 +58,24 @@ def _settle(s: Stores, shop: str, template: Template) -> list[Shard]:
 def get_template(shop: str, template_id: str, stores: Stores | None = None) -> TemplateOut:
     s = stores_or_default(stores)
     template = template_or_404(s, shop, template_id, fresh=True)
-    used = s.budgets.get(shop, template_id).used if template.budget_amount is not None else None
-    return template_out(template, _settle(s, shop, template), clock.now(), used)
+    return template_out(template, _settle(s, shop, template), clock.now(), _budget_used(s, shop, template))
 
 
 def list_templates(shop: str, query: TemplateQuery, stores: Stores | None = None) -> TemplatePage:
-    """The shop's templates, newest first, filtered by status now, kind and name; one read
-    of their shards for the counts."""
+    """The shop's templates, newest first, filtered by status now, kind and name; one batched
+    read of their shards for the counts (and a read of each budget, for templates with one)."""
     s = stores_or_default(stores)
     now = clock.now()
     found, cursor = s.templates.page(
         shop, query, status=query.status, kind=query.kind, name=query.name, now_iso=clock.iso(now)
     )
     shards = s.stock.shards_of(shop, [(t.template_id, t.shard_count) for t in found])
-    return TemplatePage(
-        items=[template_out(t, shards[t.template_id], now) for t in found], next_cursor=cursor
-    )
+    items = [template_out(t, shards[t.template_id], now, _budget_used(s, shop, t)) for t in found]
+    return TemplatePage(items=items, next_cursor=cursor)
+
+
+def _budget_used(s: Stores, shop: str, template: Template) -> int | None:
+    return s.budgets.get(shop, template.template_id).used if template.budget_amount is not None else None
 
 
 def change_status(

@@ -187,7 +187,14 @@ def run_chunk(message: CodeChunk, stores: Stores | None = None) -> None:
         for index, (shard, slot) in zip(wanted, units, strict=False):
             written.append(_code(batch, template, index, shard, slot, by_index[index]))
         fresh_codes = [c for c in written if c.index not in ours]
-        s.codes.put(shop, fresh_codes, _expiry(template))
+        if values is None:
+            s.codes.put(shop, fresh_codes, _expiry(template))
+        else:  # a code another batch took meanwhile is a duplicate (its unit stays unissued)
+            kept = {c.index for c in s.codes.create_exchange(shop, fresh_codes, _expiry(template))}
+            lost = [c for c in fresh_codes if c.index not in kept]
+            if lost:
+                skipped[DUPLICATE] = skipped.get(DUPLICATE, 0) + len(lost)
+                written = [c for c in written if c not in lost]
     s.codes.complete_chunk(shop, batch.batch_id, message.chunk, len(written), skipped)
     for shard in {b[0] for b in blocks}:
         s.stock.finish_block(shop, batch.template_id, shard, f"codes:{batch.batch_id}:{message.chunk}")
@@ -311,13 +318,16 @@ def redeem_code(shop: str, typed: str, customer_id: str, stores: Stores | None =
     """An exchange code for its coupon; wrong codes are counted (``domain.codes``)."""
     s = stores_or_default(stores)
     window, left = rules.attempt_window(clock.epoch(clock.now()))
-    if s.codes.wrong_attempts(shop, customer_id, window) >= rules.MAX_WRONG_ATTEMPTS:
+    # Counted before the look-up, so parallel guesses cannot all slip under the limit; a
+    # right code takes its attempt back.
+    tries = s.codes.count_attempt(shop, customer_id, window, clock.epoch(clock.now()) + left + 60)
+    if tries > rules.MAX_WRONG_ATTEMPTS:
         raise TooManyRequests("too many wrong codes; try again later", retry_after=left)
     value = rules.normalize(typed)
     code = s.codes.get_exchange(shop, value) if rules.importable(value) else None
     if code is None:
-        s.codes.add_wrong_attempt(shop, customer_id, window, clock.epoch(clock.now()) + left + 60)
         raise NotFound("no such code; check it for a typo")
+    s.codes.forgive_attempt(shop, customer_id, window)
     return _claim(s, shop, code, customer_id, "code")
 
 

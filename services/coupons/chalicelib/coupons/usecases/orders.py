@@ -128,8 +128,18 @@ def _budget_for_payment(
 
 
 def _settle_budget(s: Stores, shop: str, coupon: Coupon, held: int | None, taken: int | None) -> None:
-    if held is not None and taken is not None:
-        s.budgets.settle(shop, coupon.template_id, coupon.coupon_id, held, taken)
+    """The redemption keeps what it took of the hold. A hold already gone is a settled
+    redemption (a redelivery), or one released under the payment by a cancel or unlock of
+    the same coupon at the same moment: that discount is not charged (logged)."""
+    if held is None or taken is None:
+        return
+    if (
+        not s.budgets.settle(shop, coupon.template_id, coupon.coupon_id, held, taken)
+        and coupon.status != "redeemed"
+    ):
+        _log().warning(
+            "a redemption's budget hold was gone when it settled", extra={"coupon_id": coupon.coupon_id}
+        )
 
 
 def _discount(s: Stores, event: OrderEvent, coupon: Coupon) -> int:
@@ -180,6 +190,9 @@ def _refunded(s: Stores, event: OrderEvent, coupon: Coupon) -> None:
         current, now
     ):
         return
+    if current.count_pending:  # a crash before its redemption was counted: count it first
+        settle_count(shop, current, s)
+        current = s.coupons.get(shop, coupon.customer_id, coupon.coupon_id) or current
     expires = (
         clock.epoch(clock.parse(current.expires_at)) + domain.RETENTION_DAYS * 86400
         if current.expires_at

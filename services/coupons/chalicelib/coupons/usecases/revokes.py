@@ -3,11 +3,13 @@
 The referral service revokes a reward whose converting order was fully refunded (or whose
 referral turned out void). The message names the ``grant_id``; the grant record says which
 coupon that grant issued. The coupon is voided with one conditional write, only while it is
-unused (stored ``available``, or ``expired``): its status becomes ``revoked``, so
+unused (stored ``available`` or ``expired``, or held by a lock or a gift that has lapsed):
+its status becomes ``revoked``, so
 ``GET /coupons/me`` shows it as revoked and validate and lock refuse it (``not_available``).
-A coupon locked to an order or redeemed is left alone and the answer is ``failed`` /
-``coupon_used``; a grant that issued nothing is ``failed`` / ``not_issued``. Idempotent on
-the grant: a redelivered revoke finds the coupon ``revoked`` and answers ``revoked`` again.
+A coupon locked to a running order, offered in an open gift, or redeemed is left alone and
+the answer is ``failed`` / ``coupon_used``; a grant that issued nothing is ``failed`` /
+``not_issued``. Idempotent on the grant: a redelivered revoke finds the coupon ``revoked``
+and answers ``revoked`` again.
 """
 
 from __future__ import annotations

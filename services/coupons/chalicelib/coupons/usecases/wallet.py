@@ -152,8 +152,8 @@ def lock(
         template = s.templates.get(shop, coupon.template_id)
         held = None
         if template is not None and template.budget_amount is not None:
-            held = domain.budget_hold(coupon)
-            if not budgets.hold(s, shop, template, coupon.coupon_id, held, until):
+            held = budgets.hold(s, shop, template, coupon.coupon_id, domain.budget_hold(coupon), until)
+            if held is None:
                 raise domain.budget_refusal()
         applied, locked = s.coupons.lock(shop, coupon, order_id, clock.iso(now), clock.iso(until), held)
         if applied and locked is not None:
