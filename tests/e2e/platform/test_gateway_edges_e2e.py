@@ -149,7 +149,7 @@ def test_a_body_shorter_than_its_length_is_400_not_a_hang(stack_url):
 def test_options_names_the_routes_methods(stack_url):
     status, headers, body = _raw(stack_url, b"OPTIONS /coupons/templates HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 204 and body == b""
-    assert headers["allow"] == "OPTIONS, POST"
+    assert headers["allow"] == "GET, OPTIONS, POST"
     _envelope(
         _raw(stack_url, b"OPTIONS /coupons/nowhere/at/all HTTP/1.1\r\nHost: x\r\n\r\n"), 404, "not_found"
     )

@@ -31,3 +31,30 @@ def test_the_readme_links_docs_that_exist_in_the_clone() -> None:
     assert "../shared/" not in readme
     for page in ("docs/API.md", "docs/ARCHITECTURE.md"):
         assert page in readme and (ROOT / page).exists()
+
+
+def test_no_two_services_name_a_model_alike() -> None:
+    """The OpenAPI document keys its schemas by model name across every service: two
+    different models of one name would share a schema, and one service's responses would be
+    checked against the other's (a model of the shared package may serve several)."""
+    import json
+
+    from pydantic import BaseModel
+
+    from infrastructure.dev.apps import SERVICE_NAMES, load_app
+
+    shapes: dict[str, dict[str, set[str]]] = {}
+    for name in SERVICE_NAMES:
+        for doc in load_app(name).api.docs:
+            for model in (doc.body, doc.query, doc.response):
+                if isinstance(model, type) and issubclass(model, BaseModel):
+                    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                    top = {k: v for k, v in schema.items() if k != "$defs"}
+                    parts = {model.__name__: top, **schema.get("$defs", {})}
+                    for component, shape in parts.items():
+                        seen = shapes.setdefault(component, {})
+                        seen.setdefault(json.dumps(shape, sort_keys=True), set()).add(name)
+    clashes = {
+        c: sorted({s for v in seen.values() for s in v}) for c, seen in shapes.items() if len(seen) > 1
+    }
+    assert not clashes, f"different models of one name: {clashes}"

@@ -11,10 +11,10 @@ from campaign_shared.auth import Role
 from campaign_shared.qr import QrQuery
 from campaign_shared.storage.paging import PageParams
 from chalicelib.coupons.models import (
+    BatchCodePage,
     ClaimLinksIn,
     CodeBatchAccepted,
     CodeBatchOut,
-    CodePage,
     CouponOut,
     ExchangeCodesIn,
     GiftIn,
@@ -164,11 +164,11 @@ def register(api: ServiceApi) -> None:
         "/code-batches/{batch_id}/codes",
         roles=[Role.merchant],
         query=PageParams,
-        response=CodePage,
+        response=BatchCodePage,
         errors_=(404, 409),
         summary="The batch's links (token, URL) or codes, with who claimed each; 409 not_ready until done.",
     )
-    def list_codes(req: ApiRequest) -> CodePage:
+    def list_codes(req: ApiRequest) -> BatchCodePage:
         return codes.page_codes(req.shop, req.path["batch_id"], req.query)
 
     @api.route(

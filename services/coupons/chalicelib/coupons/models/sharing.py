@@ -126,7 +126,7 @@ class CodeBatchOut(Out):
     created_by: str
 
 
-class CodeOut(Out):
+class BatchCodeOut(Out):
     index: int
     token: str | None = Field(default=None, description="A one-time link's token (links).")
     url: str | None = Field(default=None, description="A one-time link's URL to paste into a 1:1 chat.")
@@ -137,8 +137,8 @@ class CodeOut(Out):
     claimed_at: str | None = None
 
 
-class CodePage(Out):
-    items: list[CodeOut] = Field(description="In index order.")
+class BatchCodePage(Out):
+    items: list[BatchCodeOut] = Field(description="In index order.")
     next_cursor: str | None = None
 
 

@@ -30,12 +30,12 @@ from campaign_shared.storage.paging import PageParams
 from chalicelib.coupons import domain
 from chalicelib.coupons.domain import codes as rules
 from chalicelib.coupons.models import (
+    BatchCodeOut,
+    BatchCodePage,
     ClaimLinksIn,
     CodeBatchAccepted,
     CodeBatchOut,
     CodeChunk,
-    CodeOut,
-    CodePage,
     CouponOut,
     ExchangeCodesIn,
     PublicClaimLink,
@@ -255,9 +255,9 @@ def _ready(s: Stores, shop: str, batch_id: str) -> CodeBatch:
     return batch
 
 
-def _code_out(shop: str, code: Code) -> CodeOut:
+def _code_out(shop: str, code: Code) -> BatchCodeOut:
     token = rules.link_token(code.batch_id, code.index, code.mac) if code.mac else None
-    return CodeOut(
+    return BatchCodeOut(
         index=code.index,
         token=token,
         url=link_url(shop, token) if token else None,
@@ -269,11 +269,11 @@ def _code_out(shop: str, code: Code) -> CodeOut:
     )
 
 
-def page_codes(shop: str, batch_id: str, page: PageParams, stores: Stores | None = None) -> CodePage:
+def page_codes(shop: str, batch_id: str, page: PageParams, stores: Stores | None = None) -> BatchCodePage:
     s = stores_or_default(stores)
     batch = _ready(s, shop, batch_id)
     found, cursor = s.codes.page(shop, batch, page)
-    return CodePage(items=[_code_out(shop, c) for c in found], next_cursor=cursor)
+    return BatchCodePage(items=[_code_out(shop, c) for c in found], next_cursor=cursor)
 
 
 def export_csv(shop: str, batch_id: str, stores: Stores | None = None) -> str:
