@@ -62,3 +62,20 @@ def test_what_a_customer_types_is_normalized():
 def test_the_attempt_window_says_how_long_is_left():
     window, left = rules.attempt_window(rules.ATTEMPT_WINDOW_SECONDS * 10 + 100)
     assert (window, left) == (10, rules.ATTEMPT_WINDOW_SECONDS - 100)
+
+
+def test_ten_import_chunks_of_the_longest_codes_fit_one_sqs_batch():
+    import json
+
+    from chalicelib.coupons.models import CodeChunk
+
+    chunk = CodeChunk(
+        shop="s" * 128,
+        batch_id="cb-" + "x" * 26,
+        chunk=39,
+        first_index=9750,
+        count=rules.IMPORT_CHUNK,
+        codes=["Z" * 32] * rules.IMPORT_CHUNK,
+    )
+    size = len(json.dumps(chunk.model_dump(mode="json", exclude_none=True), separators=(",", ":")))
+    assert 10 * size < 256 * 1024  # SendMessageBatch's total payload

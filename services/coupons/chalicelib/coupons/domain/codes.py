@@ -2,7 +2,9 @@
 exactly one customer.
 
 - **Batches.** A merchant asks for up to ``MAX_BATCH`` links or codes at once (or imports up
-  to that many codes of their own); a batch runs as a job in chunks of ``CHUNK`` and
+  to that many codes of their own); a batch runs as a job in chunks of ``CHUNK`` (imports:
+  ``IMPORT_CHUNK``, so ten chunk messages of 32-character codes stay well under SQS's 256 KB
+  per SendMessageBatch) and
   reserves one unit of stock per code, so a code never meets a sold-out template.
 - **Link tokens** are ``<batch>-<index>-<mac>``: the mac is 26 base-32 characters (130
   bits) of HMAC-SHA256 under the batch's secret seed, so a token cannot be guessed or
@@ -29,6 +31,13 @@ import re
 
 MAX_BATCH = 10_000
 CHUNK = 1_000
+IMPORT_CHUNK = 250  # x ~35 bytes a code: about 9 KB a message, 90 KB per batch of ten
+
+
+def chunk_size(imported: bool) -> int:
+    return IMPORT_CHUNK if imported else CHUNK
+
+
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 12  # then one check character
 MAC_CHARS = 26

@@ -1,9 +1,10 @@
 """One-time claim links (Youzan ``voucher.list.link``) and exchange codes (兑换码): rules in
 ``domain.codes``, storage in ``store.codes``.
 
-- **A batch** is a job: the request records it and queues its chunks (1,000 each) on the
-  bulk queue; each chunk takes one unit of stock per link or code (a block recorded under
-  the chunk on its shard, ``claims.take_units``), then writes them, then adds its counts to
+- **A batch** is a job: the request records it and queues its chunks (1,000 links or codes,
+  250 imported codes each) on the bulk queue; each chunk takes one unit of stock per link or
+  code (a block recorded under the chunk on its shard, ``claims.take_units``), then writes
+  them, then adds its counts to
   the batch once. A redelivered chunk gets the same block and derives the same links and
   codes, so it writes the same items; exchange codes already there are not written again
   (one the shop already had, from another batch, is skipped as ``duplicate``). Links and
@@ -88,7 +89,7 @@ def _start(
         kind=kind,
         source="imported" if imported is not None else "generated",
         requested=count,
-        chunk_total=math.ceil(count / rules.CHUNK),
+        chunk_total=math.ceil(count / rules.chunk_size(imported is not None)),
         seed=os.urandom(32).hex(),
         created_at=clock.iso(clock.now()),
         created_by=actor,
@@ -96,8 +97,8 @@ def _start(
     s.codes.create_batch(shop, batch)
     messages = []
     for chunk in range(batch.chunk_total):
-        first = chunk * rules.CHUNK
-        size = min(rules.CHUNK, count - first)
+        first = chunk * rules.chunk_size(imported is not None)
+        size = min(rules.chunk_size(imported is not None), count - first)
         message = CodeChunk(
             shop=shop,
             batch_id=batch.batch_id,
