@@ -90,3 +90,8 @@ def configure(settings: Settings | None) -> None:
         _current = settings
     for listener in list(_listeners):
         listener()
+
+
+def public_url(path: str) -> str:
+    """A public URL of the stack: ``public_base_url`` and ``path`` (which starts with ``/``)."""
+    return get_settings().public_base_url.rstrip("/") + path

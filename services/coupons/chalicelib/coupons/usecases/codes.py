@@ -27,6 +27,7 @@ from typing import Any
 
 from campaign_shared import clock, ids
 from campaign_shared.errors import Conflict, InvalidRequest, NotFound, TooManyRequests
+from campaign_shared.settings import public_url
 from campaign_shared.storage.paging import PageParams
 from chalicelib.coupons import domain
 from chalicelib.coupons.domain import codes as rules
@@ -55,14 +56,8 @@ def _log() -> Any:
     return observability.logger("coupons")
 
 
-def _base() -> str:
-    from campaign_shared.settings import get_settings
-
-    return get_settings().public_base_url.rstrip("/")
-
-
 def link_url(shop: str, token: str) -> str:
-    return f"{_base()}/coupons/l/{shop}/{token}"
+    return public_url(f"/coupons/l/{shop}/{token}")
 
 
 def _issuable(template: Template) -> None:

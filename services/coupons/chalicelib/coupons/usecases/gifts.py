@@ -18,18 +18,13 @@ from typing import Any
 
 from campaign_shared import clock, ids
 from campaign_shared.errors import Conflict, Forbidden, NotFound
+from campaign_shared.settings import public_url
 from chalicelib.coupons import domain
 from chalicelib.coupons.domain import gifts as rules
 from chalicelib.coupons.models import CouponOut, GiftIn, GiftOut, PublicGift
 from chalicelib.coupons.store.records import Coupon, Gift
 from chalicelib.coupons.usecases import Stores, stores_or_default
 from chalicelib.coupons.usecases.wallet import coupon_out
-
-
-def _base() -> str:
-    from campaign_shared.settings import get_settings
-
-    return get_settings().public_base_url.rstrip("/")
 
 
 def _view(gift: Gift) -> dict[str, Any]:
@@ -50,7 +45,7 @@ def _out(shop: str, gift: Gift) -> GiftOut:
         {
             **_view(gift),
             "coupon_id": gift.coupon_id,
-            "url": f"{_base()}/coupons/g/{shop}/{gift.gift_id}",
+            "url": public_url(f"/coupons/g/{shop}/{gift.gift_id}"),
             "accept_path": f"/coupons/gifts/{gift.gift_id}/accept",
         }
     )

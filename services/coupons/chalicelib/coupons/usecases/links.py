@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from campaign_shared import clock, ids
 from campaign_shared.errors import Conflict, Forbidden, NotFound
+from campaign_shared.settings import public_url
 from campaign_shared.storage.paging import PageParams
 from chalicelib.coupons import domain
 from chalicelib.coupons.models import CouponOut, PublicShareLink, ShareLinkIn, ShareLinkOut, ShareLinkPage
@@ -16,14 +17,8 @@ from chalicelib.coupons.usecases.templates import template_or_404
 from chalicelib.coupons.usecases.wallet import coupon_out
 
 
-def _base() -> str:
-    from campaign_shared.settings import get_settings
-
-    return get_settings().public_base_url.rstrip("/")
-
-
 def link_url(shop: str, link_id: str) -> str:
-    return f"{_base()}/coupons/s/{shop}/{link_id}"
+    return public_url(f"/coupons/s/{shop}/{link_id}")
 
 
 def _out(s: Stores, shop: str, link: ShareLink) -> ShareLinkOut:
@@ -32,7 +27,7 @@ def _out(s: Stores, shop: str, link: ShareLink) -> ShareLinkOut:
     return ShareLinkOut(
         **link.to_item(),
         url=url,
-        qr_svg_url=f"{_base()}/coupons/share-links/{link.link_id}/qr.svg",
+        qr_svg_url=public_url(f"/coupons/share-links/{link.link_id}/qr.svg"),
         claims=tally.claims,
         redemptions=tally.redemptions,
         redeemed_gmv_amount=tally.redeemed_gmv_amount,

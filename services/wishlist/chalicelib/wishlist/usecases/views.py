@@ -4,14 +4,14 @@ buyer identity; the public view never names the owner or any buyer."""
 
 from __future__ import annotations
 
-from campaign_shared.settings import get_settings
+from campaign_shared.settings import public_url
 from chalicelib.wishlist import domain
 from chalicelib.wishlist.models import Fulfiller, ItemOut, ListOut, ListSummary, PublicItemOut
 from chalicelib.wishlist.store.records import ItemRecord, ListRecord
 
 
 def share_url(token: str) -> str:
-    return f"{get_settings().public_base_url.rstrip('/')}/wishlist/shared/{token}"
+    return public_url(f"/wishlist/shared/{token}")
 
 
 def summary(meta: ListRecord) -> ListSummary:
