@@ -48,6 +48,7 @@ from chalicelib.coupons.usecases.templates import template_or_404
 from chalicelib.coupons.usecases.wallet import coupon_out
 
 SOLD_OUT, DUPLICATE = "sold_out", "duplicate"
+HALTED_AS = {"paused": "paused", "ended": "not_active"}  # a halt -> the reason its codes were skipped
 
 
 def _log() -> Any:
@@ -177,7 +178,7 @@ def run_chunk(message: CodeChunk, stores: Stores | None = None) -> None:
         units = [(shard, first + n) for shard, first, count in blocks for n in range(count)]
         left = len(wanted) - len(units)
         if left:
-            reason = {"paused": "paused", "ended": "not_active"}.get(halted or "", SOLD_OUT)
+            reason = HALTED_AS.get(halted or "", SOLD_OUT)
             skipped[reason] = skipped.get(reason, 0) + left
         by_index: dict[int, str | None] = {i: values[n] if values else None for n, i in enumerate(indexes)}
         for index, (shard, slot) in zip(wanted, units, strict=False):
@@ -198,7 +199,7 @@ def run_chunk(message: CodeChunk, stores: Stores | None = None) -> None:
 
 def _halt_of(template: Template) -> str | None:
     status = domain.template_status(template, clock.now())
-    return {"paused": "paused", "ended": "not_active"}.get(status)
+    return HALTED_AS.get(status)
 
 
 def _values(batch: CodeBatch, message: CodeChunk, indexes: list[int]) -> list[str] | None:
