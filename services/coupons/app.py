@@ -166,7 +166,7 @@ def lucky_amounts(req: ApiRequest) -> LuckyAmountsPage:
     response=CouponOut,
     status=201,
     errors_=(404, 409),
-    summary="Claim one coupon; 409 sold_out, per_customer_limit_reached or not_active.",
+    summary="Claim one coupon; 409 sold_out, per_customer_limit_reached, not_active or paused.",
 )
 def claim(req: ApiRequest) -> CouponOut:
     return wallet.claim(req.shop, req.path["template_id"], req.sub)
