@@ -52,12 +52,10 @@ class ShareLinkPage(Out):
     next_cursor: str | None = None
 
 
-class PublicShareLink(Out):
-    """What a share link's URL resolves to, for anyone."""
+class PublicOffer(Out):
+    """The offer a public link shows anyone: the shop and the coupon's terms."""
 
     shop: str
-    link_id: str
-    template_id: str
     name: str
     kind: Kind
     amount_off: int | None = None
@@ -65,6 +63,13 @@ class PublicShareLink(Out):
     max_discount_amount: int | None = None
     min_spend_amount: int
     currency: str
+
+
+class PublicShareLink(PublicOffer):
+    """What a share link's URL resolves to, for anyone."""
+
+    link_id: str
+    template_id: str
     status: TemplateStatus
     claim_path: str = Field(description="POST here with a customer token to claim.")
 
@@ -146,18 +151,10 @@ class RedeemCodeIn(In):
     code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
-class PublicClaimLink(Out):
+class PublicClaimLink(PublicOffer):
     """What a one-time link's URL resolves to, for anyone."""
 
-    shop: str
     template_id: str
-    name: str
-    kind: Kind
-    amount_off: int | None = None
-    percent_off: int | None = None
-    max_discount_amount: int | None = None
-    min_spend_amount: int
-    currency: str
     status: Literal["unused", "claimed"]
     claim_path: str
 
@@ -202,19 +199,11 @@ class GiftOut(Out):
     accept_path: str
 
 
-class PublicGift(Out):
+class PublicGift(PublicOffer):
     """What a gift's URL resolves to, for anyone: the offer and whether it can be accepted."""
 
-    shop: str
     gift_id: str
     status: Literal["open", "accepted", "cancelled", "expired"]
     expires_at: str
-    name: str
-    kind: Kind
-    amount_off: int | None = None
-    percent_off: int | None = None
-    max_discount_amount: int | None = None
-    min_spend_amount: int
-    currency: str
     coupon_expires_at: str | None = None
     accept_path: str
