@@ -12,6 +12,8 @@ from chalicelib.coupons.models import (
     CouponPage,
     ForCartIn,
     ForCartOut,
+    InvalidationIn,
+    InvalidationOut,
     IssueJobAccepted,
     IssueJobIn,
     IssueJobOut,
@@ -26,7 +28,7 @@ from chalicelib.coupons.models import (
     ValidateIn,
     ValidateOut,
 )
-from chalicelib.coupons.usecases import bulk, campaign, templates, wallet
+from chalicelib.coupons.usecases import bulk, campaign, invalidations, templates, wallet
 
 api = ServiceApi("coupons")
 app = api.app
@@ -42,10 +44,11 @@ HANDLERS: dict[str, events.RecordHandler] = {
     "coupon.issue_chunk": consumer.on_issue_chunk,
     "coupon.revoke": consumer.on_revoke,
 }
-# The bulk queue: bulk-issue chunks and the chunks of link and code batches.
+# The bulk queue: bulk-issue chunks, the chunks of link and code batches, invalidation pages.
 BULK_HANDLERS: dict[str, events.RecordHandler] = {
     "coupon.issue_chunk": consumer.on_issue_chunk,
     "coupon.code_batch": consumer.on_code_chunk,
+    "coupon.invalidation_page": consumer.on_invalidation_page,
 }
 
 
@@ -282,6 +285,32 @@ def create_issue_job(req: ApiRequest) -> IssueJobAccepted:
 )
 def get_issue_job(req: ApiRequest) -> IssueJobOut:
     return bulk.get_issue_job(req.shop, req.path["job_id"])
+
+
+@api.route(
+    "/templates/{template_id}/invalidations",
+    methods=["POST"],
+    roles=[Role.merchant],
+    body=InvalidationIn,
+    response=InvalidationOut,
+    status=202,
+    errors_=(404,),
+    summary="Void every unused coupon of the template (作废), as a job: locked ones when their lock is "
+    "released, redeemed ones untouched; with return_stock their units go back into the stock.",
+)
+def create_invalidation(req: ApiRequest) -> InvalidationOut:
+    return invalidations.start(req.shop, req.path["template_id"], req.body, req.sub)
+
+
+@api.route(
+    "/invalidations/{invalidation_id}",
+    roles=[Role.merchant],
+    response=InvalidationOut,
+    errors_=(404,),
+    summary="An invalidation's progress: voided, voided on release, stock returned.",
+)
+def get_invalidation(req: ApiRequest) -> InvalidationOut:
+    return invalidations.get(req.shop, req.path["invalidation_id"])
 
 
 # Share links, one-time links and exchange codes, gifts: registered after the routes above.

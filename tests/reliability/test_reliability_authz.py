@@ -135,6 +135,8 @@ CONTRACT = (
     Route("GET", "/coupons/gifts/{gift_id}", ("customer",), foreign=((FRIEND, NOT_YOURS),)),
     Route("POST", "/coupons/gifts/{gift_id}/cancel", ("customer",), foreign=((FRIEND, NOT_YOURS),)),
     Route("POST", "/coupons/gifts/{gift_id}/accept", ("customer",), actor=FRIEND),
+    Route("POST", "/coupons/templates/{template_id}/invalidations", ("merchant",), body={}),
+    Route("GET", "/coupons/invalidations/{invalidation_id}", ("merchant",)),
     Route("POST", "/coupons/templates/{template_id}/pause", ("merchant",)),
     Route("POST", "/coupons/templates/{template_id}/resume", ("merchant",)),
     Route("POST", "/coupons/templates/{template_id}/end", ("merchant",)),
@@ -270,6 +272,9 @@ def build_world(gateway: Any, auth: Any) -> dict[str, str]:
     world["gift_id"] = _ok(gateway.post(f"/coupons/{gifted['coupon_id']}/gifts", {}, headers=owner), "gift")[
         "gift_id"
     ]
+    world["invalidation_id"] = _ok(
+        gateway.post(f"/coupons/templates/{giftable}/invalidations", {}, headers=merchant), "invalidation"
+    )["invalidation_id"]
     world["batch_id"] = _ok(
         gateway.post(
             f"/coupons/templates/{world['template_id']}/claim-links", {"count": 1}, headers=merchant

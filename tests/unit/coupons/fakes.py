@@ -70,13 +70,25 @@ class FakeTemplates(_Counted):
         return self.items.get((shop, template_id))
 
     def change(
-        self, shop: str, seen: Template, sets: dict[str, Any], change: Change, pending: dict[str, list[int]]
+        self,
+        shop: str,
+        seen: Template,
+        sets: dict[str, Any],
+        change: Change,
+        pending: dict[str, list[int]],
+        guard: str | None = None,
     ) -> bool:
         self._call("change")
         key = (shop, seen.template_id)
         current = self.items.get(key)
-        if current is None or current.version != seen.version:
+        if (
+            current is None
+            or current.version != seen.version
+            or (guard is not None and guard in current.returns)
+        ):
             return False
+        if guard is not None:
+            sets = {**sets, "returns": current.returns | {guard}}
         adds = {**current.pending_adds, **pending}
         self.items[key] = dataclasses.replace(current, **sets, version=change.version, pending_adds=adds)
         self.changes.setdefault(key, []).append(change)
@@ -529,21 +541,23 @@ class FakeCoupons(_Counted):
 
 
 def fake_stores() -> Stores:
-    from .fakes_jobs import FakeGrants, FakeJobs
+    from .fakes_jobs import FakeGrants, FakeInvalidations, FakeJobs
     from .fakes_sharing import FakeBudgets, FakeCodes, FakeGifts, FakeShareLinks
 
     stock = FakeStock()
+    coupons = FakeCoupons()
     return Stores(
         FakeTemplates(stock),
         stock,
         FakeLimits(),
-        FakeCoupons(),
+        coupons,
         FakeJobs(),
         FakeGrants(),
         FakeShareLinks(),
         FakeCodes(),
         FakeGifts(),
         FakeBudgets(),
+        FakeInvalidations(coupons),
     )
 
 

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from chalicelib.coupons.store.records import Grant, Job, Plan
+from chalicelib.coupons.store.records import Coupon, Grant, Invalidation, Job, Plan
 
 from .fakes import Key, _Counted
 
@@ -115,3 +115,76 @@ class FakeGrants(_Counted):
     def get(self, shop: str, grant_id: str) -> Grant | None:
         self._call("get")
         return self.items.get((shop, grant_id))
+
+
+class FakeInvalidations(_Counted):
+    """Invalidation jobs over the fake coupons (a scan is one page of every coupon)."""
+
+    def __init__(self, coupons: Any) -> None:
+        super().__init__()
+        self.coupons = coupons
+        self.items: dict[Key, Invalidation] = {}
+        self.pages: set[tuple[str, str, str]] = set()
+
+    def create(self, shop: str, job: Invalidation) -> None:
+        self.items.setdefault((shop, job.invalidation_id), job)
+
+    def get(self, shop: str, invalidation_id: str) -> Invalidation | None:
+        return self.items.get((shop, invalidation_id))
+
+    def scan_page(
+        self, shop: str, template_id: str, segment: int, segments: int, start: dict[str, Any] | None
+    ) -> tuple[list[Coupon], dict[str, Any] | None]:
+        mine = [
+            c for k, c in sorted(self.coupons.items.items()) if k[0] == shop and c.template_id == template_id
+        ]
+        return [c for n, c in enumerate(mine) if n % segments == segment], None
+
+    def void(self, shop: str, coupon: Coupon, job_id: str, now_iso: str) -> bool:
+        key = (shop, coupon.customer_id, coupon.coupon_id)
+        current = self.coupons.items.get(key)
+        if current is not None and current.invalidated_by == job_id:
+            return True
+        if current is None or (current.status, current.order_id, current.locked_at) != (
+            coupon.status,
+            coupon.order_id,
+            coupon.locked_at,
+        ):
+            return False
+        self.coupons.items[key] = dataclasses.replace(
+            current,
+            status="invalidated",
+            invalidated_by=job_id,
+            order_id=None,
+            locked_at=None,
+            lock_expires_at=None,
+        )
+        return True
+
+    def void_on_release(self, shop: str, coupon: Coupon, job_id: str) -> bool:
+        key = (shop, coupon.customer_id, coupon.coupon_id)
+        current = self.coupons.items.get(key)
+        if current is None or current.status != "locked" or current.order_id != coupon.order_id:
+            return current is not None and current.void_on_release == job_id
+        self.coupons.items[key] = dataclasses.replace(current, void_on_release=job_id)
+        return True
+
+    def complete_page(self, shop: str, invalidation_id: str, page: str, voided: int, on_release: int) -> bool:
+        if (shop, invalidation_id, page) in self.pages:
+            return False
+        self.pages.add((shop, invalidation_id, page))
+        job = self.items[(shop, invalidation_id)]
+        self.items[(shop, invalidation_id)] = dataclasses.replace(
+            job, voided=job.voided + voided, voided_on_release=job.voided_on_release + on_release
+        )
+        return True
+
+    def complete_segment(self, shop: str, invalidation_id: str, segment: int) -> Invalidation:
+        job = self.items[(shop, invalidation_id)]
+        job = dataclasses.replace(job, done_segments=job.done_segments | {str(segment)})
+        self.items[(shop, invalidation_id)] = job
+        return job
+
+    def note_stock_returned(self, shop: str, invalidation_id: str, units: int) -> None:
+        job = self.items[(shop, invalidation_id)]
+        self.items[(shop, invalidation_id)] = dataclasses.replace(job, stock_returned=units)

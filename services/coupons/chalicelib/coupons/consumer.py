@@ -1,6 +1,6 @@
 """Handlers of the coupons queues' messages, by ``type``: order events (from the
 order-events topic), grants and revokes (from the referral service) on the main queue,
-bulk-issue chunks and code-batch chunks (our own) on the bulk queue.
+bulk-issue chunks, code-batch chunks and invalidation pages (our own) on the bulk queue.
 
 Each is idempotent on a business key (coupon + order, grant id, job + chunk). A malformed
 message raises ``PoisonMessage`` (retried, then the DLQ takes it); a transient storage
@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from campaign_shared import events
-from chalicelib.coupons.models import CodeChunk, IssueChunk
-from chalicelib.coupons.usecases import bulk, claims, codes, orders, revokes
+from chalicelib.coupons.models import CodeChunk, InvalidationPage, IssueChunk
+from chalicelib.coupons.usecases import bulk, claims, codes, invalidations, orders, revokes
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -62,6 +62,10 @@ def on_issue_chunk(body: dict[str, Any]) -> None:
 
 def on_code_chunk(body: dict[str, Any]) -> None:
     codes.run_chunk(_parse(CodeChunk, body))
+
+
+def on_invalidation_page(body: dict[str, Any]) -> None:
+    invalidations.run_page(_parse(InvalidationPage, body))
 
 
 def note_last_attempts(event: dict[str, Any]) -> None:

@@ -163,8 +163,11 @@ def visible_status(coupon: CouponTerms, now: datetime) -> str:
     only cleans up). A ``locked`` coupon stays ``locked`` while its lock runs: its order is in
     flight, and the order's payment redeems it, its cancellation releases it. A lapsed lock
     (``campaign.lock_lapsed``) and an expired gift (``gifts.gift_lapsed``) read as
-    ``available`` (or ``expired``)."""
+    ``available`` (or ``expired``); a lock that lapsed on a coupon an invalidation marked to
+    be voided on release reads ``invalidated``."""
     status = coupon.status
+    if status == "locked" and lock_lapsed(coupon, now) and coupon.void_on_release:
+        return "invalidated"
     if (status == "locked" and lock_lapsed(coupon, now)) or gift_lapsed(coupon, now):
         status = "available"
     if status == "available" and is_expired(coupon, now):
@@ -173,6 +176,10 @@ def visible_status(coupon: CouponTerms, now: datetime) -> str:
 
 
 def status_after_release(coupon: CouponTerms, now: datetime) -> str:
+    """What a released lock leaves: ``invalidated`` if an invalidation marked the coupon
+    while it was locked, else ``expired`` or ``available``."""
+    if coupon.void_on_release:
+        return "invalidated"
     return "expired" if is_expired(coupon, now) else "available"
 
 
@@ -183,7 +190,7 @@ ALREADY_DONE = "done"
 CONFLICT_LOCKED = "locked_to_another_order"
 CONFLICT_REDEEMED = "already_redeemed"
 CONFLICT_EXPIRED = "expired"
-CONFLICT_NOT_AVAILABLE = "not_available"  # revoked, given away, or being given
+CONFLICT_NOT_AVAILABLE = "not_available"  # revoked, invalidated, given away, or being given
 CONFLICT_BUDGET = "budget_exhausted"  # paid without a lock when the template's budget was used up
 MAX_CONFLICTS = 20  # kept per coupon (the first ones); later conflicts are only logged
 
@@ -202,7 +209,11 @@ def paid_decision(coupon: CouponTerms, order_id: str, paid_at: datetime) -> str:
         return ALREADY_DONE
     if status == "redeemed":
         return ALREADY_DONE if holder == order_id else CONFLICT_REDEEMED
-    if status in ("revoked", "gifted") or (status == "gifting" and not gift_lapsed(coupon, paid_at)):
+    if status in ("revoked", "gifted", "invalidated") or (
+        status == "gifting" and not gift_lapsed(coupon, paid_at)
+    ):
+        return CONFLICT_NOT_AVAILABLE
+    if status == "locked" and holder != order_id and visible_status(coupon, paid_at) == "invalidated":
         return CONFLICT_NOT_AVAILABLE
     if status == "locked" and holder != order_id and not lock_lapsed(coupon, paid_at):
         return CONFLICT_LOCKED
@@ -289,7 +300,7 @@ def evaluate(
     return Evaluation(True, discount_for(coupon, subtotal), None, subtotal)
 
 
-SPENT = frozenset({"redeemed", "revoked", "gifted"})
+SPENT = frozenset({"redeemed", "revoked", "gifted", "invalidated"})
 
 
 def fully_refunded(refunds: dict[str, int], order_id: str, paid_amount: int | None) -> bool:

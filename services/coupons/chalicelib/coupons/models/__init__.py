@@ -9,6 +9,9 @@ is written.
 from __future__ import annotations
 
 from chalicelib.coupons.models.bulk import (
+    InvalidationIn,
+    InvalidationOut,
+    InvalidationPage,
     IssueChunk,
     IssueJobAccepted,
     IssueJobIn,
@@ -71,6 +74,9 @@ from chalicelib.coupons.models.templates import (
 )
 
 __all__ = [
+    "InvalidationIn",
+    "InvalidationOut",
+    "InvalidationPage",
     "CartCoupon",
     "CartLine",
     "ClaimLinksIn",

@@ -70,3 +70,39 @@ class IssueChunk(In):
     chunk: Annotated[int, Field(ge=0)]
     first_index: Annotated[int, Field(ge=0)]
     customer_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
+
+
+# ---- invalidations (作废) ------------------------------------------------------------------
+
+
+class InvalidationIn(In):
+    return_stock: bool = Field(
+        default=False, description="Put the units of the coupons it voids back into the stock (not on lucky)."
+    )
+
+
+class InvalidationOut(Out):
+    invalidation_id: str
+    template_id: str
+    status: Literal["running", "done"]
+    return_stock: bool
+    voided: int = Field(
+        description="Unused coupons voided (available, or held by a lock or gift that lapsed)."
+    )
+    voided_on_release: int = Field(
+        description="Coupons locked to a running order: each is voided when its lock is released."
+    )
+    stock_returned: int = Field(description="Units put back into the stock (with return_stock, once done).")
+    created_at: str
+    created_by: str
+
+
+class InvalidationPage(In):
+    """One page of one scan segment of an invalidation, on the bulk queue."""
+
+    type: Literal["coupon.invalidation_page"] = "coupon.invalidation_page"
+    shop: Id
+    invalidation_id: Id
+    segment: Annotated[int, Field(ge=0, le=63)]
+    page: Annotated[int, Field(ge=0)]
+    start: dict[str, str] | None = None

@@ -30,4 +30,6 @@ def _real_time(value: str) -> str:
 Time = Annotated[Timestamp, StringConstraints(pattern=RFC3339), AfterValidator(_real_time)]
 Kind = Literal["amount_off", "percent_off", "lucky"]
 TemplateStatus = Literal["scheduled", "active", "paused", "ended"]
-CouponStatus = Literal["available", "locked", "redeemed", "expired", "revoked", "gifting", "gifted"]
+CouponStatus = Literal[
+    "available", "locked", "redeemed", "expired", "revoked", "gifting", "gifted", "invalidated"
+]

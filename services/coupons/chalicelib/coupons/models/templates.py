@@ -130,6 +130,7 @@ class TemplateOut(Out):
     redeemed_count: int = Field(description="Redemptions, less those given back by a full refund.")
     remaining_stock: int
     discount_total_amount: int = Field(description="The discount its redemptions gave (minor units).")
+    invalidated_count: int = Field(default=0, description="Unused coupons voided by its invalidations.")
     budget_amount: int | None = None
     budget_used_amount: int | None = Field(
         default=None, description="Held by running locks plus taken by redemptions (with a budget)."
@@ -167,7 +168,7 @@ class TemplateChange(Out):
     version: int = Field(description="The template's version after the change.")
     at: str
     actor: str = Field(description="Who made it (the token's subject).")
-    action: Literal["created", "edited", "paused", "resumed", "ended"]
+    action: Literal["created", "edited", "paused", "resumed", "ended", "invalidated"]
     changes: dict[str, Any] = Field(
         default_factory=dict,
         description="Per field changed: from and to (add_stock: added, from and to total_stock).",

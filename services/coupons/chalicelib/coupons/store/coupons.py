@@ -23,7 +23,7 @@ def put_coupon(shop: str, coupon: Coupon) -> bool:
     return items.create(key, coupon.to_item()).applied
 
 
-def _as_seen(seen: Coupon, values: dict[str, Any]) -> str:
+def as_seen(seen: Coupon, values: dict[str, Any]) -> str:
     """A condition: the coupon's status, order and lock time are as ``seen`` (adds its values)."""
     values.update(seen_status=seen.status)
     parts = ["#st = :seen_status"]
@@ -87,7 +87,7 @@ class DynamoCoupons:
         written = items.update(
             coupon_key(shop, seen.customer_id, seen.coupon_id),
             expression,
-            f"attribute_exists(pk) AND {_as_seen(seen, values)}"
+            f"attribute_exists(pk) AND {as_seen(seen, values)}"
             " AND (attribute_not_exists(expires_at) OR expires_at > :now)",
             names=STATUS,
             values=values,
@@ -133,7 +133,7 @@ class DynamoCoupons:
         ):
             # The rules redeem a coupon locked to another order, or being given, only once that
             # lock or gift lapsed: allowed while it is still exactly as they saw it.
-            allowed += f" OR ({_as_seen(coupon, values)})"
+            allowed += f" OR ({as_seen(coupon, values)})"
         return items.update(
             coupon_key(shop, coupon.customer_id, coupon.coupon_id),
             "SET #st = :redeemed, order_id = :order, redeemed_at = :now, count_pending = :yes, "
@@ -197,7 +197,7 @@ class DynamoCoupons:
             coupon_key(shop, seen.customer_id, seen.coupon_id),
             "SET #st = :gifting, gift = :gift, gift_expires_at = :until "
             "REMOVE order_id, locked_at, lock_expires_at",
-            f"attribute_exists(pk) AND {_as_seen(seen, values)}"
+            f"attribute_exists(pk) AND {as_seen(seen, values)}"
             " AND (attribute_not_exists(expires_at) OR expires_at > :now)",
             names=STATUS,
             values=values,

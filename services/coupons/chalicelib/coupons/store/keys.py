@@ -27,6 +27,7 @@ Every key carries the shop, so another shop's id is simply not found.
 - ``xtry#<shop>#<customer>#<window>`` / ``try``: a customer's wrong codes in one window.
 - ``gift#<shop>#<gift>`` / ``gift``: a gift of a coupon (``store.gifts``).
 - ``budget#<shop>#<template>`` / ``budget``: a template's discount budget (``store.budgets``).
+- ``inval#<shop>#<invalidation>`` / ``inval``: an invalidation job (``store.invalidations``).
 """
 
 from __future__ import annotations
@@ -153,6 +154,10 @@ def gift_key(shop: str, gift_id: str) -> Key:
 
 def budget_key(shop: str, template_id: str) -> Key:
     return {"pk": join("budget", shop, template_id), "sk": "budget"}
+
+
+def invalidation_key(shop: str, invalidation_id: str) -> Key:
+    return {"pk": join("inval", shop, invalidation_id), "sk": "inval"}
 
 
 def attribute_key(item_key: Key) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from chalicelib.coupons.store.records import (
     Coupon,
     Gift,
     Grant,
+    Invalidation,
     Job,
     LinkTally,
     Plan,
@@ -49,9 +50,16 @@ class Templates(Protocol):
         """The template (a process may keep what it read for a few seconds; ``fresh``: read it)."""
 
     def change(
-        self, shop: str, seen: Template, sets: dict[str, Any], change: Change, pending: dict[str, list[int]]
+        self,
+        shop: str,
+        seen: Template,
+        sets: dict[str, Any],
+        change: Change,
+        pending: dict[str, list[int]],
+        guard: str | None = None,
     ) -> bool:
-        """Apply ``sets`` and record ``change`` if the template is still at ``seen.version``."""
+        """Apply ``sets`` and record ``change`` if the template is still at ``seen.version``
+        (and, with ``guard``, only if no change of that guard was applied: ``returns``)."""
 
     def finish_add(self, shop: str, template_id: str, edit_id: str) -> None:
         """Forget an added stock that is on every shard now."""
@@ -322,3 +330,27 @@ class Budgets(Protocol):
 
     def settle(self, shop: str, template_id: str, coupon_id: str, held: int, taken: int) -> bool:
         """A redemption keeps ``taken`` of its ``held``: the hold goes, once (False: it was gone)."""
+
+
+class Invalidations(Protocol):
+    def create(self, shop: str, job: Invalidation) -> None: ...
+
+    def get(self, shop: str, invalidation_id: str) -> Invalidation | None: ...
+
+    def scan_page(
+        self, shop: str, template_id: str, segment: int, segments: int, start: dict[str, Any] | None
+    ) -> tuple[list[Coupon], dict[str, Any] | None]:
+        """The template's coupons in one page of one segment, and the next page's start."""
+
+    def void(self, shop: str, coupon: Coupon, job_id: str, now_iso: str) -> bool:
+        """The coupon, still as seen -> invalidated by ``job_id`` (True if it is)."""
+
+    def void_on_release(self, shop: str, coupon: Coupon, job_id: str) -> bool:
+        """Mark a running lock's coupon to be voided when released (True if it is)."""
+
+    def complete_page(self, shop: str, invalidation_id: str, page: str, voided: int, on_release: int) -> bool:
+        """Add a page's counts once."""
+
+    def complete_segment(self, shop: str, invalidation_id: str, segment: int) -> Invalidation: ...
+
+    def note_stock_returned(self, shop: str, invalidation_id: str, units: int) -> None: ...

@@ -115,7 +115,13 @@ class DynamoTemplates:
         self._templates.pop((table(), key["pk"]), None)
 
     def change(
-        self, shop: str, seen: Template, sets: dict[str, Any], change: Change, pending: dict[str, list[int]]
+        self,
+        shop: str,
+        seen: Template,
+        sets: dict[str, Any],
+        change: Change,
+        pending: dict[str, list[int]],
+        guard: str | None = None,
     ) -> bool:
         """Apply ``sets`` (and ``pending`` stock adds) to the template as of ``seen.version``,
         with the history entry ``change`` (its version is the next one); False when the
@@ -146,12 +152,24 @@ class DynamoTemplates:
             parts.append(f"pending_adds.#e{n} = :e{n}")
         if pending:  # a template written before stock could be added has no map to add into
             items.update(key, "SET pending_adds = if_not_exists(pending_adds, :none)", values={"none": {}})
+        guarded = ""
+        if guard is not None:  # a change made once per guard (an invalidation's outcome)
+            items.update(
+                key,
+                "SET #returns = if_not_exists(#returns, :none)",
+                names={"#returns": "returns"},
+                values={"none": {}},
+            )
+            names["#returns"], names["#g"] = "returns", guard
+            values["guard"] = change.version
+            parts.append("#returns.#g = :guard")
+            guarded = " AND attribute_not_exists(#returns.#g)"
         condition = "version = :seen" if seen.version else "attribute_not_exists(version)"
         update: dict[str, Any] = {
             "TableName": table(),
             "Key": attribute_key(key),
             "UpdateExpression": "SET " + ", ".join(parts),
-            "ConditionExpression": f"attribute_exists(pk) AND {condition}",
+            "ConditionExpression": f"attribute_exists(pk) AND {condition}{guarded}",
             "ExpressionAttributeValues": codec.values(**values),
         }
         if names:

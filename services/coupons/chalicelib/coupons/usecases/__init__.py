@@ -3,7 +3,7 @@
 validate, lock), ``bulk`` (issue jobs and their chunks), ``orders`` (order events),
 ``revokes``, ``campaign`` (list, pause/resume/end, edit, history), ``links`` (share links),
 ``codes`` (one-time claim links and exchange codes), ``gifts``, ``budgets`` (discount
-budgets).
+budgets), ``invalidations`` (作废 jobs).
 
 Every use case takes its repositories as ``Stores`` (``stores=None``: the DynamoDB ones), so
 the unit tests run the protocols on in-memory fakes.
@@ -29,6 +29,7 @@ class Stores:
     codes: ports.Codes
     gifts: ports.Gifts
     budgets: ports.Budgets
+    invalidations: ports.Invalidations
 
 
 @functools.cache
@@ -39,6 +40,7 @@ def dynamo_stores() -> Stores:
     from chalicelib.coupons.store.coupons import DynamoCoupons
     from chalicelib.coupons.store.gifts import DynamoGifts
     from chalicelib.coupons.store.grants import DynamoGrants
+    from chalicelib.coupons.store.invalidations import DynamoInvalidations
     from chalicelib.coupons.store.jobs import DynamoJobs
     from chalicelib.coupons.store.limits import DynamoLimits
     from chalicelib.coupons.store.links import DynamoShareLinks
@@ -56,6 +58,7 @@ def dynamo_stores() -> Stores:
         DynamoCodes(),
         DynamoGifts(),
         DynamoBudgets(),
+        DynamoInvalidations(),
     )
 
 

@@ -145,3 +145,41 @@ def history(
     return TemplateHistoryPage(
         items=[TemplateChange.model_validate(dataclasses.asdict(c)) for c in found], next_cursor=cursor
     )
+
+
+def record_invalidation(
+    shop: str,
+    template_id: str,
+    invalidation_id: str,
+    voided: int,
+    units: int,
+    actor: str,
+    stores: Stores | None = None,
+) -> None:
+    """An invalidation's outcome on its template, once per invalidation (a guarded change):
+    ``invalidated_count`` grows by ``voided``; ``units`` go back into the stock, spread over the
+    shards like added stock."""
+    s = stores_or_default(stores)
+    for _ in retry.attempts(CHANGE_ATTEMPTS, busy="the template kept changing; retry shortly"):
+        template = template_or_404(s, shop, template_id, fresh=True)
+        if invalidation_id in template.returns:
+            return
+        shards = _settle(s, shop, template)
+        sets: dict[str, Any] = {"invalidated_count": template.invalidated_count + voided}
+        changes: dict[str, Any] = {"invalidation_id": invalidation_id, "voided": voided}
+        pending: dict[str, list[int]] = {}
+        if units:
+            total = template.total_stock
+            sets["total_stock"] = total + units
+            pending[f"ret-{invalidation_id}"] = domain.spread(units, [n.cap for n in shards])
+            changes["stock_returned"] = {"added": units, "from": total, "to": total + units}
+        now = clock.now()
+        change = Change(template.version + 1, clock.iso(now), actor, "invalidated", changes)
+        if s.templates.change(shop, template, sets, change, pending, guard=invalidation_id):
+            changed = dataclasses.replace(
+                template, **sets, version=change.version, pending_adds={**template.pending_adds, **pending}
+            )
+            _settle(s, shop, changed)
+            claims.forget_empty(shop, template_id)
+            return
+    raise AssertionError("unreachable")

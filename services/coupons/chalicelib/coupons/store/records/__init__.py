@@ -20,6 +20,7 @@ from chalicelib.coupons.store.records.coupons import (
 from chalicelib.coupons.store.records.jobs import (
     BlockRef,
     Grant,
+    Invalidation,
     Job,
     Plan,
     Winner,
@@ -40,6 +41,7 @@ from chalicelib.coupons.store.records.templates import (
 )
 
 __all__ = [
+    "Invalidation",
     "Budget",
     "BlockRef",
     "Change",

@@ -47,7 +47,9 @@ class Coupon:
     order_paid_amount: int | None = None  # what the redeeming order paid
     discount_amount: int | None = None  # what this coupon took off it
     returned_from: tuple[str, ...] = ()  # orders fully refunded that gave it back
-    budget_hold: int | None = None  # what its lock holds of the template's budget
+    budget_hold: int | None = None
+    void_on_release: str | None = None  # the invalidation that voids it when its lock is released
+    invalidated_by: str | None = None  # what its lock holds of the template's budget
     return_pending: str | None = None  # the order whose given-back redemption is not counted yet
     refunds: dict[str, int] = field(default_factory=dict)  # "<order>:<refund id>" -> amount
     gift_expires_at: str | None = None
@@ -90,6 +92,8 @@ class Coupon:
             returned_from=tuple(item.get("returned_from") or ()),
             return_pending=item.get("return_pending"),
             budget_hold=_opt_int(item.get("budget_hold")),
+            void_on_release=item.get("void_on_release"),
+            invalidated_by=item.get("invalidated_by"),
             refunds=_reasons(item, REFUND_PREFIX),
             gift_expires_at=item.get("gift_expires_at"),
             gift=dict(item["gift"]) if item.get("gift") else None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from chalicelib.coupons import domain
@@ -169,3 +169,41 @@ class Grant:
 
     def to_item(self) -> dict[str, Any]:
         return _plain(self)
+
+
+@dataclass(frozen=True)
+class Invalidation:
+    """A job voiding a template's unused coupons, scanned in ``segments`` in parallel; counts
+    added once per page (``done_pages``)."""
+
+    invalidation_id: str
+    template_id: str
+    return_stock: bool
+    segments: int
+    created_at: str
+    created_by: str
+    voided: int = 0
+    voided_on_release: int = 0
+    stock_returned: int = 0
+    done_segments: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Invalidation:
+        return cls(
+            invalidation_id=str(item["invalidation_id"]),
+            template_id=str(item["template_id"]),
+            return_stock=bool(item.get("return_stock", False)),
+            segments=int(item.get("segments", 1)),
+            created_at=str(item.get("created_at", "")),
+            created_by=str(item.get("created_by", "")),
+            voided=int(item.get("voided", 0)),
+            voided_on_release=int(item.get("voided_on_release", 0)),
+            stock_returned=int(item.get("stock_returned", 0)),
+            done_segments=frozenset(str(c) for c in item.get("done_segments") or ()),
+        )
+
+    def to_item(self) -> dict[str, Any]:
+        item = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "done_segments"}
+        if self.done_segments:
+            item["done_segments"] = set(self.done_segments)
+        return item

@@ -43,6 +43,8 @@ class Template:
     giftable: bool = False
     return_on_refund: bool = False
     budget_amount: int | None = None
+    invalidated_count: int = 0
+    returns: frozenset[str] = frozenset()  # invalidations whose outcome is on the template
     pending_adds: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
@@ -72,6 +74,8 @@ class Template:
             giftable=bool(item.get("giftable", False)),
             return_on_refund=bool(item.get("return_on_refund", False)),
             budget_amount=_opt_int(item.get("budget_amount")),
+            invalidated_count=int(item.get("invalidated_count", 0)),
+            returns=frozenset(str(k) for k in (item.get("returns") or {})),
             pending_adds={str(k): [int(n) for n in v] for k, v in (item.get("pending_adds") or {}).items()},
         )
 
@@ -83,6 +87,7 @@ class Template:
             item["pending_adds"] = {k: list(v) for k, v in self.pending_adds.items()}
         else:
             item.pop("pending_adds")
+        item.pop("returns")
         return item
 
 
