@@ -188,3 +188,40 @@ def test_a_paused_template_holds_its_codes_and_an_ended_one_ends_them(gateway, a
     gateway.post(f"/coupons/templates/{tid}/end", headers=auth("merchant"))
     ended = claim_link(gateway, auth, tokens[2], "c-3")
     assert ended.status_code == 409 and ended.json()["error"]["code"] == "not_active"
+
+
+def test_a_dead_lettered_chunk_ends_its_batch_and_a_redrive_repairs_it(
+    gateway, auth, aws, drain, monkeypatch
+):
+    import importlib
+
+    codes_usecase = importlib.import_module("chalicelib.coupons.usecases.codes")
+    real = codes_usecase._values
+    tid = template(gateway, auth, total_stock=2_000)
+
+    def failing(batch_, message, indexes):
+        if message.chunk == 1:
+            raise RuntimeError("storage keeps failing for this chunk")
+        return real(batch_, message, indexes)
+
+    monkeypatch.setattr(codes_usecase, "_values", failing)
+    answer = gateway.post(
+        f"/coupons/templates/{tid}/exchange-codes", {"count": 1500}, headers=auth("merchant")
+    )
+    assert answer.status_code == 202, answer
+    batch_id = answer.json()["batch_id"]
+    drain("coupons:bulk")
+    done = gateway.get(f"/coupons/code-batches/{batch_id}", headers=auth("merchant")).json()
+    assert (done["status"], done["written"], done["dead_lettered_chunks"]) == ("done", 1000, [1]), done
+    assert done["skipped_by_reason"] == {"dead_lettered": 500}
+    assert len(codes_of(gateway, auth, batch_id)) == 200  # listed: the batch ended
+
+    monkeypatch.undo()
+    queue, sqs = aws["resources"]["queues"]["coupons-bulk"], aws["sqs"]
+    while batch := sqs.receive_message(QueueUrl=queue["dlq_url"], MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:
+            sqs.send_message(QueueUrl=queue["url"], MessageBody=message["Body"])
+            sqs.delete_message(QueueUrl=queue["dlq_url"], ReceiptHandle=message["ReceiptHandle"])
+    drain("coupons:bulk")
+    repaired = gateway.get(f"/coupons/code-batches/{batch_id}", headers=auth("merchant")).json()
+    assert (repaired["written"], repaired["skipped"], repaired["dead_lettered_chunks"]) == (1500, 0, [])

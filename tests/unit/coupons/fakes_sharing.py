@@ -89,6 +89,18 @@ class FakeCodes(_Counted):
         )
         return True
 
+    def mark_dead(self, shop: str, batch_id: str, chunk: int, size: int) -> bool:
+        batch = self.batches[(shop, batch_id)]
+        if str(chunk) in batch.done_chunks:
+            return False
+        self.batches[(shop, batch_id)] = dataclasses.replace(
+            batch,
+            skipped_by=_add(batch.skipped_by, {"dead_lettered": size}),
+            done_chunks=batch.done_chunks | {str(chunk)},
+            dead_chunks=batch.dead_chunks | {str(chunk)},
+        )
+        return True
+
     def put(self, shop: str, codes: Sequence[Code], expires: int | None) -> None:
         self._call("put")
         for code in codes:

@@ -69,9 +69,10 @@ def on_invalidation_page(body: dict[str, Any]) -> None:
 
 
 def note_last_attempts(event: dict[str, Any]) -> None:
-    """Record every issue chunk of a bulk-queue batch that is on its last receive (the queue's
-    ``max_receive_count``) as dead-lettered on its job, before it is tried (``bulk``). A
-    malformed record or a failed write is logged and left to the attempt itself."""
+    """Record every issue chunk and code-batch chunk of a bulk-queue batch that is on its last
+    receive (the queue's ``max_receive_count``) as dead-lettered on its job or batch, before it
+    is tried (``bulk``, ``codes``). A malformed record or a failed write is logged and left
+    to the attempt itself."""
     from campaign_shared import observability
     from campaign_shared.resources import service as service_spec
     from campaign_shared.resources.coupons import BULK_QUEUE
@@ -85,6 +86,8 @@ def note_last_attempts(event: dict[str, Any]) -> None:
             body = events.message_body(record)
             if body.get("type") == "coupon.issue_chunk":
                 bulk.mark_dead_lettered(IssueChunk.model_validate(body))
+            elif body.get("type") == "coupon.code_batch":
+                codes.mark_dead_lettered(CodeChunk.model_validate(body))
         except Exception:
             observability.logger("coupons").exception(
                 "could not record a chunk's last attempt", extra={"message_id": record.get("messageId")}

@@ -125,7 +125,13 @@ class CodeBatchOut(Out):
     skipped_by_reason: dict[str, int] = Field(
         default_factory=dict,
         description="duplicate (an imported code the shop has already), sold_out (no stock left for it), "
-        "paused or not_active (the template was paused or ended while the batch ran)",
+        "paused or not_active (the template was paused or ended while the batch ran), dead_lettered "
+        "(their chunk went to the dead-letter queue)",
+    )
+    dead_lettered_chunks: list[int] = Field(
+        default_factory=list,
+        description="Chunks that went to the dead-letter queue; a redrive that succeeds replaces their "
+        "dead_lettered count with the real one.",
     )
     created_at: str
     created_by: str

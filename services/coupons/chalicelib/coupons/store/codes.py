@@ -30,6 +30,7 @@ from chalicelib.coupons.store.records import SKIPPED_PREFIX, Code, CodeBatch
 from chalicelib.coupons.store.table import expiry
 
 LISTED = "gsi1"
+DEAD_LETTERED = "dead_lettered"
 
 
 def _key(shop: str, code: Code) -> Key:
@@ -59,18 +60,41 @@ class DynamoCodes:
         items.update(batch_key(shop, batch_id), "SET started = :yes", values={"yes": True})
 
     def complete_chunk(
-        self, shop: str, batch_id: str, chunk: int, written: int, skipped: dict[str, int]
+        self, shop: str, batch_id: str, chunk: int, written: int, skipped: dict[str, int], size: int = 0
     ) -> bool:
+        """Add a chunk's counts once. A chunk recorded as dead-lettered (``size`` codes counted
+        ``dead_lettered``) gets its real counts instead, once."""
         names = {f"#s{n}": SKIPPED_PREFIX + code for n, code in enumerate(skipped)}
         values: dict[str, Any] = {f"s{n}": count for n, count in enumerate(skipped.values())}
-        adds = ", ".join(f"#s{n} :s{n}" for n in range(len(skipped)))
+        adds = "".join(f", #s{n} :s{n}" for n in range(len(skipped)))
         values.update(w=written, chunk={str(chunk)}, c=str(chunk))
-        return items.update(
-            batch_key(shop, batch_id),
-            "ADD written :w, done_chunks :chunk" + (f", {adds}" if adds else ""),
+        key = batch_key(shop, batch_id)
+        done = items.update(
+            key,
+            f"ADD written :w, done_chunks :chunk{adds}",
             "NOT contains(done_chunks, :c)",
             names=names or None,
             values=values,
+        )
+        if done.applied or str(chunk) not in ((done.item or {}).get("dead_chunks") or ()):
+            return done.applied
+        names["#dead"] = f"{SKIPPED_PREFIX}{DEAD_LETTERED}"
+        return items.update(
+            key,
+            f"ADD written :w, #dead :undead{adds} DELETE dead_chunks :chunk",
+            "contains(dead_chunks, :c)",
+            names=names,
+            values={**values, "undead": -size},
+        ).applied
+
+    def mark_dead(self, shop: str, batch_id: str, chunk: int, size: int) -> bool:
+        """Record a chunk on its last receive as done, its codes ``dead_lettered``."""
+        return items.update(
+            batch_key(shop, batch_id),
+            "ADD #dead :n, done_chunks :chunk, dead_chunks :chunk",
+            "attribute_exists(pk) AND NOT contains(done_chunks, :c)",
+            names={"#dead": f"{SKIPPED_PREFIX}{DEAD_LETTERED}"},
+            values={"n": size, "chunk": {str(chunk)}, "c": str(chunk)},
         ).applied
 
     def put(self, shop: str, codes: Sequence[Code], expires: int | None) -> None:

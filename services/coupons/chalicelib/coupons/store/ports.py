@@ -268,9 +268,13 @@ class Codes(Protocol):
     def mark_started(self, shop: str, batch_id: str) -> None: ...
 
     def complete_chunk(
-        self, shop: str, batch_id: str, chunk: int, written: int, skipped: dict[str, int]
+        self, shop: str, batch_id: str, chunk: int, written: int, skipped: dict[str, int], size: int = 0
     ) -> bool:
-        """Add a chunk's counts once; False when it was added already."""
+        """Add a chunk's counts once (replacing a dead-lettered record of its ``size`` codes);
+        False when they were added already."""
+
+    def mark_dead(self, shop: str, batch_id: str, chunk: int, size: int) -> bool:
+        """Record a chunk on its last receive as done, its codes dead-lettered."""
 
     def put(self, shop: str, codes: Sequence[Code], expires: int | None) -> None:
         """Write links or exchange codes (unconditionally: see the module)."""

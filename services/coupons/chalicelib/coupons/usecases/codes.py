@@ -150,7 +150,7 @@ def run_chunk(message: CodeChunk, stores: Stores | None = None) -> None:
     if batch is None:
         _log().warning("code chunk of an unknown batch dropped", extra={"batch_id": message.batch_id})
         return
-    if str(message.chunk) in batch.done_chunks:
+    if str(message.chunk) in batch.done_chunks - batch.dead_chunks:  # a dead-lettered one may yet succeed
         return
     if not batch.started:
         s.codes.mark_started(shop, batch.batch_id)
@@ -192,9 +192,17 @@ def run_chunk(message: CodeChunk, stores: Stores | None = None) -> None:
             if lost:
                 skipped[DUPLICATE] = skipped.get(DUPLICATE, 0) + len(lost)
                 written = [c for c in written if c not in lost]
-    s.codes.complete_chunk(shop, batch.batch_id, message.chunk, len(written), skipped)
+    s.codes.complete_chunk(shop, batch.batch_id, message.chunk, len(written), skipped, message.count)
     for shard in {b[0] for b in blocks}:
         s.stock.finish_block(shop, batch.template_id, shard, f"codes:{batch.batch_id}:{message.chunk}")
+
+
+def mark_dead_lettered(message: CodeChunk, stores: Stores | None = None) -> bool:
+    """Record a chunk on its last receive as done, its codes ``dead_lettered``, so the batch
+    ends even if the chunk goes to the DLQ; if the chunk then succeeds (or is redriven), its
+    real counts replace that, once."""
+    s = stores_or_default(stores)
+    return s.codes.mark_dead(message.shop, message.batch_id, message.chunk, message.count)
 
 
 def _halt_of(template: Template) -> str | None:
@@ -241,6 +249,7 @@ def batch_view(shop: str, batch_id: str, stores: Stores | None = None) -> CodeBa
             "status": status,
             "skipped": sum(batch.skipped_by.values()),
             "skipped_by_reason": {c: n for c, n in batch.skipped_by.items() if n},
+            "dead_lettered_chunks": sorted(int(c) for c in batch.dead_chunks),
         }
     )
 

@@ -111,6 +111,7 @@ class CodeBatch:
     started: bool = False
     skipped_by: dict[str, int] = field(default_factory=dict)
     done_chunks: frozenset[str] = frozenset()
+    dead_chunks: frozenset[str] = frozenset()
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> CodeBatch:
@@ -128,15 +129,20 @@ class CodeBatch:
             started=bool(item.get("started")),
             skipped_by=_reasons(item, SKIPPED_PREFIX),
             done_chunks=frozenset(str(c) for c in item.get("done_chunks") or ()),
+            dead_chunks=frozenset(str(c) for c in item.get("dead_chunks") or ()),
         )
 
     def to_item(self) -> dict[str, Any]:
         item = {
-            f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("skipped_by", "done_chunks")
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("skipped_by", "done_chunks", "dead_chunks")
         }
         item.update({SKIPPED_PREFIX + c: n for c, n in self.skipped_by.items()})
         if self.done_chunks:
             item["done_chunks"] = set(self.done_chunks)
+        if self.dead_chunks:
+            item["dead_chunks"] = set(self.dead_chunks)
         return item
 
 
