@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+from typing import Any
 
 from pydantic import Field
 
@@ -47,3 +48,21 @@ def png(data: str, *, scale: int = 8, border: int = 4) -> bytes:
     buffer = io.BytesIO()
     _symbol(data).save(buffer, kind="png", scale=scale, border=border, dark="#000", light="#fff")
     return buffer.getvalue()
+
+
+def image(data: str, kind: str, query: QrQuery) -> tuple[str | bytes, str]:
+    """The QR code of ``data`` as ``kind`` (``png`` or ``svg``): (body, content type)."""
+    if kind == "png":
+        return png(data, scale=query.scale, border=query.border), "image/png"
+    return svg(data, scale=query.scale, border=query.border), "image/svg+xml"
+
+
+def response(body: str | bytes, content_type: str) -> Any:
+    """An image answer a browser or a printer may keep for five minutes (the caller's own)."""
+    from chalice import Response
+
+    return Response(
+        body=body,
+        status_code=200,
+        headers={"Content-Type": content_type, "Cache-Control": "private, max-age=300"},
+    )

@@ -4,7 +4,7 @@ from typing import Any
 
 from chalice import Rate, Response
 
-from campaign_shared import events
+from campaign_shared import events, qr
 from campaign_shared.api import ApiRequest, Reply, ServiceApi
 from campaign_shared.auth import Role
 from campaign_shared.storage.paging import PageParams
@@ -96,12 +96,7 @@ def get_channel(req: ApiRequest) -> models.ChannelOut:
 
 
 def _qr_response(req: ApiRequest, kind: str) -> Response:
-    body, content_type = codes.channel_qr(req.shop, req.path["channel_id"], kind, req.query)
-    return Response(
-        body=body,
-        status_code=200,
-        headers={"Content-Type": content_type, "Cache-Control": "private, max-age=300"},
-    )
+    return qr.response(*codes.channel_qr(req.shop, req.path["channel_id"], kind, req.query))
 
 
 @api.route(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from chalice import Response
 
+from campaign_shared import qr
 from campaign_shared.api import ApiRequest, ServiceApi
 from campaign_shared.auth import Role
 from campaign_shared.qr import QrQuery
@@ -91,12 +92,7 @@ def register(api: ServiceApi) -> None:
         return links.public(req.path["shop"], req.path["link_id"])
 
     def _link_qr(req: ApiRequest, kind: str) -> Response:
-        body, content_type = links.qr(req.shop, req.path["link_id"], kind, req.query.scale, req.query.border)
-        return Response(
-            body=body,
-            status_code=200,
-            headers={"Content-Type": content_type, "Cache-Control": "private, max-age=300"},
-        )
+        return qr.response(*links.qr(req.shop, req.path["link_id"], kind, req.query))
 
     @api.route(
         "/share-links/{link_id}/qr.svg",

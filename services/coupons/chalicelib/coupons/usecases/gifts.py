@@ -1,8 +1,9 @@
 """Gifting (转赠): rules in ``domain.gifts``.
 
 - **Give**: the giver's coupon goes ``gifting`` (conditional on it being as read: available,
-  not expired), then the gift record is written. A crash in between leaves a coupon that
-  reads ``available`` again once the gift's time is up.
+  not expired), then the gift record is written. A crash in between leaves a coupon
+  ``gifting`` in a gift nobody can accept (it has no record): the giver may give it again at
+  once, and it reads ``available`` once that gift's time is up.
 - **Accept**: the gift record goes ``accepted`` by the first friend (one conditional write:
   of concurrent accepts one wins). Then the giver's coupon goes ``gifted`` (only from
   ``gifting`` in this gift), and only then is the friend's coupon written: a coupon is never
@@ -58,7 +59,10 @@ def give(shop: str, giver: str, coupon_id: str, body: GiftIn, stores: Stores | N
         raise NotFound("no such coupon")
     now = clock.now()
     template = s.templates.get(shop, coupon.template_id)
-    rules.require_giftable(bool(template and template.giftable), domain.visible_status(coupon, now))
+    visible = domain.visible_status(coupon, now)
+    if visible == "gifting" and s.gifts.get(shop, str((coupon.gift or {}).get("gift_id"))) is None:
+        visible = "available"  # a give that crashed before its gift was written: nobody holds it
+    rules.require_giftable(bool(template and template.giftable), visible)
     expires = rules.gift_expiry(now, body.expires_in_seconds)
     gift = Gift(
         gift_id=f"gf-{ids.token(18)}",

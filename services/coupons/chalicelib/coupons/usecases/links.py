@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from campaign_shared import clock, ids
 from campaign_shared.errors import Conflict, Forbidden, NotFound
+from campaign_shared.qr import QrQuery
 from campaign_shared.settings import public_url
 from campaign_shared.storage.paging import PageParams
 from chalicelib.coupons import domain
@@ -109,14 +110,10 @@ def public(shop: str, link_id: str, stores: Stores | None = None) -> PublicShare
 
 
 def qr(
-    shop: str, link_id: str, kind: str, scale: int, border: int, stores: Stores | None = None
+    shop: str, link_id: str, kind: str, query: QrQuery, stores: Stores | None = None
 ) -> tuple[bytes | str, str]:
     """The QR image of the link's URL: (body, content type)."""
     from campaign_shared import qr as codes
 
-    s = stores_or_default(stores)
-    _link_or_404(s, shop, link_id)
-    url = link_url(shop, link_id)
-    if kind == "png":
-        return codes.png(url, scale=scale, border=border), "image/png"
-    return codes.svg(url, scale=scale, border=border), "image/svg+xml"
+    _link_or_404(stores_or_default(stores), shop, link_id)
+    return codes.image(link_url(shop, link_id), kind, query)

@@ -91,10 +91,7 @@ def channel_qr(
     shop: str, channel_id: str, kind: str, query: models.QrQuery, stores: Stores | None = None
 ) -> tuple[str | bytes, str]:
     """The QR code of the channel's URL: (body, content type)."""
-    link = get_channel(shop, channel_id, stores).url
-    if kind == "png":
-        return qr.png(link, scale=query.scale, border=query.border), "image/png"
-    return qr.svg(link, scale=query.scale, border=query.border), "image/svg+xml"
+    return qr.image(get_channel(shop, channel_id, stores).url, kind, query)
 
 
 def resolve(shop: str, code: str, stores: Stores | None = None) -> models.PublicCode:
