@@ -4,6 +4,7 @@ tests). Idempotent: running it on an existing stack changes nothing."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from campaign_shared.resources import (
@@ -37,7 +38,7 @@ def table_request(stage: str, service: str, spec: TableSpec) -> dict[str, Any]:
                 "IndexName": g.name,
                 "KeySchema": [{"AttributeName": g.pk, "KeyType": "HASH"}]
                 + ([{"AttributeName": g.sk, "KeyType": "RANGE"}] if g.sk else []),
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": g.projection},
             }
             for g in spec.gsis
         ]
@@ -122,11 +123,46 @@ def _create_table(dynamodb: Any, request: dict[str, Any]) -> None:
 
 def _check_table(dynamodb: Any, request: dict[str, Any]) -> None:
     table = dynamodb.describe_table(TableName=request["TableName"])["Table"]
+    table = _add_missing_indexes(dynamodb, table, request)
     if _definition(table) != _definition(request):
         raise ProvisionError(
             f"table {request['TableName']} already exists with another key schema, attributes or "
             "indexes than the resource definition; delete it (locally: make reset) and start again"
         )
+
+
+def _add_missing_indexes(dynamodb: Any, table: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    """An index the definition gained since the table was made is added to it (one
+    ``UpdateTable`` per index, as DynamoDB requires), so a kept local stack keeps its data.
+    Only additions: any other difference is left for ``_check_table`` to refuse."""
+    have = {g["IndexName"] for g in table.get("GlobalSecondaryIndexes") or []}
+    missing = [g for g in request.get("GlobalSecondaryIndexes") or [] if g["IndexName"] not in have]
+    if not missing:
+        return table
+    if any(i not in {g["IndexName"] for g in request.get("GlobalSecondaryIndexes") or []} for i in have):
+        return table  # an index the definition no longer has: not an addition
+    for index in missing:
+        # Every attribute the definition keys on, not only the new index's: moto replaces the
+        # table's list with the one given, DynamoDB merges it (and accepts a full list).
+        dynamodb.update_table(
+            TableName=request["TableName"],
+            AttributeDefinitions=request["AttributeDefinitions"],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+        _wait_for_index(dynamodb, request["TableName"], index["IndexName"])
+    return dict(dynamodb.describe_table(TableName=request["TableName"])["Table"])
+
+
+def _wait_for_index(dynamodb: Any, table: str, index: str, seconds: float = 1800) -> None:
+    """DynamoDB builds one new index at a time (moto at once): the next waits for this one."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes") or []
+        if all(g.get("IndexStatus", "ACTIVE") == "ACTIVE" for g in found if g["IndexName"] == index):
+            return
+        if time.monotonic() > deadline:
+            raise ProvisionError(f"index {index} of {table} was still being built after {seconds:.0f} s")
+        time.sleep(5)
 
 
 def _definition(table: dict[str, Any]) -> tuple[Any, ...]:

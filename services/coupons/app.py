@@ -25,6 +25,7 @@ from chalicelib.coupons.models import (
     TemplatePage,
     TemplatePatchIn,
     TemplateQuery,
+    TemplateStatsOut,
     ValidateIn,
     ValidateOut,
 )
@@ -86,6 +87,18 @@ def list_templates(req: ApiRequest) -> TemplatePage:
 )
 def get_template(req: ApiRequest) -> TemplateOut:
     return campaign.get_template(req.shop, req.path["template_id"])
+
+
+@api.route(
+    "/templates/{template_id}/stats",
+    roles=[Role.merchant],
+    response=TemplateStatsOut,
+    errors_=(404,),
+    summary="Where a template's coupons stand now: issued, locked, redeemed, expired and invalidated "
+    "counts, the discount given and the GMV of the orders that redeemed them.",
+)
+def template_stats(req: ApiRequest) -> TemplateStatsOut:
+    return campaign.stats(req.shop, req.path["template_id"])
 
 
 @api.route(

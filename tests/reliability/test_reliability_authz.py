@@ -110,6 +110,7 @@ CONTRACT = (
     Route("GET", "/coupons/templates", ("merchant",), other_shop="ok"),
     Route("PATCH", "/coupons/templates/{template_id}", ("merchant",), body={"name": "authz renamed"}),
     Route("GET", "/coupons/templates/{template_id}/history", ("merchant",)),
+    Route("GET", "/coupons/templates/{template_id}/stats", ("merchant",)),
     Route("POST", "/coupons/{coupon_id}/unlock", ("customer",), foreign=((FRIEND, NOT_YOURS),)),
     Route(
         "POST",

@@ -10,7 +10,14 @@ SPEC = ServiceSpec(
     tables=(
         TableSpec(
             logical="main",
-            gsis=(GsiSpec(name="gsi1", pk="gsi1pk", sk="gsi1sk"),),
+            gsis=(
+                GsiSpec(name="gsi1", pk="gsi1pk", sk="gsi1sk"),
+                # The template's unused coupons by expiry (``unused#<shop>#<template>#<shard>``
+                # while a coupon can still be used): its expired ones are counted here.
+                GsiSpec(name="gsi2", pk="gsi2pk", sk="expires_at", projection="KEYS_ONLY"),
+                # Its coupons locked to an order, by the lock's end: the running locks.
+                GsiSpec(name="gsi3", pk="gsi3pk", sk="lock_expires_at", projection="KEYS_ONLY"),
+            ),
             ttl_attribute="expires_at_epoch",
         ),
     ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -40,6 +42,9 @@ class GsiSpec(_Spec):
     name: str
     pk: str
     sk: str | None = None
+    # KEYS_ONLY for an index that is only counted: an update then writes the index only when
+    # one of its keys changes, and an entry costs the least to store and to read.
+    projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
 
 
 class TableSpec(_Spec):

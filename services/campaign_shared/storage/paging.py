@@ -214,6 +214,37 @@ def query_all(
         params["ExclusiveStartKey"] = last
 
 
+def query_count(
+    *,
+    table: str,
+    key_condition: str,
+    expression_values: dict[str, Any],
+    index: str | None = None,
+    expression_names: dict[str, str] | None = None,
+) -> int:
+    """How many items a Query matches (``Select=COUNT``: no item travels; each page still
+    reads up to 1 MB of the index, so the cost grows with the count)."""
+    params = _query_params(
+        table,
+        key_condition,
+        expression_values,
+        index=index,
+        forward=True,
+        filter_expression=None,
+        expression_names=expression_names,
+        consistent=False,
+    )
+    params["Select"] = "COUNT"
+    total = 0
+    while True:
+        response = aws.dynamodb().query(**params)
+        total += int(response.get("Count", 0))
+        last = response.get("LastEvaluatedKey")
+        if not last:
+            return total
+        params["ExclusiveStartKey"] = last
+
+
 # ---- batches -----------------------------------------------------------------------------
 
 

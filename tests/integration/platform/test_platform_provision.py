@@ -128,3 +128,28 @@ def test_an_existing_table_with_another_definition_is_refused_clearly(lossy_moto
     )
     with pytest.raises(ProvisionError, match=request["TableName"]):
         provision("clash", dynamodb, sqs, sns)
+
+
+def test_an_index_the_definition_gained_is_added_to_the_existing_table_and_its_items_kept(lossy_moto):
+    server, faults = lossy_moto
+    faults.lost["CreateTable"] = faults.lost["UpdateTable"] = 1  # this test's calls keep their answers
+    dynamodb, sqs, sns = _clients(server)
+    spec = next(t for t in SERVICES["coupons"].tables if len(t.gsis) > 1)
+    request = table_request("grown", "coupons", spec)
+    older = dict(request, GlobalSecondaryIndexes=request["GlobalSecondaryIndexes"][:1])
+    older["AttributeDefinitions"] = [
+        a for a in request["AttributeDefinitions"] if a["AttributeName"] in ("pk", "sk", "gsi1pk", "gsi1sk")
+    ]
+    dynamodb.create_table(**older)
+    kept = {"pk": {"S": "kept"}, "sk": {"S": "x"}}
+    dynamodb.put_item(TableName=request["TableName"], Item=kept)
+
+    provision("grown", dynamodb, sqs, sns)
+    table = dynamodb.describe_table(TableName=request["TableName"])["Table"]
+    assert sorted(g["IndexName"] for g in table["GlobalSecondaryIndexes"]) == ["gsi1", "gsi2", "gsi3"]
+    assert {g["IndexName"]: g["Projection"]["ProjectionType"] for g in table["GlobalSecondaryIndexes"]} == {
+        "gsi1": "ALL",
+        "gsi2": "KEYS_ONLY",
+        "gsi3": "KEYS_ONLY",
+    }
+    assert dynamodb.get_item(TableName=request["TableName"], Key=kept).get("Item") == kept

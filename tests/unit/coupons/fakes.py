@@ -325,6 +325,18 @@ class FakeCoupons(_Counted):
         self._call("wallet")
         return [c for k, c in sorted(self.items.items()) if k[:2] == (shop, customer_id)]
 
+    def counts(self, shop: str, template_id: str, shards: int, now_iso: str) -> tuple[int, int]:
+        """What the two indexes hold: locks ending after now; coupons that could still be used
+        (or were marked expired) whose expiry has passed."""
+        self._call("counts")
+        mine = [c for k, c in self.items.items() if k[0] == shop and c.template_id == template_id]
+        locked = sum(
+            1 for c in mine if c.status == "locked" and c.lock_expires_at and c.lock_expires_at > now_iso
+        )
+        unused = ("available", "locked", "gifting", "expired")
+        expired = sum(1 for c in mine if c.status in unused and c.expires_at and c.expires_at <= now_iso)
+        return locked, expired
+
     def page(self, shop: str, customer_id: str, page: Any) -> tuple[list[Coupon], str | None]:
         self._call("page")
         mine = sorted((k[2], c) for k, c in self.items.items() if k[:2] == (shop, customer_id))

@@ -71,6 +71,7 @@ from chalicelib.coupons.models.templates import (
     TemplatePage,
     TemplatePatchIn,
     TemplateQuery,
+    TemplateStatsOut,
 )
 
 __all__ = [
@@ -121,6 +122,7 @@ __all__ = [
     "TemplateHistoryPage",
     "TemplateIn",
     "TemplateOut",
+    "TemplateStatsOut",
     "TemplatePage",
     "TemplatePatchIn",
     "TemplateQuery",

@@ -138,6 +138,27 @@ class TemplateOut(Out):
     redeemed_gmv_amount: int = Field(description="What the orders that redeemed its coupons paid.")
 
 
+class TemplateStatsOut(Out):
+    """Where a template's coupons stand now."""
+
+    template_id: str
+    status: TemplateStatus
+    as_of: str = Field(description="When the counts were read (RFC 3339).")
+    issued_count: int = Field(description="Coupons issued (claims, issue jobs, grants, links and codes).")
+    locked_count: int = Field(description="Coupons locked to an order now (a lapsed lock is not counted).")
+    redeemed_count: int = Field(description="Redemptions, less those given back by a full refund.")
+    expired_count: int = Field(
+        description="Coupons whose validity ended while they could still be used: never redeemed, "
+        "given away, revoked or invalidated."
+    )
+    invalidated_count: int = Field(description="Unused coupons voided by its invalidations.")
+    remaining_stock: int
+    discount_total_amount: int = Field(description="The discount its redemptions gave (minor units).")
+    redeemed_gmv_amount: int = Field(description="What the orders that redeemed its coupons paid.")
+    budget_amount: int | None = None
+    budget_used_amount: int | None = None
+
+
 class TemplatePatchIn(In):
     """What an edit may change; each only widens what the template allows."""
 

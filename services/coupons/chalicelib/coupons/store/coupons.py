@@ -10,17 +10,39 @@ from typing import Any
 from campaign_shared.storage import codec, paging
 from campaign_shared.storage.paging import PageParams
 from chalicelib.coupons.store import table as items
-from chalicelib.coupons.store.keys import COUPON_PREFIX, coupon_key, table, wallet_pk
+from chalicelib.coupons.store.keys import (
+    COUPON_PREFIX,
+    coupon_key,
+    locked_pk,
+    table,
+    unused_pk,
+    wallet_pk,
+)
 from chalicelib.coupons.store.ports import Conflicted
 from chalicelib.coupons.store.records import REFUND_PREFIX, Coupon
 
 STATUS = {"#st": "status"}
+UNUSED = ("available", "locked", "gifting")  # a coupon that can still be used (gsi2)
+# The index keys a coupon leaves with once it cannot be used any more (redeemed, given,
+# revoked, invalidated); its lock's key goes with the lock.
+NOT_UNUSED = "gsi2pk, gsi3pk"
+
+
+def index_keys(shop: str, coupon: Coupon) -> dict[str, str]:
+    """The counting indexes' keys of a coupon as it is (``store.keys``): unused coupons that
+    expire are listed by expiry, locked ones by the end of their lock."""
+    found: dict[str, str] = {}
+    if coupon.status in UNUSED and coupon.expires_at:
+        found["gsi2pk"] = unused_pk(shop, coupon.template_id, coupon.shard)
+    if coupon.status == "locked" and coupon.lock_expires_at:
+        found["gsi3pk"] = locked_pk(shop, coupon.template_id, coupon.shard)
+    return found
 
 
 def put_coupon(shop: str, coupon: Coupon) -> bool:
     """Write a coupon unless it exists; False when it did."""
     key = coupon_key(shop, coupon.customer_id, coupon.coupon_id)
-    return items.create(key, coupon.to_item()).applied
+    return items.create(key, {**coupon.to_item(), **index_keys(shop, coupon)}).applied
 
 
 def as_seen(seen: Coupon, values: dict[str, Any]) -> str:
@@ -46,7 +68,11 @@ class DynamoCoupons:
 
     def create_many(self, shop: str, coupons: Sequence[Coupon]) -> None:
         paging.batch_put(
-            table(), [{**c.to_item(), **coupon_key(shop, c.customer_id, c.coupon_id)} for c in coupons]
+            table(),
+            [
+                {**c.to_item(), **index_keys(shop, c), **coupon_key(shop, c.customer_id, c.coupon_id)}
+                for c in coupons
+            ],
         )
 
     def get(self, shop: str, customer_id: str, coupon_id: str) -> Coupon | None:
@@ -76,11 +102,33 @@ class DynamoCoupons:
         )
         return [Coupon.from_item(i) for i in found]
 
+    def counts(self, shop: str, template_id: str, shards: int, now_iso: str) -> tuple[int, int]:
+        """Two counts of the keys-only indexes, one Query per stock shard each: the locks
+        that end after ``now_iso``, and the unused coupons that expired by then."""
+        locked = expired = 0
+        for n in range(shards):
+            locked += paging.query_count(
+                table=table(),
+                index="gsi3",
+                key_condition="gsi3pk = :p AND lock_expires_at > :now",
+                expression_values=codec.values(p=locked_pk(shop, template_id, n), now=now_iso),
+            )
+            expired += paging.query_count(
+                table=table(),
+                index="gsi2",
+                key_condition="gsi2pk = :p AND expires_at <= :now",
+                expression_values=codec.values(p=unused_pk(shop, template_id, n), now=now_iso),
+            )
+        return locked, expired
+
     def lock(
         self, shop: str, seen: Coupon, order_id: str, now_iso: str, until_iso: str, hold: int | None = None
     ) -> tuple[bool, Coupon | None]:
         values: dict[str, Any] = {"locked": "locked", "order": order_id, "now": now_iso, "until": until_iso}
-        expression = "SET #st = :locked, order_id = :order, locked_at = :now, lock_expires_at = :until"
+        values["lpk"] = locked_pk(shop, seen.template_id, seen.shard)
+        expression = (
+            "SET #st = :locked, order_id = :order, locked_at = :now, lock_expires_at = :until, gsi3pk = :lpk"
+        )
         if hold is not None:
             expression += ", budget_hold = :hold"
             values["hold"] = hold
@@ -96,9 +144,10 @@ class DynamoCoupons:
         return written.applied, _found(written.item)
 
     def release(self, shop: str, customer_id: str, coupon_id: str, order_id: str, status: str) -> bool:
+        gone = NOT_UNUSED if status not in UNUSED else "gsi3pk"
         return items.update(
             coupon_key(shop, customer_id, coupon_id),
-            "SET #st = :status REMOVE order_id, locked_at, lock_expires_at, budget_hold",
+            f"SET #st = :status REMOVE order_id, locked_at, lock_expires_at, budget_hold, {gone}",
             "#st = :locked AND order_id = :order",
             names=STATUS,
             values={"status": status, "locked": "locked", "order": order_id},
@@ -138,7 +187,7 @@ class DynamoCoupons:
             coupon_key(shop, coupon.customer_id, coupon.coupon_id),
             "SET #st = :redeemed, order_id = :order, redeemed_at = :now, count_pending = :yes, "
             f"order_paid_amount = :paid, discount_amount = :discount{held} "
-            "REMOVE locked_at, lock_expires_at, expires_at_epoch",
+            f"REMOVE locked_at, lock_expires_at, expires_at_epoch, {NOT_UNUSED}",
             f"attribute_exists(pk) AND ({allowed})",
             names=STATUS,
             values=values,
@@ -171,6 +220,9 @@ class DynamoCoupons:
         if expires_epoch is not None:
             expression += ", expires_at_epoch = :exp"
             values["exp"] = expires_epoch
+        if coupon.expires_at:  # usable again: back in the count of unused coupons
+            expression += ", gsi2pk = :upk"
+            values["upk"] = unused_pk(shop, coupon.template_id, coupon.shard)
         return items.update(
             coupon_key(shop, coupon.customer_id, coupon.coupon_id),
             expression + " REMOVE order_id, redeemed_at, counted_by",
@@ -196,7 +248,7 @@ class DynamoCoupons:
         written = items.update(
             coupon_key(shop, seen.customer_id, seen.coupon_id),
             "SET #st = :gifting, gift = :gift, gift_expires_at = :until "
-            "REMOVE order_id, locked_at, lock_expires_at",
+            "REMOVE order_id, locked_at, lock_expires_at, gsi3pk",
             f"attribute_exists(pk) AND {as_seen(seen, values)}"
             " AND (attribute_not_exists(expires_at) OR expires_at > :now)",
             names=STATUS,
@@ -209,9 +261,10 @@ class DynamoCoupons:
         self, shop: str, customer_id: str, coupon_id: str, gift_id: str, status: str, gift: dict[str, Any]
     ) -> bool:
         """gifting in ``gift_id`` -> ``status`` (``gifted`` or ``available``), the gift as given."""
+        gone = "" if status in UNUSED else ", gsi2pk"
         return items.update(
             coupon_key(shop, customer_id, coupon_id),
-            "SET #st = :status, gift = :gift REMOVE gift_expires_at",
+            f"SET #st = :status, gift = :gift REMOVE gift_expires_at{gone}",
             "#st = :gifting AND gift.gift_id = :gift_id",
             names=STATUS,
             values={"status": status, "gift": gift, "gifting": "gifting", "gift_id": gift_id},
@@ -247,7 +300,7 @@ class DynamoCoupons:
             values["seen_order"] = seen_order
         expression = "SET conflicts = list_append(if_not_exists(conflicts, :empty), :entry)"
         if expire:
-            expression += ", #st = :expired REMOVE order_id, locked_at"
+            expression += ", #st = :expired REMOVE order_id, locked_at, gsi3pk"
             values["expired"] = "expired"
         written = items.update(
             coupon_key(shop, coupon.customer_id, coupon.coupon_id),
@@ -272,7 +325,7 @@ class DynamoCoupons:
         written = items.update(
             coupon_key(shop, customer_id, coupon_id),
             "SET #st = :revoked, revoked_at = :now, revoke_reason = :reason "
-            "REMOVE order_id, locked_at, lock_expires_at, gift_expires_at",
+            f"REMOVE order_id, locked_at, lock_expires_at, gift_expires_at, {NOT_UNUSED}",
             "attribute_exists(pk) AND (#st = :available OR #st = :expired"
             # a lock or a gift that has lapsed holds nothing any more (domain.visible_status)
             " OR (#st = :locked AND lock_expires_at <= :now)"

@@ -58,7 +58,7 @@ class DynamoInvalidations:
         return items.update(
             coupon_key(shop, coupon.customer_id, coupon.coupon_id),
             "SET #st = :invalidated, invalidated_by = :job, invalidated_at = :now "
-            "REMOVE order_id, locked_at, lock_expires_at, gift_expires_at",
+            "REMOVE order_id, locked_at, lock_expires_at, gift_expires_at, gsi2pk, gsi3pk",
             as_seen(coupon, values),
             names=STATUS,
             values=values,

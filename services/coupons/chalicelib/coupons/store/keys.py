@@ -12,7 +12,11 @@ Every key carries the shop, so another shop's id is simply not found.
 - ``limit#<shop>#<template>#<customer>`` / ``limit``: the customer's count for the
   per-customer limit (``store.limits``).
 - ``cust#<shop>#<customer>`` / ``coupon#<coupon>``: a coupon; the customer's partition is
-  their wallet (``GET /me`` is one Query).
+  their wallet (``GET /me`` is one Query). Two sparse keys-only indexes count a template's
+  coupons: ``gsi2pk`` = ``unused#<shop>#<template>#<shard>`` while the coupon can still be
+  used (available, locked, being given), sorted by ``expires_at`` (the expired ones), and
+  ``gsi3pk`` = ``locked#<shop>#<template>#<shard>`` while it is locked, sorted by
+  ``lock_expires_at`` (the running locks).
 - ``job#<shop>#<job>`` / ``job``, ``plan#<shop>#<job>#<chunk>`` / ``plan``: bulk jobs and
   the fixed outcome of each chunk (``store.jobs``).
 - ``grant#<shop>#<grant>`` / ``grant``: one record per grant id (``store.grants``).
@@ -63,6 +67,16 @@ def history_key(shop: str, template_id: str, version: int) -> Key:
 def shop_templates_pk(shop: str) -> str:
     """``gsi1pk`` of a shop's templates."""
     return join("tpls", shop)
+
+
+def unused_pk(shop: str, template_id: str, shard: int) -> str:
+    """``gsi2pk`` of a template's unused coupons from one stock shard."""
+    return join("unused", shop, template_id, str(shard))
+
+
+def locked_pk(shop: str, template_id: str, shard: int) -> str:
+    """``gsi3pk`` of a template's locked coupons from one stock shard."""
+    return join("locked", shop, template_id, str(shard))
 
 
 def shard_key(shop: str, template_id: str, shard: int) -> Key:

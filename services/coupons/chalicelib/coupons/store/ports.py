@@ -155,6 +155,9 @@ class Coupons(Protocol):
     def wallet(self, shop: str, customer_id: str) -> list[Coupon]:
         """Every coupon of the customer, oldest first."""
 
+    def counts(self, shop: str, template_id: str, shards: int, now_iso: str) -> tuple[int, int]:
+        """(running locks, unused coupons expired by ``now_iso``) of a template's coupons."""
+
     def lock(
         self, shop: str, seen: Coupon, order_id: str, now_iso: str, until_iso: str, hold: int | None = None
     ) -> tuple[bool, Coupon | None]:

@@ -1,5 +1,5 @@
 """Running a campaign (merchant): list templates, read one, pause, resume, end, edit, and the
-history of its changes. The rules are ``domain.campaign``.
+history of its changes, its stats. The rules are ``domain.campaign``.
 
 Every change is: read the template (fresh, not the process's cached copy), decide, one
 transaction (the template as of the version read, and the history entry of the next
@@ -26,6 +26,7 @@ from chalicelib.coupons.models import (
     TemplatePage,
     TemplatePatchIn,
     TemplateQuery,
+    TemplateStatsOut,
 )
 from chalicelib.coupons.store.records import Change, Shard, Template
 from chalicelib.coupons.usecases import Stores, claims, stores_or_default
@@ -59,6 +60,20 @@ def get_template(shop: str, template_id: str, stores: Stores | None = None) -> T
     s = stores_or_default(stores)
     template = template_or_404(s, shop, template_id, fresh=True)
     return template_out(template, _settle(s, shop, template), clock.now(), _budget_used(s, shop, template))
+
+
+def stats(shop: str, template_id: str, stores: Stores | None = None) -> TemplateStatsOut:
+    """Where the template's coupons stand now: the counters its shards and template keep
+    (issued, redeemed, discount, GMV, invalidated) and two counts of the coupons' indexes
+    (running locks; unused coupons whose expiry has passed), read after the counters."""
+    s = stores_or_default(stores)
+    template = template_or_404(s, shop, template_id, fresh=True)
+    now = clock.now()
+    out = template_out(template, _settle(s, shop, template), now, _budget_used(s, shop, template))
+    locked, expired = s.coupons.counts(shop, template_id, template.shard_count, clock.iso(now))
+    return TemplateStatsOut.model_validate(
+        {**out.model_dump(), "as_of": clock.iso(now), "locked_count": locked, "expired_count": expired}
+    )
 
 
 def list_templates(shop: str, query: TemplateQuery, stores: Stores | None = None) -> TemplatePage:

@@ -47,9 +47,9 @@ class Coupon:
     order_paid_amount: int | None = None  # what the redeeming order paid
     discount_amount: int | None = None  # what this coupon took off it
     returned_from: tuple[str, ...] = ()  # orders fully refunded that gave it back
-    budget_hold: int | None = None
+    budget_hold: int | None = None  # what its lock holds of the template's budget
     void_on_release: str | None = None  # the invalidation that voids it when its lock is released
-    invalidated_by: str | None = None  # what its lock holds of the template's budget
+    invalidated_by: str | None = None  # the invalidation that voided it
     return_pending: str | None = None  # the order whose given-back redemption is not counted yet
     refunds: dict[str, int] = field(default_factory=dict)  # "<order>:<refund id>" -> amount
     gift_expires_at: str | None = None
