@@ -10,6 +10,8 @@ from chalicelib.coupons import consumer, routes_sharing
 from chalicelib.coupons.models import (
     CouponOut,
     CouponPage,
+    CouponSettingsIn,
+    CouponSettingsOut,
     ForCartIn,
     ForCartOut,
     InvalidationIn,
@@ -29,7 +31,7 @@ from chalicelib.coupons.models import (
     ValidateIn,
     ValidateOut,
 )
-from chalicelib.coupons.usecases import bulk, campaign, invalidations, templates, wallet
+from chalicelib.coupons.usecases import bulk, campaign, invalidations, settings, templates, wallet
 
 api = ServiceApi("coupons")
 app = api.app
@@ -87,6 +89,29 @@ def list_templates(req: ApiRequest) -> TemplatePage:
 )
 def get_template(req: ApiRequest) -> TemplateOut:
     return campaign.get_template(req.shop, req.path["template_id"])
+
+
+@api.route(
+    "/settings",
+    roles=[Role.merchant],
+    response=CouponSettingsOut,
+    summary="The shop's coupon settings: lock_ttl_seconds for templates without their own.",
+)
+def get_settings(req: ApiRequest) -> CouponSettingsOut:
+    return settings.get(req.shop)
+
+
+@api.route(
+    "/settings",
+    methods=["PUT"],
+    roles=[Role.merchant],
+    body=CouponSettingsIn,
+    response=CouponSettingsOut,
+    summary="Write the shop's coupon settings whole (a setting left out is the default); locks "
+    "taken from then on use them.",
+)
+def put_settings(req: ApiRequest) -> CouponSettingsOut:
+    return settings.put(req.shop, req.body, req.sub)
 
 
 @api.route(
@@ -255,8 +280,9 @@ def validate(req: ApiRequest) -> ValidateOut:
     body=LockIn,
     response=CouponOut,
     errors_=(404, 409),
-    summary="Lock one of the caller's coupons to an order for the template's lock_ttl_seconds; the "
-    "same order again is 200, another is 409 not_available while the lock runs.",
+    summary="Lock one of the caller's coupons to an order for its lock time (the template's "
+    "lock_ttl_seconds, else the shop's); the same order again is 200, another is 409 not_available "
+    "while the lock runs.",
 )
 def lock(req: ApiRequest) -> CouponOut:
     return wallet.lock(req.shop, req.sub, req.path["coupon_id"], req.body.order_id)

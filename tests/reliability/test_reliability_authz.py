@@ -111,6 +111,8 @@ CONTRACT = (
     Route("PATCH", "/coupons/templates/{template_id}", ("merchant",), body={"name": "authz renamed"}),
     Route("GET", "/coupons/templates/{template_id}/history", ("merchant",)),
     Route("GET", "/coupons/templates/{template_id}/stats", ("merchant",)),
+    Route("GET", "/coupons/settings", ("merchant",), other_shop="ok"),
+    Route("PUT", "/coupons/settings", ("merchant",), other_shop="ok", body={"lock_ttl_seconds": 600}),
     Route("POST", "/coupons/{coupon_id}/unlock", ("customer",), foreign=((FRIEND, NOT_YOURS),)),
     Route(
         "POST",

@@ -125,3 +125,47 @@ def test_lock_ttl_is_bounded(gateway, auth):
     for bad in (0, 59, 7 * 86400 + 1, "600"):
         body = {"name": "t", "kind": "amount_off", "amount_off": 5, "total_stock": 1, "lock_ttl_seconds": bad}
         assert gateway.post("/coupons/templates", body, headers=auth("merchant")).status_code == 400, bad
+
+
+def test_the_shops_lock_ttl_holds_for_templates_without_their_own(gateway, auth, monkeypatch):
+    merchant = auth("merchant")
+    default = gateway.get("/coupons/settings", headers=merchant).json()
+    assert default == {
+        "lock_ttl_seconds": None,
+        "effective_lock_ttl_seconds": 1800,
+        "updated_at": None,
+        "updated_by": None,
+    }
+    written = gateway.put(
+        "/coupons/settings", {"lock_ttl_seconds": 120}, headers=auth("merchant", sub="m-ops")
+    )
+    assert written.status_code == 200, written
+    assert (written.json()["effective_lock_ttl_seconds"], written.json()["updated_by"]) == (120, "m-ops")
+    assert gateway.get("/coupons/settings", headers=merchant).json()["lock_ttl_seconds"] == 120
+
+    follows = claimed(gateway, auth, sub="u1")
+    own = claimed(gateway, auth, sub="u1", lock_ttl_seconds=900)
+    templates = gateway.get("/coupons/templates", headers=merchant).json()["items"]
+    assert sorted(t["lock_ttl_seconds"] for t in templates[:2]) == [120, 900]
+    lock(gateway, auth, follows, "o-1")
+    lock(gateway, auth, own, "o-1")
+    start = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(seconds=130))
+    assert lock(gateway, auth, follows, "o-2").json()["order_id"] == "o-2"  # the shop's 120 s lapsed
+    refused = lock(gateway, auth, own, "o-2")  # its own 900 s still run
+    assert refused.status_code == 409, refused
+
+    cleared = gateway.put("/coupons/settings", {}, headers=merchant)
+    assert cleared.json()["lock_ttl_seconds"] is None and cleared.json()["effective_lock_ttl_seconds"] == 1800
+    # the shop's setting is the shop's: another shop still has the default
+    other = gateway.get("/coupons/settings", headers=auth("merchant", shop="s2")).json()
+    assert other["lock_ttl_seconds"] is None
+
+
+def test_shop_settings_refuse_bad_values_and_other_roles(gateway, auth):
+    for bad in ({"lock_ttl_seconds": 59}, {"lock_ttl_seconds": "600"}, {"lock_ttl": 600}):
+        answer = gateway.put("/coupons/settings", bad, headers=auth("merchant"))
+        assert answer.status_code == 400 and answer.json()["error"]["code"], (bad, answer)
+    assert gateway.get("/coupons/settings", headers=auth("merchant")).json()["lock_ttl_seconds"] is None
+    assert gateway.put("/coupons/settings", {}, headers=auth("customer")).status_code == 403
+    assert gateway.get("/coupons/settings", headers=auth("storefront")).status_code == 403

@@ -22,6 +22,7 @@ from chalicelib.coupons.store.records import (
     Coupon,
     Refused,
     Shard,
+    ShopSettings,
     Template,
 )
 from chalicelib.coupons.usecases import Stores
@@ -552,6 +553,20 @@ class FakeCoupons(_Counted):
         )
 
 
+class FakeShopSettings(_Counted):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, ShopSettings] = {}
+
+    def get(self, shop: str, *, fresh: bool = False) -> ShopSettings:
+        self._call("get")
+        return self.items.get(shop, ShopSettings())
+
+    def put(self, shop: str, settings: ShopSettings) -> None:
+        self._call("put")
+        self.items[shop] = settings
+
+
 def fake_stores() -> Stores:
     from .fakes_jobs import FakeGrants, FakeInvalidations, FakeJobs
     from .fakes_sharing import FakeBudgets, FakeCodes, FakeGifts, FakeShareLinks
@@ -570,6 +585,7 @@ def fake_stores() -> Stores:
         FakeGifts(),
         FakeBudgets(),
         FakeInvalidations(coupons),
+        FakeShopSettings(),
     )
 
 

@@ -25,10 +25,11 @@ so one shard serves at most 500 claims/s; sizing aims at half of that, 250 claim
 (bench/README.md works the numbers through).
 
 **Locks lapse.** A coupon locked to an order is free again ``lock_ttl_seconds`` after the
-lock (template setting, default 1,800) unless the order was paid or cancelled first. Nothing
-runs to expire it: a lapsed lock reads as ``available``, may be locked by another order, and
-a payment of any order may redeem it (``paid_decision``). A payment of the order that locked
-it still redeems it while no other order has locked it since.
+lock (the template's setting, else the shop's, else 1,800: ``lock_ttl``) unless the order
+was paid or cancelled first. Nothing runs to expire it: a lapsed lock reads as
+``available``, may be locked by another order, and a payment of any order may redeem it
+(``paid_decision``). A payment of the order that locked it still redeems it while no other
+order has locked it since.
 """
 
 from __future__ import annotations
@@ -174,6 +175,12 @@ def spread(units: int, caps: list[int]) -> list[int]:
 
 
 # ---- locks ---------------------------------------------------------------------------------
+
+
+def lock_ttl(own: int | None, shop: int | None) -> int:
+    """How long a lock holds: the template's own setting (copied onto its coupons), else the
+    shop's, else ``DEFAULT_LOCK_TTL_SECONDS``."""
+    return own or shop or DEFAULT_LOCK_TTL_SECONDS
 
 
 def lock_expiry(now: datetime, ttl_seconds: int | None) -> datetime:

@@ -62,6 +62,8 @@ from chalicelib.coupons.models.sharing import (
     ShareLinkPage,
 )
 from chalicelib.coupons.models.templates import (
+    CouponSettingsIn,
+    CouponSettingsOut,
     LuckyAmountsPage,
     LuckySlot,
     TemplateChange,
@@ -122,6 +124,8 @@ __all__ = [
     "TemplateHistoryPage",
     "TemplateIn",
     "TemplateOut",
+    "CouponSettingsIn",
+    "CouponSettingsOut",
     "TemplateStatsOut",
     "TemplatePage",
     "TemplatePatchIn",

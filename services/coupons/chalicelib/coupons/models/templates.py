@@ -48,7 +48,7 @@ class TemplateIn(In):
     lock_ttl_seconds: Annotated[int, Field(ge=60, le=7 * 86400)] | None = Field(
         default=None,
         description="How long a lock to an order holds without order.paid or order.cancelled "
-        "(default 1,800): then the coupon is available again.",
+        "(default: the shop's setting, else 1,800): then the coupon is available again.",
     )
     giftable: bool = Field(default=False, description="Its coupons can be given to a friend (转赠).")
     return_on_refund: bool = Field(
@@ -123,7 +123,9 @@ class TemplateOut(Out):
     )
     version: int = Field(description="Raised by every change; the history lists each version.")
     stock_shards: int = Field(description="Stock shards (partitions) the stock is spread over.")
-    lock_ttl_seconds: int = Field(description="How long a lock to an order holds.")
+    lock_ttl_seconds: int = Field(
+        description="How long a lock to an order holds: its own setting, else the shop's, else 1,800."
+    )
     giftable: bool = False
     return_on_refund: bool = False
     issued_count: int
@@ -213,3 +215,23 @@ class LuckyAmountsPage(Out):
     total_amount: int
     items: list[LuckySlot]
     next_cursor: str | None = None
+
+
+LockTtl = Annotated[int, Field(ge=60, le=7 * 86400)]
+
+
+class CouponSettingsIn(In):
+    """The shop's coupon settings, written whole: a setting left out or null is the default."""
+
+    lock_ttl_seconds: LockTtl | None = Field(
+        default=None,
+        description="How long a lock holds for templates without their own lock_ttl_seconds "
+        "(60..604,800; null: 1,800). Applies to locks taken from then on.",
+    )
+
+
+class CouponSettingsOut(Out):
+    lock_ttl_seconds: int | None = Field(description="The shop's setting; null when it follows the default.")
+    effective_lock_ttl_seconds: int = Field(description="What a template without its own setting uses.")
+    updated_at: str | None = None
+    updated_by: str | None = None

@@ -32,6 +32,7 @@ Every key carries the shop, so another shop's id is simply not found.
 - ``gift#<shop>#<gift>`` / ``gift``: a gift of a coupon (``store.gifts``).
 - ``budget#<shop>#<template>`` / ``budget``: a template's discount budget (``store.budgets``).
 - ``inval#<shop>#<invalidation>`` / ``inval``: an invalidation job (``store.invalidations``).
+- ``settings#<shop>`` / ``settings``: the shop's settings (``store.settings``).
 """
 
 from __future__ import annotations
@@ -164,6 +165,10 @@ def attempts_key(shop: str, customer_id: str, window: int) -> Key:
 
 def gift_key(shop: str, gift_id: str) -> Key:
     return {"pk": join("gift", shop, gift_id), "sk": "gift"}
+
+
+def settings_key(shop: str) -> Key:
+    return {"pk": join("settings", shop), "sk": "settings"}
 
 
 def budget_key(shop: str, template_id: str) -> Key:

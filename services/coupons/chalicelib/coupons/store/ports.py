@@ -27,6 +27,7 @@ from chalicelib.coupons.store.records import (
     Refused,
     Shard,
     ShareLink,
+    ShopSettings,
     Template,
 )
 
@@ -361,3 +362,11 @@ class Invalidations(Protocol):
     def complete_segment(self, shop: str, invalidation_id: str, segment: int) -> Invalidation: ...
 
     def note_stock_returned(self, shop: str, invalidation_id: str, units: int) -> None: ...
+
+
+class ShopSettingsStore(Protocol):
+    def get(self, shop: str, *, fresh: bool = False) -> ShopSettings:
+        """The shop's settings (defaults when it set none), possibly 2 s old unless ``fresh``."""
+
+    def put(self, shop: str, settings: ShopSettings) -> None:
+        """Write the settings whole."""

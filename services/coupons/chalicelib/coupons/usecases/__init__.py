@@ -3,7 +3,7 @@
 validate, lock), ``bulk`` (issue jobs and their chunks), ``orders`` (order events),
 ``revokes``, ``campaign`` (list, pause/resume/end, edit, history), ``links`` (share links),
 ``codes`` (one-time claim links and exchange codes), ``gifts``, ``budgets`` (discount
-budgets), ``invalidations`` (作废 jobs).
+budgets), ``invalidations`` (作废 jobs), ``settings`` (the shop's settings).
 
 Every use case takes its repositories as ``Stores`` (``stores=None``: the DynamoDB ones), so
 the unit tests run the protocols on in-memory fakes.
@@ -30,6 +30,7 @@ class Stores:
     gifts: ports.Gifts
     budgets: ports.Budgets
     invalidations: ports.Invalidations
+    settings: ports.ShopSettingsStore
 
 
 @functools.cache
@@ -44,6 +45,7 @@ def dynamo_stores() -> Stores:
     from chalicelib.coupons.store.jobs import DynamoJobs
     from chalicelib.coupons.store.limits import DynamoLimits
     from chalicelib.coupons.store.links import DynamoShareLinks
+    from chalicelib.coupons.store.settings import DynamoShopSettings
     from chalicelib.coupons.store.stock import DynamoStock
     from chalicelib.coupons.store.templates import DynamoTemplates
 
@@ -59,6 +61,7 @@ def dynamo_stores() -> Stores:
         DynamoGifts(),
         DynamoBudgets(),
         DynamoInvalidations(),
+        DynamoShopSettings(),
     )
 
 

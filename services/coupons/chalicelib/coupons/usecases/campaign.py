@@ -59,7 +59,8 @@ def _settle(s: Stores, shop: str, template: Template) -> list[Shard]:
 def get_template(shop: str, template_id: str, stores: Stores | None = None) -> TemplateOut:
     s = stores_or_default(stores)
     template = template_or_404(s, shop, template_id, fresh=True)
-    return template_out(template, _settle(s, shop, template), clock.now(), _budget_used(s, shop, template))
+    shards = _settle(s, shop, template)
+    return template_out(template, shards, clock.now(), _budget_used(s, shop, template), _ttl(s, shop))
 
 
 def stats(shop: str, template_id: str, stores: Stores | None = None) -> TemplateStatsOut:
@@ -69,7 +70,9 @@ def stats(shop: str, template_id: str, stores: Stores | None = None) -> Template
     s = stores_or_default(stores)
     template = template_or_404(s, shop, template_id, fresh=True)
     now = clock.now()
-    out = template_out(template, _settle(s, shop, template), now, _budget_used(s, shop, template))
+    out = template_out(
+        template, _settle(s, shop, template), now, _budget_used(s, shop, template), _ttl(s, shop)
+    )
     locked, expired = s.coupons.counts(shop, template_id, template.shard_count, clock.iso(now))
     return TemplateStatsOut.model_validate(
         {**out.model_dump(), "as_of": clock.iso(now), "locked_count": locked, "expired_count": expired}
@@ -85,8 +88,14 @@ def list_templates(shop: str, query: TemplateQuery, stores: Stores | None = None
         shop, query, status=query.status, kind=query.kind, name=query.name, now_iso=clock.iso(now)
     )
     shards = s.stock.shards_of(shop, [(t.template_id, t.shard_count) for t in found])
-    items = [template_out(t, shards[t.template_id], now, _budget_used(s, shop, t)) for t in found]
+    ttl = _ttl(s, shop)
+    items = [template_out(t, shards[t.template_id], now, _budget_used(s, shop, t), ttl) for t in found]
     return TemplatePage(items=items, next_cursor=cursor)
+
+
+def _ttl(s: Stores, shop: str) -> int | None:
+    """The shop's lock time, which a template without its own follows."""
+    return s.settings.get(shop).lock_ttl_seconds
 
 
 def _budget_used(s: Stores, shop: str, template: Template) -> int | None:
@@ -104,7 +113,7 @@ def change_status(
         now = clock.now()
         target = domain.transition(template, action, now)
         if target is None:
-            return template_out(template, _settle(s, shop, template), now)
+            return template_out(template, _settle(s, shop, template), now, shop_lock_ttl=_ttl(s, shop))
         change = Change(
             version=template.version + 1,
             at=clock.iso(now),
@@ -114,7 +123,7 @@ def change_status(
         )
         if s.templates.change(shop, template, {"status": target}, change, {}):
             changed = dataclasses.replace(template, status=target, version=change.version)
-            return template_out(changed, _settle(s, shop, changed), now)
+            return template_out(changed, _settle(s, shop, changed), now, shop_lock_ttl=_ttl(s, shop))
     raise AssertionError("unreachable")  # retry.attempts raises once it runs out
 
 
@@ -146,7 +155,7 @@ def edit(
             )
             shards = _settle(s, shop, changed)
             claims.forget_empty(shop, template_id)  # all of the new stock is on the shards now
-            return template_out(changed, shards, now)
+            return template_out(changed, shards, now, shop_lock_ttl=_ttl(s, shop))
     raise AssertionError("unreachable")
 
 

@@ -56,11 +56,16 @@ def create_template(
     if template.budget_amount is not None:
         s.budgets.create(shop, template.template_id)
     s.templates.create(shop, template, caps, domain.lucky_chunks(lucky), created)
-    return template_out(template, [Shard(cap=cap) for cap in caps], now)
+    shop_ttl = s.settings.get(shop).lock_ttl_seconds
+    return template_out(template, [Shard(cap=cap) for cap in caps], now, shop_lock_ttl=shop_ttl)
 
 
 def template_out(
-    template: Template, shards: list[Shard], now: datetime, budget_used: int | None = None
+    template: Template,
+    shards: list[Shard],
+    now: datetime,
+    budget_used: int | None = None,
+    shop_lock_ttl: int | None = None,
 ) -> TemplateOut:
     issued = sum(s.taken for s in shards)
     return TemplateOut.model_validate(
@@ -69,7 +74,7 @@ def template_out(
             "state": domain.window_state(template, now),
             "status": domain.template_status(template, now),
             "stock_shards": template.shard_count,
-            "lock_ttl_seconds": template.lock_ttl_seconds or domain.DEFAULT_LOCK_TTL_SECONDS,
+            "lock_ttl_seconds": domain.lock_ttl(template.lock_ttl_seconds, shop_lock_ttl),
             "issued_count": issued,
             "redeemed_count": sum(s.redeemed - s.returned for s in shards),
             "discount_total_amount": sum(s.discount_total - s.returned_discount for s in shards),

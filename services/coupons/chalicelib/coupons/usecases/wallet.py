@@ -148,7 +148,8 @@ def lock(
             raise Conflict(
                 NOT_AVAILABLE_BECAUSE.get(decision, "the coupon cannot be used"), code="not_available"
             )
-        until = domain.lock_expiry(now, coupon.lock_ttl_seconds)
+        shop_ttl = None if coupon.lock_ttl_seconds else s.settings.get(shop).lock_ttl_seconds
+        until = domain.lock_expiry(now, domain.lock_ttl(coupon.lock_ttl_seconds, shop_ttl))
         template = s.templates.get(shop, coupon.template_id)
         held = None
         if template is not None and template.budget_amount is not None:

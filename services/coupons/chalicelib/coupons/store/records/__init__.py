@@ -37,6 +37,7 @@ from chalicelib.coupons.store.records.templates import (
     Change,
     Refused,
     Shard,
+    ShopSettings,
     Template,
 )
 
@@ -59,6 +60,7 @@ __all__ = [
     "SAMPLE_PREFIX",
     "SKIPPED_PREFIX",
     "Shard",
+    "ShopSettings",
     "ShareLink",
     "Template",
     "Winner",

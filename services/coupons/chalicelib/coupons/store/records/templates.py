@@ -1,4 +1,4 @@
-"""A template, its stock shards, a refused take, a change in its history."""
+"""A template, its stock shards, a refused take, a change in its history; the shop's settings."""
 
 from __future__ import annotations
 
@@ -193,3 +193,27 @@ class Budget:
             holds={str(k): int(v) for k, v in (item.get("holds") or {}).items()},
             hold_until={str(k): str(v) for k, v in (item.get("hold_until") or {}).items()},
         )
+
+
+# ---- the shop's settings -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShopSettings:
+    """What a shop sets for all its templates; a template's own setting wins.
+    ``lock_ttl_seconds``: how long a lock holds (``None``: the default)."""
+
+    lock_ttl_seconds: int | None = None
+    updated_at: str | None = None
+    updated_by: str | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> ShopSettings:
+        return cls(
+            lock_ttl_seconds=_opt_int(item.get("lock_ttl_seconds")),
+            updated_at=item.get("updated_at"),
+            updated_by=item.get("updated_by"),
+        )
+
+    def to_item(self) -> dict[str, Any]:
+        return _plain(self)
