@@ -7,7 +7,7 @@ from chalice import Response
 from campaign_shared import clock, events
 from campaign_shared.api import ApiRequest, ServiceApi
 from campaign_shared.auth import Role
-from chalicelib.audience import models
+from chalicelib.audience import models, routes_tags
 from chalicelib.audience.domain.profiles import Profile, Touch
 from chalicelib.audience.usecases import profiles, reports
 
@@ -61,6 +61,9 @@ def get_customer(req: ApiRequest) -> models.AudienceProfileOut:
     return profile_out(profiles.get_profile(req.shop, req.path["customer_id"]))
 
 
+routes_tags.register(api)
+
+
 # ---- reports -----------------------------------------------------------------------------
 
 
@@ -109,6 +112,7 @@ HANDLERS: dict[str, events.RecordHandler] = {
     "order.cancelled": _consumer("on_order_cancelled"),
     "order.refunded": _consumer("on_order_refunded"),
     "coupon.redeemed": _consumer("on_coupon_redeemed"),
+    "audience.tag_chunk": _consumer("on_tag_chunk"),
 }
 
 

@@ -8,13 +8,14 @@ the refund id), and a transient storage failure raises, so the message is retrie
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from campaign_shared import clock, events
 from campaign_shared.coupon_events import CouponRedeemed
 from campaign_shared.events import PoisonMessage
+from campaign_shared.types import Id
 from chalicelib.audience.domain import profiles
 from chalicelib.audience.usecases import profiles as profile_cases
 from chalicelib.audience.usecases.common import Stores
@@ -93,3 +94,23 @@ def on_coupon_redeemed(body: dict[str, Any], using: Stores | None = None) -> Non
         )
 
     profile_cases.apply(message.shop, message.customer_id, message.order_id, change, using)
+
+
+class TagChunk(BaseModel):
+    """One chunk of a bulk-tag job, on the service's own queue (``usecases.tags``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["audience.tag_chunk"]
+    shop: Id
+    job_id: Id
+    n: int = Field(ge=0)
+    tag: str = Field(min_length=1, max_length=64)
+    customer_ids: list[Id] = Field(max_length=500)
+
+
+def on_tag_chunk(body: dict[str, Any]) -> None:
+    from chalicelib.audience.usecases import tags
+
+    chunk = _parse(TagChunk, body)
+    tags.run_chunk(chunk.shop, chunk.job_id, chunk.n, chunk.tag, chunk.customer_ids)

@@ -6,12 +6,12 @@ Class names carry the ``Audience`` prefix: OpenAPI components are global across 
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from campaign_shared.storage.paging import PageParams
-from campaign_shared.types import Out, Query
+from campaign_shared.types import Id, In, Out, Query
 
 # ---- profiles ---------------------------------------------------------------------------
 
@@ -75,3 +75,51 @@ class AudienceReportOut(Out):
 
 
 __all__ = ["PageParams"]
+
+
+# ---- tags -------------------------------------------------------------------------------
+
+TagName = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]+$"
+    ),
+]
+
+
+class AudienceTagOut(Out):
+    customer_id: str
+    tag: str
+    tagged: bool = Field(description="Whether the customer has the tag after the call.")
+    changed: bool = Field(description="False when the customer already had (or did not have) it.")
+
+
+class AudienceTagCount(Out):
+    tag: str
+    members: int
+
+
+class AudienceTagList(Out):
+    items: list[AudienceTagCount]
+    next_cursor: str | None = None
+
+
+class AudienceTagMemberList(Out):
+    items: list[str] = Field(description="Customer ids.")
+    next_cursor: str | None = None
+
+
+class AudienceTagJobIn(In):
+    tag: TagName
+    customer_ids: list[Id] = Field(min_length=1, max_length=100_000)
+
+
+class AudienceTagJobOut(Out):
+    job_id: str
+    tag: str
+    status: Literal["running", "done"]
+    total: int = Field(description="Distinct customer ids in the job.")
+    processed: int
+    tagged: int = Field(description="Customers the job tagged.")
+    already_tagged: int = Field(description="Customers who had the tag before.")
+    created_at: str
