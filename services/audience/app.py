@@ -7,7 +7,7 @@ from chalice import Response
 from campaign_shared import clock, events
 from campaign_shared.api import ApiRequest, ServiceApi
 from campaign_shared.auth import Role
-from chalicelib.audience import models, routes_tags
+from chalicelib.audience import models, routes_segments, routes_tags
 from chalicelib.audience.domain.profiles import Profile, Touch
 from chalicelib.audience.usecases import profiles, reports
 
@@ -22,7 +22,7 @@ def _touch(touch: Touch | None) -> models.AudienceTouchOut | None:
     if touch is None:
         return None
     return models.AudienceTouchOut(
-        channel=touch.channel,  # type: ignore[arg-type]
+        channel=touch.channel,
         referral_code=touch.referral_code,
         distributor_code=touch.distributor_code,
         share_link_id=touch.share_link_id,
@@ -62,6 +62,7 @@ def get_customer(req: ApiRequest) -> models.AudienceProfileOut:
 
 
 routes_tags.register(api)
+routes_segments.register(api)
 
 
 # ---- reports -----------------------------------------------------------------------------
@@ -113,6 +114,10 @@ HANDLERS: dict[str, events.RecordHandler] = {
     "order.refunded": _consumer("on_order_refunded"),
     "coupon.redeemed": _consumer("on_coupon_redeemed"),
     "audience.tag_chunk": _consumer("on_tag_chunk"),
+    "audience.segment_page": _consumer("on_segment_page"),
+    "segment.export": _consumer("on_segment_export"),
+    "audience.export_wait": _consumer("on_export_wait"),
+    "audience.export_page": _consumer("on_export_page"),
 }
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from campaign_shared import clock, events
 from campaign_shared.coupon_events import CouponRedeemed
 from campaign_shared.events import PoisonMessage
+from campaign_shared.segments import SegmentExport
 from campaign_shared.types import Id
 from chalicelib.audience.domain import profiles
 from chalicelib.audience.usecases import profiles as profile_cases
@@ -114,3 +115,68 @@ def on_tag_chunk(body: dict[str, Any]) -> None:
 
     chunk = _parse(TagChunk, body)
     tags.run_chunk(chunk.shop, chunk.job_id, chunk.n, chunk.tag, chunk.customer_ids)
+
+
+class SegmentPage(BaseModel):
+    """One page of one profile shard of a segment evaluation run (``usecases.segments``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["audience.segment_page"]
+    shop: Id
+    segment_id: Id
+    run: Id
+    as_of: int
+    shard: int = Field(ge=0)
+    page: int = Field(ge=0)
+    start: dict[str, str] | None = None
+
+
+class ExportPage(BaseModel):
+    """The next chunks of a pinned segment export (``usecases.segments``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["audience.export_page"]
+    shop: Id
+    job_id: Id
+    segment_id: Id
+    run: Id
+    total: int = Field(ge=0)
+    seq: int = Field(ge=0)
+    start: str | None = None
+
+
+class ExportWait(BaseModel):
+    """A segment export waiting for the segment's first evaluation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["audience.export_wait"]
+    request: SegmentExport
+    waited: int = Field(ge=0)
+
+
+def on_segment_page(body: dict[str, Any]) -> None:
+    from chalicelib.audience.usecases import segments
+
+    segments.run_page(_parse(SegmentPage, body).model_dump())
+
+
+def on_segment_export(body: dict[str, Any]) -> None:
+    from chalicelib.audience.usecases import segments
+
+    segments.export(_parse(SegmentExport, body))
+
+
+def on_export_wait(body: dict[str, Any]) -> None:
+    from chalicelib.audience.usecases import segments
+
+    wait = _parse(ExportWait, body)
+    segments.export(wait.request, wait.waited)
+
+
+def on_export_page(body: dict[str, Any]) -> None:
+    from chalicelib.audience.usecases import segments
+
+    segments.export_page(_parse(ExportPage, body).model_dump())

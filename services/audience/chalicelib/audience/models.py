@@ -6,12 +6,13 @@ Class names carry the ``Audience`` prefix: OpenAPI components are global across 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
 from campaign_shared.storage.paging import PageParams
 from campaign_shared.types import Id, In, Out, Query
+from chalicelib.audience.domain.segments import SegmentDefinition
 
 # ---- profiles ---------------------------------------------------------------------------
 
@@ -123,3 +124,41 @@ class AudienceTagJobOut(Out):
     tagged: int = Field(description="Customers the job tagged.")
     already_tagged: int = Field(description="Customers who had the tag before.")
     created_at: str
+
+
+# ---- segments ---------------------------------------------------------------------------
+
+SegmentName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class AudienceSegmentIn(In):
+    name: SegmentName
+    definition: SegmentDefinition
+
+
+class AudienceSegmentOut(Out):
+    segment_id: str
+    name: str
+    definition: dict[str, Any]
+    created_at: str
+    status: Literal["evaluating", "ready"] = Field(
+        description="ready once a materialized snapshot exists (a later evaluation keeps it ready)."
+    )
+    size: int | None = Field(default=None, description="Members of the ready snapshot.")
+    evaluated_at: str | None = Field(
+        default=None, description="The time the ready snapshot was evaluated at."
+    )
+
+
+class AudienceSegmentList(Out):
+    items: list[AudienceSegmentOut]
+    next_cursor: str | None = None
+
+
+class AudienceSegmentPreview(Out):
+    segment_id: str
+    status: Literal["evaluating", "ready"]
+    size: int
+    sample: list[str] = Field(description="Up to 20 member ids of the ready snapshot.")
+    evaluated_at: str | None = None
+    evaluating: bool = Field(description="True while a newer evaluation is under way.")
