@@ -21,6 +21,7 @@ import functools
 import json
 import re
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,8 +142,12 @@ class ServiceApi:
         errors_: Iterable[int] = (),
         idempotent: bool = True,
         content_type: str = "application/json",
+        text_params: Iterable[str] = (),
     ) -> Callable[[Callable[[ApiRequest], Any]], Callable[[ApiRequest], Any]]:
+        """``text_params`` names path parameters that are not ids (a tag such as ``备孕``): they
+        are URL-decoded and left to the handler to validate instead of the id alphabet check."""
         role_set = tuple(roles) if roles is not None else None
+        free = frozenset(text_params)
 
         def register(handler: Callable[[ApiRequest], Any]) -> Callable[[ApiRequest], Any]:
             for method in methods:
@@ -161,7 +166,9 @@ class ServiceApi:
                 self.docs.append(doc)
 
             def view(**path_params: str) -> Response:
-                return self._invoke(handler, path, path_params, role_set, body, query, status, idempotent)
+                return self._invoke(
+                    handler, path, path_params, role_set, body, query, status, idempotent, free
+                )
 
             view.__name__ = f"{self.service}_{handler.__name__}"
             functools.update_wrapper(view, handler, assigned=("__doc__",), updated=())
@@ -182,12 +189,15 @@ class ServiceApi:
         query_model: type[BaseModel] | None,
         status: int,
         idempotent: bool,
+        free: frozenset[str] = frozenset(),
     ) -> Response:
         request: Any = self.app.current_request  # always set for a REST invocation
         try:
             principal = self._authorize(request, roles)
             for name, value in path_params.items():
-                if not is_id(value):
+                if name in free:
+                    path_params[name] = urllib.parse.unquote(value)
+                elif not is_id(value):
                     raise errors.NotFound(f"no such {name.removesuffix('_id').replace('_', ' ')}")
             concrete = _TEMPLATE_PARAM.sub(lambda m: path_params.get(m.group(1), ""), template)
             raw_body = request.raw_body or b""

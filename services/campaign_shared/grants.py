@@ -1,9 +1,10 @@
 """Messages between services about coupon grants (referral rewards -> coupons -> back).
 
-The referral service sends a ``coupon.grant`` to the coupons queue; the coupons service
-issues exactly one coupon per ``grant_id`` (a redelivered grant returns the same coupon)
-and answers with a ``coupon.grant_result`` on the queue named in ``reply_to``, so a sold-out
-template is recorded as a failed reward with its reason, never silently lost.
+The referral service (rewards) and the audience service (automations) send a
+``coupon.grant`` to the coupons queue; the coupons service issues exactly one coupon per
+``grant_id`` (a redelivered grant returns the same coupon) and answers with a
+``coupon.grant_result`` on the queue named in ``reply_to``, so a sold-out template is
+recorded as a failed reward with its reason, never silently lost.
 
 A granted coupon can be taken back: the referral service sends a ``coupon.revoke`` naming
 the ``grant_id`` (when the order that earned the reward is fully refunded, or the referral
@@ -33,7 +34,8 @@ class CouponGrant(BaseModel):
     shop: Id
     template_id: Id
     customer_id: Id
-    reply_to: Literal["referral"] | None = None
+    # The service whose main queue gets the ``coupon.grant_result``.
+    reply_to: Literal["referral", "audience"] | None = None
 
 
 class CouponGrantResult(BaseModel):

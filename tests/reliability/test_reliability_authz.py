@@ -220,6 +220,34 @@ CONTRACT = (
     Route("POST", "/referral/signups", ("customer",), body={"code": "{referral_code}"}, actor=NEWCOMER),
     Route("GET", "/referral/me", ("customer",), other_shop="ok"),
     Route("GET", "/referral/report", ("merchant",), other_shop="ok"),
+    # /audience (issue 14): the merchant's; no customer reads another customer's profile
+    Route("GET", "/audience/customers/{audience_customer}", ("merchant",)),
+    Route("PUT", "/audience/customers/c-tagged/tags/vip", ("merchant",), other_shop="ok"),
+    Route("DELETE", "/audience/customers/c-tagged/tags/vip", ("merchant",), other_shop="ok"),
+    Route("GET", "/audience/tags", ("merchant",), other_shop="ok"),
+    Route("GET", "/audience/tags/vip/customers", ("merchant",), other_shop="ok"),
+    Route(
+        "POST",
+        "/audience/tag-jobs",
+        ("merchant",),
+        other_shop="ok",
+        body={"tag": "vip", "customer_ids": ["c-b"]},
+    ),
+    Route("GET", "/audience/tag-jobs/{tag_job_id}", ("merchant",)),
+    Route(
+        "GET", "/audience/reports/repurchase?from=2026-01-01&to=2026-12-31", ("merchant",), other_shop="ok"
+    ),
+    Route(
+        "POST",
+        "/audience/segments",
+        ("merchant",),
+        other_shop="ok",
+        body={"name": "authz", "definition": {"tags": {"any": ["vip"]}}},
+    ),
+    Route("GET", "/audience/segments", ("merchant",), other_shop="ok"),
+    Route("GET", "/audience/segments/{segment_id}", ("merchant",)),
+    Route("POST", "/audience/segments/{segment_id}/evaluations", ("merchant",)),
+    Route("GET", "/audience/segments/{segment_id}/preview", ("merchant",)),
 )
 
 
@@ -315,6 +343,18 @@ def build_world(gateway: Any, auth: Any) -> dict[str, str]:
     world["channel_id"] = _ok(
         gateway.post("/referral/channels", {"name": "poster"}, headers=merchant), "channel"
     )["channel_id"]
+    world["audience_customer"] = "c-aud-1"
+    _ok(gateway.put("/audience/customers/c-aud-1/tags/vip", headers=merchant), "audience tag")
+    world["tag_job_id"] = _ok(
+        gateway.post("/audience/tag-jobs", {"tag": "vip", "customer_ids": ["c-aud-2"]}, headers=merchant),
+        "tag job",
+    )["job_id"]
+    world["segment_id"] = _ok(
+        gateway.post(
+            "/audience/segments", {"name": "vips", "definition": {"tags": {"any": ["vip"]}}}, headers=merchant
+        ),
+        "segment",
+    )["segment_id"]
     return world
 
 
@@ -346,10 +386,15 @@ def test_authorization_matrix_of_every_contract_route(gateway, auth):
     drift = []
     for route in CONTRACT:
         template = (
-            route.path.replace("{spare_item_id}", "{item_id}")
+            route.path.split("?", 1)[0]
+            .replace("{spare_item_id}", "{item_id}")
             .replace("{spare_list_id}", "{list_id}")
             .replace("{share_link_id}", "{link_id}")
             .replace("{link_token}", "{token}")
+            .replace("{audience_customer}", "{customer_id}")
+            .replace("{tag_job_id}", "{job_id}")
+            .replace("c-tagged/tags/vip", "{customer_id}/tags/{tag}")
+            .replace("/tags/vip/customers", "/tags/{tag}/customers")
         )
         declared = registry.get((route.method, template))
         if declared != tuple(sorted(route.roles)):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from campaign_shared.resources import coupons, distribution, events, referral, wishlist
+from campaign_shared.resources import audience, coupons, distribution, events, referral, wishlist
 from campaign_shared.resources.model import ServiceSpec, TableSpec, TopicSpec
 
 # Every service stores Powertools idempotency records in a table of its own.
@@ -11,6 +11,8 @@ IDEMPOTENCY_TABLE = TableSpec(logical="idempotency", pk="id", sk=None, ttl_attri
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(logical="order-events"),
     TopicSpec(logical="wishlist-events"),
+    # coupon.redeemed (campaign_shared.coupon_events), published by the coupons service.
+    TopicSpec(logical="coupon-events"),
 )
 
 
@@ -20,7 +22,7 @@ def _with_idempotency(spec: ServiceSpec) -> ServiceSpec:
 
 SERVICES: dict[str, ServiceSpec] = {
     spec.name: _with_idempotency(spec)
-    for spec in (events.SPEC, coupons.SPEC, distribution.SPEC, wishlist.SPEC, referral.SPEC)
+    for spec in (events.SPEC, coupons.SPEC, distribution.SPEC, wishlist.SPEC, referral.SPEC, audience.SPEC)
 }
 
 

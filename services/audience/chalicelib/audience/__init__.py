@@ -1,0 +1,1 @@
+"""The audience service: customer profiles, tags, segments and repurchase reports."""

@@ -1,0 +1,1 @@
+"""The audience service's DynamoDB layer: keys, records and one repository per aggregate."""
