@@ -47,9 +47,12 @@ HANDLERS: dict[str, events.RecordHandler] = {
     "coupon.issue_chunk": consumer.on_issue_chunk,
     "coupon.revoke": consumer.on_revoke,
 }
-# The bulk queue: bulk-issue chunks, the chunks of link and code batches, invalidation pages.
+# The bulk queue: bulk-issue chunks, the chunks of link and code batches, invalidation pages,
+# and the members of segments (campaign_shared.segments) the audience service streams to jobs.
 BULK_HANDLERS: dict[str, events.RecordHandler] = {
     "coupon.issue_chunk": consumer.on_issue_chunk,
+    "segment.members": consumer.on_segment_members,
+    "segment.export_failed": consumer.on_segment_export_failed,
     "coupon.code_batch": consumer.on_code_chunk,
     "coupon.invalidation_page": consumer.on_invalidation_page,
 }
@@ -309,7 +312,8 @@ def unlock(req: ApiRequest) -> CouponOut:
     response=IssueJobAccepted,
     status=202,
     errors_=(404, 409),
-    summary="Issue one coupon to each of up to 100,000 customers, asynchronously.",
+    summary="Issue one coupon to each of up to 100,000 customers, or to the members of an audience "
+    "segment (segment_id), asynchronously.",
 )
 def create_issue_job(req: ApiRequest) -> IssueJobAccepted:
     return bulk.create_issue_job(req.shop, req.path["template_id"], req.body)

@@ -37,8 +37,11 @@ SPEC = ServiceSpec(
             max_concurrency=2,
         ),
     ),
-    # Grant results go back to the service that asked (referral).
-    sends_to=("coupons", "referral"),
+    # Grant results go back to the service that asked (referral, audience); segment exports
+    # are asked of the audience service.
+    sends_to=("coupons", "referral", "audience"),
+    # coupon.redeemed (campaign_shared.coupon_events), for the audience service and webhooks.
+    publishes_to=("coupon-events",),
 )
 
 

@@ -567,6 +567,18 @@ class FakeShopSettings(_Counted):
         self.items[shop] = settings
 
 
+class FakePublisher(_Counted):
+    """Keeps what the service publishes, by topic."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, topic: str, message: dict[str, Any]) -> None:
+        self._call(topic)
+        self.published.append((topic, message))
+
+
 def fake_stores() -> Stores:
     from .fakes_jobs import FakeGrants, FakeInvalidations, FakeJobs
     from .fakes_sharing import FakeBudgets, FakeCodes, FakeGifts, FakeShareLinks
@@ -586,6 +598,7 @@ def fake_stores() -> Stores:
         FakeBudgets(),
         FakeInvalidations(coupons),
         FakeShopSettings(),
+        FakePublisher(),
     )
 
 

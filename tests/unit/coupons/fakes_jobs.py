@@ -20,6 +20,7 @@ class FakeJobs(_Counted):
         super().__init__()
         self.items: dict[Key, Job] = {}
         self.plans: dict[Key, Plan] = {}
+        self.sized: set[str] = set()  # segment jobs whose size is known (members_total)
 
     def create(self, shop: str, job: Job) -> None:
         self._call("create")
@@ -30,6 +31,26 @@ class FakeJobs(_Counted):
     def get(self, shop: str, job_id: str) -> Job | None:
         self._call("get")
         return self.items.get((shop, job_id))
+
+    def note_members(self, shop: str, job_id: str, total: int, chunk_total: int | None) -> None:
+        self._call("note_members")
+        job = self.items.get((shop, job_id))
+        if job is None:
+            return
+        if job.job_id not in self.sized:
+            self.sized.add(job.job_id)
+            job = dataclasses.replace(job, total=total)
+        if chunk_total is not None and job.members_pending:
+            job = dataclasses.replace(job, chunk_total=chunk_total, members_pending=False)
+        self.items[(shop, job_id)] = job
+
+    def fail_export(self, shop: str, job_id: str, reason: str) -> None:
+        self._call("fail_export")
+        job = self.items.get((shop, job_id))
+        if job is not None and job.members_pending and job.job_id not in self.sized:
+            self.items[(shop, job_id)] = dataclasses.replace(
+                job, segment_error=reason, chunk_total=0, members_pending=False
+            )
 
     def mark_started(self, shop: str, job_id: str) -> None:
         self._call("mark_started")

@@ -1,6 +1,7 @@
 """Handlers of the coupons queues' messages, by ``type``: order events (from the
 order-events topic), grants and revokes (from the referral service) on the main queue,
-bulk-issue chunks, code-batch chunks and invalidation pages (our own) on the bulk queue.
+bulk-issue chunks, code-batch chunks and invalidation pages (our own) and segment members
+(from the audience service) on the bulk queue.
 
 Each is idempotent on a business key (coupon + order, grant id, job + chunk). A malformed
 message raises ``PoisonMessage`` (retried, then the DLQ takes it); a transient storage
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from campaign_shared import events
+from campaign_shared.segments import SegmentExportFailed, SegmentMembers
 from chalicelib.coupons.models import CodeChunk, InvalidationPage, IssueChunk
 from chalicelib.coupons.usecases import bulk, claims, codes, invalidations, orders, revokes
 
@@ -60,6 +62,14 @@ def on_issue_chunk(body: dict[str, Any]) -> None:
     bulk.issue_chunk(_parse(IssueChunk, body))
 
 
+def on_segment_members(body: dict[str, Any]) -> None:
+    bulk.segment_members(_parse(SegmentMembers, body))
+
+
+def on_segment_export_failed(body: dict[str, Any]) -> None:
+    bulk.segment_failed(_parse(SegmentExportFailed, body))
+
+
 def on_code_chunk(body: dict[str, Any]) -> None:
     codes.run_chunk(_parse(CodeChunk, body))
 
@@ -69,7 +79,8 @@ def on_invalidation_page(body: dict[str, Any]) -> None:
 
 
 def note_last_attempts(event: dict[str, Any]) -> None:
-    """Record every issue chunk and code-batch chunk of a bulk-queue batch that is on its last
+    """Record every issue chunk (of a list or of a segment's members) and code-batch chunk of a
+    bulk-queue batch that is on its last
     receive (the queue's ``max_receive_count``) as dead-lettered on its job or batch, before it
     is tried (``bulk``, ``codes``). A malformed record or a failed write is logged and left
     to the attempt itself."""
@@ -88,6 +99,8 @@ def note_last_attempts(event: dict[str, Any]) -> None:
                 bulk.mark_dead_lettered(IssueChunk.model_validate(body))
             elif body.get("type") == "coupon.code_batch":
                 codes.mark_dead_lettered(CodeChunk.model_validate(body))
+            elif body.get("type") == "segment.members":
+                bulk.mark_members_dead_lettered(SegmentMembers.model_validate(body))
         except Exception:
             observability.logger("coupons").exception(
                 "could not record a chunk's last attempt", extra={"message_id": record.get("messageId")}

@@ -69,8 +69,10 @@ class Outcome:
 
 
 def job_status(job: JobProgress) -> str:
+    """queued, running or done: done once every chunk is, which a segment's job knows only
+    once its last chunk of members arrived."""
     done = len(job.done_chunks)
-    if done >= int(job.chunk_total):
+    if not job.members_pending and done >= int(job.chunk_total):
         return "done"
     if done or job.started:
         return "running"
@@ -96,4 +98,6 @@ def job_view(job: JobProgress) -> dict[str, Any]:
         "failed_by_reason": {c: n for c, n in failed.items() if n > 0},
         "samples": {c: list(job.samples.get(c) or [])[:SAMPLE_SIZE] for c in counted},
         "dead_lettered_chunks": sorted(int(c) for c in job.dead_chunks),
+        "segment_id": job.segment_id,
+        "segment_error": job.segment_error,
     }

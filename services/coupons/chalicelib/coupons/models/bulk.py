@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from campaign_shared.types import Id, In, Out
 from chalicelib.coupons.models.common import (
@@ -15,7 +15,20 @@ from chalicelib.coupons.models.common import (
 
 
 class IssueJobIn(In):
-    customer_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_BULK_CUSTOMERS)]
+    """Whom to issue to: a list of customer ids, or an audience segment (exactly one)."""
+
+    customer_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_BULK_CUSTOMERS)] | None = None
+    segment_id: Id | None = Field(
+        default=None,
+        description="An audience segment: the audience service streams its members to the job "
+        "(campaign_shared.segments); total is known once the first chunk arrives.",
+    )
+
+    @model_validator(mode="after")
+    def _one_audience(self) -> IssueJobIn:
+        if (self.customer_ids is None) == (self.segment_id is None):
+            raise ValueError("give exactly one of customer_ids and segment_id")
+        return self
 
 
 class IssueJobAccepted(Out):
@@ -50,6 +63,12 @@ class IssueJobOut(Out):
     )
     samples: dict[str, list[str]] = Field(
         default_factory=dict, description="up to 10 customer ids per reason code, for a look at who"
+    )
+    segment_id: str | None = Field(default=None, description="The audience segment it issues to, if any.")
+    segment_error: str | None = Field(
+        default=None,
+        description="Why the segment's members could not be had (unknown_segment, not_materialized): "
+        "the job is done with nothing issued.",
     )
     dead_lettered_chunks: list[int] = Field(
         default_factory=list,

@@ -10,6 +10,8 @@
   ``dead_chunks``: chunks recorded as dead-lettered (also in ``done_chunks``, their
   customers counted ``failed:dead_lettered``); a later success of that chunk replaces this
   with its real outcome in one write.
+  A job for an audience segment has ``segment_id`` and, until its last chunk of members
+  arrived, ``members_pending``; ``members_total`` once its size is known.
 - ``plan#<shop>#<job>#<chunk>`` / ``plan``: a chunk's outcome, fixed before its coupons.
 """
 
@@ -59,6 +61,32 @@ class DynamoJobs:
     def get(self, shop: str, job_id: str) -> Job | None:
         item = items.get(job_key(shop, job_id))
         return Job.from_item(item) if item is not None else None
+
+    def note_members(self, shop: str, job_id: str, total: int, chunk_total: int | None) -> None:
+        """Both writes are conditional on not being done yet, so copies change nothing."""
+        key = job_key(shop, job_id)
+        items.update(
+            key,
+            "SET #total = :t, members_total = :t",
+            "attribute_exists(pk) AND attribute_not_exists(members_total)",
+            names={"#total": "total"},
+            values={"t": total},
+        )
+        if chunk_total is not None:
+            items.update(
+                key,
+                "SET chunk_total = :n REMOVE members_pending",
+                "attribute_exists(members_pending)",
+                values={"n": chunk_total},
+            )
+
+    def fail_export(self, shop: str, job_id: str, reason: str) -> None:
+        items.update(
+            job_key(shop, job_id),
+            "SET segment_error = :r, chunk_total = :zero REMOVE members_pending",
+            "attribute_exists(members_pending) AND attribute_not_exists(members_total)",
+            values={"r": reason, "zero": 0},
+        )
 
     def mark_started(self, shop: str, job_id: str) -> None:
         items.update(

@@ -234,6 +234,12 @@ class Jobs(Protocol):
     def put_plan(self, shop: str, job_id: str, chunk: int, plan: Plan) -> bool:
         """Fix a chunk's outcome; False if one was fixed first."""
 
+    def note_members(self, shop: str, job_id: str, total: int, chunk_total: int | None) -> None:
+        """A segment job learns its size (once) and, from its last chunk, its chunk count."""
+
+    def fail_export(self, shop: str, job_id: str, reason: str) -> None:
+        """A segment job whose members cannot be had is done with ``reason``, once."""
+
 
 class Grants(Protocol):
     def start(self, shop: str, grant: Grant) -> Grant:

@@ -12,9 +12,17 @@ the unit tests run the protocols on in-memory fakes.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.coupons.store import ports
+
+
+def publish(topic: str, message: dict[str, Any]) -> None:
+    from campaign_shared import messaging
+
+    messaging.publish(topic, message)
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,7 @@ class Stores:
     budgets: ports.Budgets
     invalidations: ports.Invalidations
     settings: ports.ShopSettingsStore
+    publish: Callable[[str, dict[str, Any]], None] = publish  # what the service tells others
 
 
 @functools.cache

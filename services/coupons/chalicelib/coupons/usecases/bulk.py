@@ -26,11 +26,13 @@ outcome replaces the dead-lettered count in one conditional write.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from campaign_shared import clock, ids
+from campaign_shared import clock, ids, segments
 from campaign_shared.errors import NotFound
 from campaign_shared.resources.coupons import BULK_QUEUE
+from campaign_shared.segments import SegmentExport, SegmentExportFailed, SegmentMembers
 from chalicelib.coupons import domain
 from chalicelib.coupons.models import IssueChunk, IssueJobAccepted, IssueJobIn, IssueJobOut
 from chalicelib.coupons.store.records import Coupon, Job, Plan, Template
@@ -72,12 +74,15 @@ def create_issue_job(
     domain.require_active(template, now)
     if template.status != "active":
         raise domain.claim_refusal(template.status)
-    size = max(1, min(MAX_CHUNK, MAX_MESSAGE_BYTES // (max(len(c) for c in body.customer_ids) + 3)))
-    chunks, duplicates = domain.chunk_customers(body.customer_ids, size)
+    if body.segment_id is not None:
+        return _segment_job(s, shop, template_id, body.segment_id, now)
+    customer_ids = body.customer_ids or []
+    size = max(1, min(MAX_CHUNK, MAX_MESSAGE_BYTES // (max(len(c) for c in customer_ids) + 3)))
+    chunks, duplicates = domain.chunk_customers(customer_ids, size)
     job = Job(
         job_id=ids.new_id("job-"),
         template_id=template_id,
-        total=len(body.customer_ids),
+        total=len(customer_ids),
         chunk_total=len(chunks),
         skipped=len(duplicates),
         created_at=clock.iso(now),
@@ -100,6 +105,90 @@ def create_issue_job(
         first += len(customers)
     messaging.send_batch("coupons", messages, queue=BULK_QUEUE)
     return IssueJobAccepted(job_id=job.job_id, status="queued", total=job.total)
+
+
+def _segment_job(s: Stores, shop: str, template_id: str, segment_id: str, now: datetime) -> IssueJobAccepted:
+    """A job whose customers are an audience segment's members: ask the audience service to
+    stream them (``campaign_shared.segments``); each chunk of members is issued like a chunk
+    of a list (``segment_members``)."""
+    from campaign_shared import messaging
+
+    job = Job(
+        job_id=ids.new_id("job-"),
+        template_id=template_id,
+        total=0,
+        chunk_total=0,
+        created_at=clock.iso(now),
+        expires_at_epoch=expiry(),
+        segment_id=segment_id,
+        members_pending=True,
+    )
+    s.jobs.create(shop, job)
+    export = SegmentExport(shop=shop, segment_id=segment_id, job_id=job.job_id, template_id=template_id)
+    messaging.send("audience", export.model_dump(mode="json"))
+    return IssueJobAccepted(job_id=job.job_id, status="queued", total=0)
+
+
+def as_issue_chunk(message: SegmentMembers, template_id: str) -> IssueChunk | None:
+    """A chunk of a segment's members as a chunk of the job (``None``: it has no one)."""
+    if not message.customer_ids:
+        return None
+    return IssueChunk(
+        shop=message.shop,
+        job_id=message.job_id,
+        template_id=template_id,
+        chunk=message.seq,
+        first_index=message.seq * segments.CHUNK_SIZE,  # chunks hold at most CHUNK_SIZE ids
+        customer_ids=list(message.customer_ids),
+    )
+
+
+def _segment_job_of(s: Stores, shop: str, job_id: str, segment_id: str) -> Job | None:
+    job = s.jobs.get(shop, job_id)
+    if job is None or job.segment_id != segment_id:
+        _log().warning("segment message for an unknown job dropped", extra={"job_id": job_id})
+        return None
+    return job
+
+
+def segment_members(message: SegmentMembers, stores: Stores | None = None) -> None:
+    """One chunk of a segment's members: the job learns its size and (from the last chunk)
+    its chunk count, then the chunk is issued like a list's (``seq`` is its number, so a
+    copy of it issues and counts nothing twice)."""
+    s = stores_or_default(stores)
+    job = _segment_job_of(s, message.shop, message.job_id, message.segment_id)
+    if job is None:
+        return
+    s.jobs.note_members(
+        message.shop, message.job_id, message.total_members, message.seq + 1 if message.last else None
+    )
+    chunk = as_issue_chunk(message, job.template_id)
+    if chunk is not None:
+        issue_chunk(chunk, s)
+        return
+    job = s.jobs.get(message.shop, message.job_id) or job
+    if not job.chunk_done(message.seq):  # an empty chunk (an empty segment): done with no one
+        s.jobs.complete_chunk(message.shop, job, message.seq, 0, {"issued": 0})
+
+
+def segment_failed(message: SegmentExportFailed, stores: Stores | None = None) -> None:
+    """The segment's members cannot be had: the job is done with nothing issued."""
+    s = stores_or_default(stores)
+    if _segment_job_of(s, message.shop, message.job_id, message.segment_id) is not None:
+        s.jobs.fail_export(message.shop, message.job_id, message.reason)
+
+
+def mark_members_dead_lettered(message: SegmentMembers, stores: Stores | None = None) -> bool:
+    """A chunk of members on its last receive: recorded dead-lettered like a list's chunk."""
+    s = stores_or_default(stores)
+    job = _segment_job_of(s, message.shop, message.job_id, message.segment_id)
+    if job is None:
+        return False
+    s.jobs.note_members(
+        message.shop, message.job_id, message.total_members, message.seq + 1 if message.last else None
+    )
+    chunk = as_issue_chunk(message, job.template_id)
+    return chunk is not None and mark_dead_lettered(chunk, s)
 
 
 def get_issue_job(shop: str, job_id: str, stores: Stores | None = None) -> IssueJobOut:

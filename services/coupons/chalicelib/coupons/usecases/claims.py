@@ -27,6 +27,7 @@ or a count (never oversell); it cannot issue twice.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from datetime import datetime
@@ -290,7 +291,7 @@ def _issue_grant(s: Stores, shop: str, record: Grant) -> tuple[str, str | None]:
     coupon = coupon_in_slot(
         s, shop, template, record.coupon_id, record.customer_id, now, shard, slot, "grant"
     )
-    s.coupons.create(shop, coupon)
+    s.coupons.create(shop, dataclasses.replace(coupon, grant_id=record.grant_id))
     for block_shard, _, _ in blocks:
         s.stock.finish_block(shop, record.template_id, block_shard, holder)
     return "issued", None

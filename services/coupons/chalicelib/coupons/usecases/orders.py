@@ -12,6 +12,7 @@ Safe in any order and any number of times (SQS is at-least-once and unordered):
   on the coupon being as it was read; if it changed, the event is decided again.
 - **Cancelled**: releases only a coupon locked to that very order (to ``expired`` if it
   expired meanwhile).
+- **Told**: a redemption is published as ``coupon.redeemed`` (``_announce``), at least once.
 
 An unknown coupon (or one of another shop or customer) is logged and dropped.
 """
@@ -19,11 +20,13 @@ An unknown coupon (or one of another shop or customer) is logged and dropped.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from campaign_shared import clock
+from campaign_shared import clock, coupon_events
+from campaign_shared.coupon_events import CouponRedeemed
 from campaign_shared.events import OrderEvent
 from campaign_shared.storage import retry
 from chalicelib.coupons import domain
@@ -74,6 +77,7 @@ def _paid(s: Stores, event: OrderEvent, coupon: Coupon) -> bool:
         settle_count(shop, coupon, s)
         _settle_budget(s, shop, coupon, coupon.budget_hold, coupon.discount_amount)
         _credit_link(s, event, coupon)
+        _announce(s, event, coupon)
         return True
     if decision == domain.REDEEM:
         paid, discount = event.total_paid, _discount(s, event, coupon)
@@ -95,6 +99,7 @@ def _paid(s: Stores, event: OrderEvent, coupon: Coupon) -> bool:
             )
             settle_count(shop, redeemed, s)
             _credit_link(s, event, redeemed)
+            _announce(s, event, redeemed)
             return True
     entry = {"order_id": event.order_id, "reason": decision, "event_id": event.event_id, "at": clock.iso(now)}
     release = decision == domain.CONFLICT_EXPIRED and coupon.status == "locked"
@@ -148,6 +153,33 @@ def _discount(s: Stores, event: OrderEvent, coupon: Coupon) -> int:
     lines = [domain.Line(line.product_id, line.quantity, line.unit_amount) for line in event.lines]
     subtotal, _ = domain.in_scope_subtotal(lines, template.product_ids if template else None)
     return domain.discount_for(coupon, subtotal)
+
+
+def redeemed_event_id(shop: str, coupon_id: str, order_id: str) -> str:
+    """The same for every copy of one redemption, so a consumer counts it once."""
+    digest = hashlib.sha256(f"{shop}|{coupon_id}|{order_id}".encode()).hexdigest()[:32]
+    return f"cr-{digest}"
+
+
+def _announce(s: Stores, event: OrderEvent, coupon: Coupon) -> None:
+    """``coupon.redeemed`` on the ``coupon-events`` topic (``campaign_shared.coupon_events``).
+    Published after the redemption is written and counted, by every copy of the payment that
+    finds the coupon redeemed by its order: at least once (a crash before it leaves the
+    payment's message to be retried, and the retry publishes), never for a payment that did
+    not redeem. Consumers de-duplicate on ``event_id``."""
+    message = CouponRedeemed(
+        event_id=redeemed_event_id(str(event.shop), coupon.coupon_id, event.order_id),
+        shop=str(event.shop),
+        customer_id=coupon.customer_id,
+        order_id=event.order_id,
+        coupon_id=coupon.coupon_id,
+        template_id=coupon.template_id,
+        share_link_id=coupon.share_link_id,
+        grant_id=coupon.grant_id,
+        discount_amount=int(coupon.discount_amount or 0),
+        occurred_at=event.occurred_at,
+    )
+    s.publish(coupon_events.TOPIC, message.model_dump(mode="json"))
 
 
 def _credit_link(s: Stores, event: OrderEvent, coupon: Coupon) -> None:

@@ -44,6 +44,7 @@ class Coupon:
     revoked_at: str | None = None
     revoke_reason: str | None = None
     share_link_id: str | None = None
+    grant_id: str | None = None  # the grant that issued it (a referral reward, an automation)
     order_paid_amount: int | None = None  # what the redeeming order paid
     discount_amount: int | None = None  # what this coupon took off it
     returned_from: tuple[str, ...] = ()  # orders fully refunded that gave it back
@@ -87,6 +88,7 @@ class Coupon:
             revoked_at=item.get("revoked_at"),
             revoke_reason=item.get("revoke_reason"),
             share_link_id=item.get("share_link_id"),
+            grant_id=item.get("grant_id"),
             order_paid_amount=_opt_int(item.get("order_paid_amount")),
             discount_amount=_opt_int(item.get("discount_amount")),
             returned_from=tuple(item.get("returned_from") or ()),

@@ -39,6 +39,12 @@ class Job:
     samples: dict[str, list[str]] = field(default_factory=dict)
     done_chunks: frozenset[str] = frozenset()
     dead_chunks: frozenset[str] = frozenset()
+    # A job for an audience segment: its members arrive in chunks; until the last one is
+    # known (``members_pending``), ``chunk_total`` is not. ``segment_error``: the audience
+    # service could not export the segment.
+    segment_id: str | None = None
+    members_pending: bool = False
+    segment_error: str | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Job:
@@ -60,6 +66,9 @@ class Job:
             },
             done_chunks=frozenset(str(c) for c in item.get("done_chunks") or ()),
             dead_chunks=frozenset(str(c) for c in item.get("dead_chunks") or ()),
+            segment_id=item.get("segment_id"),
+            members_pending=bool(item.get("members_pending")),
+            segment_error=item.get("segment_error"),
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -76,6 +85,9 @@ class Job:
         }
         if self.started:
             item["started"] = True
+        if self.members_pending:
+            item["members_pending"] = True
+        item.update(segment_id=self.segment_id, segment_error=self.segment_error)
         item.update({SKIPPED_PREFIX + c: n for c, n in self.skipped_by.items()})
         item.update({FAILED_PREFIX + c: n for c, n in self.failed_by.items()})
         item.update({SAMPLE_PREFIX + c: list(ids) for c, ids in self.samples.items()})
