@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from campaign_shared.resources import SERVICES, queue_key, queue_name
+from campaign_shared.resources import SERVICES, queue_key, queue_name, table_name
 from infrastructure import cfn
 from infrastructure.campaign_def import CampaignDef, CampaignError
 
@@ -124,7 +124,34 @@ def check_stacks(target: Target, defn: CampaignDef) -> dict[str, dict[str, Any] 
                     f"stack {name} is {stack['StackStatus']}: wait for it to finish, then retry"
                 )
         found[part] = stack
+    _refuse_retained_tables(target, defn, [part for part, stack in found.items() if stack is None])
     return found
+
+
+def _refuse_retained_tables(target: Target, defn: CampaignDef, missing: list[str]) -> None:
+    """A stack about to be created must not meet its tables already there: a destroy retains
+    them (``DeletionPolicy: Retain``), and CloudFormation would fail half-way, after the
+    stacks before it were made. Checked before anything is created."""
+    if not missing:
+        return
+    client = target.client("dynamodb")
+    existing: set[str] = set()
+    for page in client.get_paginator("list_tables").paginate():
+        existing.update(page.get("TableNames", []))
+    retained = sorted(
+        table_name(defn.name, service, spec.logical)
+        for service in missing
+        if service in SERVICES
+        for spec in SERVICES[service].tables
+        if table_name(defn.name, service, spec.logical) in existing
+    )
+    if retained:
+        shown = ", ".join(retained[:3]) + (f" and {len(retained) - 3} more" if len(retained) > 3 else "")
+        raise CampaignError(
+            f"campaign {defn.name} has {len(retained)} tables kept from a destroyed deployment "
+            f"({shown}): nothing was created; deploy the data under a new campaign name and "
+            "`campaign import` its export there, or delete those tables once an export of them verifies"
+        )
 
 
 # ---- what a deploy needs before the stacks -------------------------------------------------------------

@@ -6,6 +6,7 @@ Every failure is one line on stderr saying what to fix, and a non-zero exit stat
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -131,7 +132,16 @@ def one_line_errors(handler: Handler) -> Callable[[argparse.Namespace], int]:
             message = f"{exc.operation_name} on {where} failed: {error.get('Code')}: {error.get('Message')}"
         except BotoCoreError as exc:
             message = f"{where}: {exc}"
-        print(f"campaign {args.command}: error: {' '.join(message.split())}", file=sys.stderr)
+        except KeyboardInterrupt:
+            message = "interrupted"
+        except Exception as exc:  # the last resort: one line, never a traceback
+            if os.environ.get("CAMPAIGN_DEBUG"):
+                raise
+            kind = type(exc).__name__
+            message = f"unexpected {kind} talking to {where}: {exc} (CAMPAIGN_DEBUG=1 shows the traceback)"
+        line = " ".join(message.split())
+        line = line if len(line) <= 400 else line[:399] + "…"
+        print(f"campaign {args.command}: error: {line}", file=sys.stderr)
         return 1
 
     return run
