@@ -70,7 +70,7 @@ def _paid(n: int, customer: str, day: int, amount: int) -> dict:
 @pytest.mark.parametrize("seed", range(4))
 def test_lift_counters_equal_a_brute_force_recomputation_in_any_order(seed):
     rng = random.Random(seed)
-    spec = rules.RuleSpec.model_validate(
+    spec = rules.AudienceRuleSpec.model_validate(
         {"trigger": {"type": "first_order"}, "template_id": "t", "control_percent": 30}
     )
     db = FakeDb()

@@ -12,7 +12,7 @@ from pydantic import Field, StringConstraints
 
 from campaign_shared.storage.paging import PageParams
 from campaign_shared.types import Id, In, Out, Query
-from chalicelib.audience.domain.segments import SegmentDefinition
+from chalicelib.audience.domain.segments import AudienceSegmentDefinition
 
 # ---- profiles ---------------------------------------------------------------------------
 
@@ -133,7 +133,7 @@ SegmentName = Annotated[str, StringConstraints(min_length=1, max_length=100, pat
 
 class AudienceSegmentIn(In):
     name: SegmentName
-    definition: SegmentDefinition
+    definition: AudienceSegmentDefinition
 
 
 class AudienceSegmentOut(Out):

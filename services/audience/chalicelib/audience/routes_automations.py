@@ -6,7 +6,7 @@ from campaign_shared.api import ApiRequest, Reply, ServiceApi
 from campaign_shared.auth import Role
 from campaign_shared.storage.paging import PageParams
 from chalicelib.audience import models
-from chalicelib.audience.domain.automations import RuleSpec
+from chalicelib.audience.domain.automations import AudienceRuleSpec
 from chalicelib.audience.usecases import automations
 
 
@@ -15,7 +15,7 @@ def register(api: ServiceApi) -> None:
         "/automations",
         methods=["POST"],
         roles=[Role.merchant],
-        body=RuleSpec,
+        body=AudienceRuleSpec,
         response=models.AudienceRuleOut,
         status=201,
         errors_=(400,),

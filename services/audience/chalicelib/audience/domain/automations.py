@@ -33,33 +33,36 @@ from pydantic import Field
 from campaign_shared.types import Id, In
 from chalicelib.audience.domain.profiles import DAY, OrderState, day_of
 
+Verdict = Literal["significant_gain", "significant_loss", "not_significant_yet"]
 MIN_ARM_SIZE = 30  # below this many customers in an arm, the normal approximation is not trusted
 Z_95 = 1.959964
 
 
-class FirstOrder(In):
+class AudienceFirstOrder(In):
     type: Literal["first_order"]
 
 
-class NthOrder(In):
+class AudienceNthOrder(In):
     type: Literal["nth_order"]
     n: int = Field(ge=1, le=1000)
 
 
-class NoOrderFor(In):
+class AudienceNoOrderFor(In):
     type: Literal["no_order_for_days"]
     days: int = Field(ge=1, le=3650)
 
 
-class TagAdded(In):
+class AudienceTagAdded(In):
     type: Literal["tag_added"]
     tag: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")
 
 
-Trigger = Annotated[FirstOrder | NthOrder | NoOrderFor | TagAdded, Field(discriminator="type")]
+Trigger = Annotated[
+    AudienceFirstOrder | AudienceNthOrder | AudienceNoOrderFor | AudienceTagAdded, Field(discriminator="type")
+]
 
 
-class RuleSpec(In):
+class AudienceRuleSpec(In):
     name: str = Field(default="", max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
     trigger: Trigger
     delay_days: int = Field(default=0, ge=0, le=365)
@@ -106,7 +109,7 @@ class Enrollment:
         return f"{self.rule_id}|{self.cycle}"
 
 
-def enroll(rule_id: str, spec: RuleSpec, customer_id: str, cycle: str, at: int) -> Enrollment:
+def enroll(rule_id: str, spec: AudienceRuleSpec, customer_id: str, cycle: str, at: int) -> Enrollment:
     side = arm(rule_id, customer_id, spec.control_percent)
     return Enrollment(
         rule_id=rule_id,
@@ -122,10 +125,16 @@ def counted(orders: dict[str, OrderState]) -> list[OrderState]:
     return sorted((o for o in orders.values() if o.counts), key=lambda o: (o.paid_at, o.order_id))
 
 
-def order_trigger(spec: RuleSpec, orders: dict[str, OrderState]) -> tuple[str, int] | None:
+def order_trigger(spec: AudienceRuleSpec, orders: dict[str, OrderState]) -> tuple[str, int] | None:
     """(cycle, trigger time) when an order trigger holds for these orders, else None."""
     trigger = spec.trigger
-    k = 1 if isinstance(trigger, FirstOrder) else trigger.n if isinstance(trigger, NthOrder) else None
+    k = (
+        1
+        if isinstance(trigger, AudienceFirstOrder)
+        else trigger.n
+        if isinstance(trigger, AudienceNthOrder)
+        else None
+    )
     if k is None:
         return None
     done = counted(orders)
@@ -134,9 +143,9 @@ def order_trigger(spec: RuleSpec, orders: dict[str, OrderState]) -> tuple[str, i
     return "1", int(done[k - 1].paid_at or 0)
 
 
-def lapse_trigger(spec: RuleSpec, orders: dict[str, OrderState], now: int) -> tuple[str, int] | None:
+def lapse_trigger(spec: AudienceRuleSpec, orders: dict[str, OrderState], now: int) -> tuple[str, int] | None:
     """(cycle, trigger time) when ``no_order_for_days`` holds at ``now``."""
-    if not isinstance(spec.trigger, NoOrderFor):
+    if not isinstance(spec.trigger, AudienceNoOrderFor):
         return None
     done = counted(orders)
     if not done:
@@ -205,7 +214,7 @@ class Lift:
     ci_low: float | None
     ci_high: float | None
     incremental_gmv: float | None
-    verdict: str  # significant_gain | significant_loss | not_significant_yet
+    verdict: Verdict
 
 
 def lift(treatment: Arm, control: Arm) -> Lift:
@@ -222,5 +231,7 @@ def lift(treatment: Arm, control: Arm) -> Lift:
     d = treatment.mean - control.mean
     se = math.sqrt(treatment.variance / treatment.customers + control.variance / control.customers)
     low, high = d - Z_95 * se, d + Z_95 * se
-    verdict = "significant_gain" if low > 0 else "significant_loss" if high < 0 else "not_significant_yet"
+    verdict: Verdict = (
+        "significant_gain" if low > 0 else "significant_loss" if high < 0 else "not_significant_yet"
+    )
     return Lift(round(d, 2), round(low, 2), round(high, 2), round(d * treatment.customers, 2), verdict)

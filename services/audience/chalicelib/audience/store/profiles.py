@@ -72,7 +72,7 @@ class ProfilesRepository:
 
     def save(self, shop: str, new: StoredProfile, expected_version: int, changes: CounterChanges) -> bool:
         key = keys.profile(shop, new.customer_id)
-        item = {**codec.from_item(key), **new.to_item()}
+        item = {**(codec.from_item(key) or {}), **new.to_item()}
         condition, values = _version_condition(expected_version)
         put: dict[str, Any] = {
             "TableName": keys.table("main"),

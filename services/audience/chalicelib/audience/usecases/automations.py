@@ -40,15 +40,15 @@ PAGE_SIZE = 200
 CREATION_GRACE = 3600
 
 
-def _spec(item: dict[str, Any]) -> rules.RuleSpec:
-    return rules.RuleSpec.model_validate(item["spec"])
+def _spec(item: dict[str, Any]) -> rules.AudienceRuleSpec:
+    return rules.AudienceRuleSpec.model_validate(item["spec"])
 
 
 def _out(item: dict[str, Any]) -> AudienceRuleOut:
     return AudienceRuleOut(rule_id=item["rule_id"], created_at=item["created_at"], **item["spec"])
 
 
-def create_rule(shop: str, spec: rules.RuleSpec) -> AudienceRuleOut:
+def create_rule(shop: str, spec: rules.AudienceRuleSpec) -> AudienceRuleOut:
     repo = RulesRepository()
     if not repo.template_exists(shop, spec.template_id):
         raise InvalidRequest(
@@ -80,7 +80,9 @@ def list_rules(shop: str, page: PageParams) -> AudienceRuleList:
 # ---- enrollment and grants ---------------------------------------------------------------
 
 
-def _enroll(shop: str, customer_id: str, rule_id: str, spec: rules.RuleSpec, cycle: str, at: int) -> None:
+def _enroll(
+    shop: str, customer_id: str, rule_id: str, spec: rules.AudienceRuleSpec, cycle: str, at: int
+) -> None:
     def change(stored: StoredProfile) -> StoredProfile | None:
         key = f"{rule_id}|{cycle}"
         if key in stored.enrollments:
@@ -148,7 +150,7 @@ def on_tag_added(shop: str, customer_id: str, tag: str) -> None:
     now = clock.epoch(clock.now())
     for rule_id, item in items.items():
         spec = _spec(item)
-        if isinstance(spec.trigger, rules.TagAdded) and spec.trigger.tag == tag:
+        if isinstance(spec.trigger, rules.AudienceTagAdded) and spec.trigger.tag == tag:
             _enroll(shop, customer_id, rule_id, spec, "1", now)
     if items:
         _send_due(shop, customer_id, items, now)
