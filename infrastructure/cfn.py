@@ -402,14 +402,14 @@ def _statements(defn: CampaignDef, spec: ServiceSpec, tables: list[str], log_gro
                 "Resource": own[0] if len(own) == 1 else own,
             }
         )
-    others = [s for s in spec.sends_to if s != service]
+    others = [(s, q) for s, q in spec.send_targets() if s != service]
     if others:
         statements.append(
             {
                 "Sid": "SendToServices",
                 "Effect": "Allow",
                 "Action": ["sqs:GetQueueUrl", "sqs:SendMessage"],
-                "Resource": [arn("sqs", queue_name(stage, s)) for s in others],
+                "Resource": [arn("sqs", queue_name(stage, s, logical=q)) for s, q in others],
             }
         )
     if spec.reads_from:

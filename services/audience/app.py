@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from chalice import Response
+from chalice import Rate, Response
 
 from campaign_shared import clock, events
 from campaign_shared.api import ApiRequest, ServiceApi
 from campaign_shared.auth import Role
-from chalicelib.audience import models, routes_segments, routes_tags
+from chalicelib.audience import models, routes_automations, routes_segments, routes_tags
 from chalicelib.audience.domain.profiles import Profile, Touch
 from chalicelib.audience.usecases import profiles, reports
 
@@ -63,6 +63,7 @@ def get_customer(req: ApiRequest) -> models.AudienceProfileOut:
 
 routes_tags.register(api)
 routes_segments.register(api)
+routes_automations.register(api)
 
 
 # ---- reports -----------------------------------------------------------------------------
@@ -118,6 +119,8 @@ HANDLERS: dict[str, events.RecordHandler] = {
     "segment.export": _consumer("on_segment_export"),
     "audience.export_wait": _consumer("on_export_wait"),
     "audience.export_page": _consumer("on_export_page"),
+    "audience.rule_page": _consumer("on_rule_page"),
+    "coupon.grant_result": _consumer("on_grant_result"),
 }
 
 
@@ -125,3 +128,11 @@ HANDLERS: dict[str, events.RecordHandler] = {
 def queue_consumer(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The service queue's consumer (SQS event source, ReportBatchItemFailures)."""
     return events.consume(event, context, HANDLERS, "audience")
+
+
+@app.schedule(Rate(1, unit=Rate.DAYS), name="run_automations")
+def run_automations(event: Any) -> dict[str, int]:
+    """Run every automation over its shop's customers: lapse enrollments and due grants."""
+    from chalicelib.audience.usecases import automations
+
+    return {"rules": automations.start_runs()}

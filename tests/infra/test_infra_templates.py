@@ -43,7 +43,7 @@ def test_every_template_passes_cfn_lint_with_no_errors(packaged: Any) -> None:
         findings = [m for found in pool.map(lint, [files[0::2], files[1::2]]) for m in found]
     errors = [f"{m['Filename']}: {m['Rule']['Id']} {m['Message']}" for m in findings if m["Level"] == "Error"]
     assert errors == []
-    assert len(files) == 6
+    assert len(files) == len(PARTS) == 1 + len(SERVICES)
 
 
 def test_the_package_lints_what_it_writes_and_fails_on_an_error(tmp_path: Path) -> None:
@@ -192,7 +192,8 @@ def test_every_role_is_scoped_to_its_own_service(packaged: Any) -> None:
                         target = target.split(".")[0]
                         assert target in own_tables, (service, arn)
                 if "sqs" in services:
-                    allowed = {queue_name("infra1", s) for s in (*spec.sends_to, service)}
+                    allowed = {queue_name("infra1", s, logical=q) for s, q in spec.send_targets()}
+                    allowed.add(queue_name("infra1", service))
                     own = {f"{'' if q.logical == 'main' else cfn.camel(q.logical)}Queue" for q in spec.queues}
                     for arn in _arns(statement["Resource"]):
                         if "Fn::GetAtt" in arn:
@@ -202,6 +203,19 @@ def test_every_role_is_scoped_to_its_own_service(packaged: Any) -> None:
                 if "sns" in services:
                     topics = {arn["Fn::Sub"].rsplit(":", 1)[1] for arn in _arns(statement["Resource"])}
                     assert topics == {topic_name("infra1", t) for t in spec.publishes_to}
+
+
+def test_the_audience_role_may_send_to_the_coupons_main_and_bulk_queues(packaged: Any) -> None:
+    template = packaged.template("audience")
+    sends = [
+        statement
+        for role in resources(template, "AWS::IAM::Role")
+        for policy in template["Resources"][role]["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        if statement.get("Sid") == "SendToServices"
+    ]
+    targets = {arn["Fn::Sub"].rsplit(":", 1)[1] for s in sends for arn in _arns(s["Resource"])}
+    assert targets == {queue_name("infra1", "coupons"), queue_name("infra1", "coupons", logical="bulk")}
 
 
 def test_alarms_cover_every_function_queue_and_api(packaged: Any) -> None:

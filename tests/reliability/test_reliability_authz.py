@@ -248,6 +248,17 @@ CONTRACT = (
     Route("GET", "/audience/segments/{segment_id}", ("merchant",)),
     Route("POST", "/audience/segments/{segment_id}/evaluations", ("merchant",)),
     Route("GET", "/audience/segments/{segment_id}/preview", ("merchant",)),
+    Route(
+        "POST",
+        "/audience/automations",
+        ("merchant",),
+        other_shop="ok",
+        body={"trigger": {"type": "first_order"}, "template_id": "{template_id}"},
+    ),
+    Route("GET", "/audience/automations", ("merchant",), other_shop="ok"),
+    Route("GET", "/audience/automations/{rule_id}", ("merchant",)),
+    Route("POST", "/audience/automations/{rule_id}/runs", ("merchant",)),
+    Route("GET", "/audience/automations/{rule_id}/lift?from=2026-01-01&to=2026-12-31", ("merchant",)),
 )
 
 
@@ -355,6 +366,14 @@ def build_world(gateway: Any, auth: Any) -> dict[str, str]:
         ),
         "segment",
     )["segment_id"]
+    world["rule_id"] = _ok(
+        gateway.post(
+            "/audience/automations",
+            {"trigger": {"type": "nth_order", "n": 2}, "template_id": world["template_id"]},
+            headers=merchant,
+        ),
+        "automation",
+    )["rule_id"]
     return world
 
 

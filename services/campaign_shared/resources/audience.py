@@ -14,8 +14,9 @@ SPEC = ServiceSpec(
     name="audience",
     tables=(TableSpec(logical="main"), TableSpec(logical="stats")),
     queues=(QueueSpec(subscribes_to=("order-events", "coupon-events")),),
-    # Member chunks of segment exports go to the coupons service's bulk queue.
-    sends_to=("coupons",),
+    # Coupon grants of automations go to the coupons service's main queue, member chunks of
+    # segment exports to its bulk queue.
+    sends_to=("coupons", "coupons:bulk"),
     # An automation must name an existing coupon template: key-only GetItem on the coupons table.
     reads_from=(("coupons", "main"),),
 )

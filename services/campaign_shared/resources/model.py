@@ -92,7 +92,8 @@ class ServiceSpec(_Spec):
     # The service's queues, each with its own DLQ and consumer function; "main" first.
     queues: tuple[QueueSpec, ...] = ()
     publishes_to: tuple[str, ...] = ()
-    # Queues of other services this service may send to (e.g. referral -> coupons).
+    # Queues of other services this service may send to (e.g. referral -> coupons): a service's
+    # name for its main queue, ``<service>:<queue>`` for another of its queues (coupons:bulk).
     sends_to: tuple[str, ...] = ()
     # Other services' tables this service may read by key, as (service, logical): GetItem only.
     reads_from: tuple[tuple[str, str], ...] = ()
@@ -108,6 +109,10 @@ class ServiceSpec(_Spec):
         if len(set(consumers)) != len(consumers):
             raise ValueError(f"{self.name}: each queue needs its own consumer function ({consumers})")
         return self
+
+    def send_targets(self) -> list[tuple[str, str]]:
+        """``sends_to`` as (service, queue logical name) pairs."""
+        return [(entry.partition(":")[0], entry.partition(":")[2] or MAIN_QUEUE) for entry in self.sends_to]
 
     def queue(self, logical: str = MAIN_QUEUE) -> QueueSpec:
         for spec in self.queues:

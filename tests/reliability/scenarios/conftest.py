@@ -219,6 +219,10 @@ def ok(result: tuple[int, Any], *expected: int) -> Any:
     return body
 
 
+# Audience fields that depend on when a run placed its orders (each run is at its own "now").
+TIMES = ("first_order_at", "last_order_at", "mean_days_between_orders")
+
+
 class Scenario:
     def __init__(self, caller: Any, *, claimers: int = 40, stock: int = 20, workers: int = 8) -> None:
         self.c = caller
@@ -402,6 +406,30 @@ class Scenario:
     def post_events(self, events: list[dict[str, Any]]) -> None:
         for e in events:
             ok(self.c.call("POST", "/events/orders", e, "storefront", "store"), 202)
+        self.customers = sorted({e["customer_id"] for e in events})
+
+    def _audience(self) -> dict[str, Any]:
+        """Every buyer's audience profile and the repurchase report's rows around today."""
+        from datetime import UTC, datetime, timedelta
+
+        profiles = {}
+        for customer in getattr(self, "customers", []):
+            status, body = self.c.call("GET", f"/audience/customers/{customer}", None, "merchant", "m")
+            assert status in (200, 404), (status, body)
+            profiles[customer] = (
+                {k: v for k, v in body.items() if k not in ("first_touch", "last_touch", *TIMES)}
+                | {
+                    "first_channel": (body["first_touch"] or {}).get("channel"),
+                    "last_channel": (body["last_touch"] or {}).get("channel"),
+                }
+                if status == 200
+                else None
+            )
+        today = datetime.now(UTC).date()
+        period = f"from={today - timedelta(days=365)}&to={today + timedelta(days=365)}"
+        report = ok(self.c.call("GET", f"/audience/reports/repurchase?{period}", None, "merchant", "m"))
+        rows = [{k: v for k, v in r.items() if k not in TIMES} for r in [*report["items"], report["total"]]]
+        return {"profiles": profiles, "report": rows}
 
     # -- the final state, with ids normalised ---------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -458,6 +486,7 @@ class Scenario:
             "distribution": distribution,
             "wishlist": {k: item[k] for k in ("reserved_quantity", "fulfilled_quantity", "open_quantity")},
             "referral": referral,
+            "audience": self._audience(),
         }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from chalicelib.audience.domain.automations import LiftCell
 from chalicelib.audience.domain.counters import Cohort
 from chalicelib.audience.store import keys
 from chalicelib.audience.store.ports import CounterChanges
@@ -32,7 +33,8 @@ class LostAnswer(Exception):
 @dataclass
 class FakeDb:
     profiles: dict[tuple[str, str], StoredProfile] = field(default_factory=dict)
-    counters: dict[tuple[str, Cohort], dict[str, int]] = field(default_factory=dict)
+    counters: dict[tuple[str, Cohort | LiftCell], dict[str, int]] = field(default_factory=dict)
+    rules: dict[str, list[dict]] = field(default_factory=dict)
     faults: dict[str, str] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
 
@@ -51,7 +53,7 @@ class FakeDb:
         return result
 
     def stores(self) -> Stores:
-        return Stores(profiles=FakeProfiles(self), counters=FakeCounters(self))
+        return Stores(profiles=FakeProfiles(self), counters=FakeCounters(self), rules=FakeRules(self))
 
 
 @dataclass
@@ -91,8 +93,23 @@ class FakeCounters:
     db: FakeDb
 
     def read(self, shop: str, first_day: str, last_day: str) -> Iterator[tuple[Cohort, dict[str, int]]]:
-        for (s, cohort), sums in sorted(
-            self.db.counters.items(), key=lambda kv: (kv[0][1].day, kv[0][1].combo)
-        ):
+        cohorts = [(s, c, sums) for (s, c), sums in self.db.counters.items() if isinstance(c, Cohort)]
+        for s, cohort, sums in sorted(cohorts, key=lambda t: (t[1].day, t[1].combo)):
             if s == shop and first_day <= cohort.day <= last_day:
                 yield cohort, dict(sums)
+
+    def read_lift(
+        self, shop: str, rule_id: str, first_day: str, last_day: str
+    ) -> Iterator[tuple[str, dict[str, int]]]:
+        for (s, cell), sums in self.db.counters.items():
+            if isinstance(cell, LiftCell) and s == shop and cell.rule_id == rule_id:
+                if first_day <= cell.day <= last_day:
+                    yield cell.arm, dict(sums)
+
+
+@dataclass
+class FakeRules:
+    db: FakeDb
+
+    def for_shop(self, shop: str) -> list[dict]:
+        return list(self.db.rules.get(shop, []))

@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from campaign_shared import clock, events
 from campaign_shared.coupon_events import CouponRedeemed
 from campaign_shared.events import PoisonMessage
+from campaign_shared.grants import CouponGrantResult
 from campaign_shared.segments import SegmentExport
 from campaign_shared.types import Id
 from chalicelib.audience.domain import profiles
+from chalicelib.audience.usecases import automations
 from chalicelib.audience.usecases import profiles as profile_cases
 from chalicelib.audience.usecases.common import Stores
 
@@ -63,11 +65,13 @@ def on_order_paid(body: dict[str, Any], using: Stores | None = None) -> None:
         )
 
     profile_cases.apply(shop, event.customer_id, event.order_id, change, using)
+    automations.on_orders_changed(shop, event.customer_id, using)
 
 
 def on_order_cancelled(body: dict[str, Any], using: Stores | None = None) -> None:
     event, shop = _order(body)
     profile_cases.apply(shop, event.customer_id, event.order_id, profiles.apply_cancelled, using)
+    automations.on_orders_changed(shop, event.customer_id, using)
 
 
 def on_order_refunded(body: dict[str, Any], using: Stores | None = None) -> None:
@@ -80,6 +84,7 @@ def on_order_refunded(body: dict[str, Any], using: Stores | None = None) -> None
         return profiles.apply_refund(order, refund.refund_id, amount)
 
     profile_cases.apply(shop, event.customer_id, event.order_id, change, using)
+    automations.on_orders_changed(shop, event.customer_id, using)
 
 
 def on_coupon_redeemed(body: dict[str, Any], using: Stores | None = None) -> None:
@@ -95,6 +100,7 @@ def on_coupon_redeemed(body: dict[str, Any], using: Stores | None = None) -> Non
         )
 
     profile_cases.apply(message.shop, message.customer_id, message.order_id, change, using)
+    automations.on_orders_changed(message.shop, message.customer_id, using)
 
 
 class TagChunk(BaseModel):
@@ -180,3 +186,24 @@ def on_export_page(body: dict[str, Any]) -> None:
     from chalicelib.audience.usecases import segments
 
     segments.export_page(_parse(ExportPage, body).model_dump())
+
+
+class RulePage(BaseModel):
+    """One page of one profile shard of an automation rule's run (``usecases.automations``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["audience.rule_page"]
+    shop: Id
+    rule_id: Id
+    shard: int = Field(ge=0)
+    start: dict[str, str] | None = None
+    as_of: int
+
+
+def on_rule_page(body: dict[str, Any]) -> None:
+    automations.run_page(_parse(RulePage, body).model_dump())
+
+
+def on_grant_result(body: dict[str, Any]) -> None:
+    automations.on_grant_result(_parse(CouponGrantResult, body))

@@ -12,7 +12,7 @@ from pydantic import Field, StringConstraints
 
 from campaign_shared.storage.paging import PageParams
 from campaign_shared.types import Id, In, Out, Query
-from chalicelib.audience.domain.segments import SegmentDefinition
+from chalicelib.audience.domain.segments import AudienceSegmentDefinition
 
 # ---- profiles ---------------------------------------------------------------------------
 
@@ -133,7 +133,7 @@ SegmentName = Annotated[str, StringConstraints(min_length=1, max_length=100, pat
 
 class AudienceSegmentIn(In):
     name: SegmentName
-    definition: SegmentDefinition
+    definition: AudienceSegmentDefinition
 
 
 class AudienceSegmentOut(Out):
@@ -162,3 +162,49 @@ class AudienceSegmentPreview(Out):
     sample: list[str] = Field(description="Up to 20 member ids of the ready snapshot.")
     evaluated_at: str | None = None
     evaluating: bool = Field(description="True while a newer evaluation is under way.")
+
+
+# ---- automations ------------------------------------------------------------------------
+
+
+class AudienceRuleOut(Out):
+    rule_id: str
+    name: str
+    trigger: dict[str, Any]
+    delay_days: int
+    template_id: str
+    control_percent: int
+    created_at: str
+
+
+class AudienceRuleList(Out):
+    items: list[AudienceRuleOut]
+    next_cursor: str | None = None
+
+
+class AudienceLiftQuery(Query):
+    from_: date = Field(alias="from", description="First enrollment day, YYYY-MM-DD UTC.")
+    to: date = Field(description="Last enrollment day, inclusive; at most two years after from.")
+
+
+class AudienceLiftArm(Out):
+    customers: int
+    repurchasers: int = Field(description="Customers with an order after their enrollment.")
+    repurchase_rate_bps: int
+    gmv_amount: int = Field(description="What their orders after enrollment paid, less refunds.")
+    gmv_per_customer_amount: int
+    coupon_cost_amount: int = Field(description="Discounts of the orders that redeemed the rule's coupons.")
+
+
+class AudienceLiftOut(Out):
+    rule_id: str
+    first_day: str
+    last_day: str
+    treatment: AudienceLiftArm
+    control: AudienceLiftArm
+    incremental_gmv_per_customer_amount: int | None
+    incremental_gmv_amount: int | None = Field(description="Per-customer difference × treatment customers.")
+    ci95_low_per_customer_amount: int | None
+    ci95_high_per_customer_amount: int | None
+    method: str
+    verdict: Literal["significant_gain", "significant_loss", "not_significant_yet"]

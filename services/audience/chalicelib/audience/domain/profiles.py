@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Literal
+
+Channel = Literal["referral", "distribution", "coupon_share", "direct"]
 
 DAY = 86_400
 REPURCHASE_WINDOWS = (30, 60, 90)
@@ -35,7 +38,7 @@ class Touch:
     share_link_id: str | None = None
 
     @property
-    def channel(self) -> str:
+    def channel(self) -> Channel:
         if self.referral_code:
             return "referral"
         if self.distributor_code:

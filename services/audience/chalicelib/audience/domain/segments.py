@@ -26,34 +26,34 @@ from chalicelib.audience.domain.tags import check_tag
 MAX_TAGS = 20
 
 
-class _Range(In):
+class AudienceRange(In):
     min: int | None = None
     max: int | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> _Range:
+    def _ordered(self) -> AudienceRange:
         low, high = self.min, self.max
         if low is not None and high is not None and low > high:
             raise ValueError("min must not exceed max")
         return self
 
 
-class CountRange(_Range):
+class AudienceCountRange(AudienceRange):
     min: int | None = Field(default=None, ge=0, le=10**9)
     max: int | None = Field(default=None, ge=0, le=10**9)
 
 
-class DaysRange(_Range):
+class AudienceDaysRange(AudienceRange):
     min: int | None = Field(default=None, ge=0, le=36_500)
     max: int | None = Field(default=None, ge=0, le=36_500)
 
 
-class AmountRange(_Range):
+class AudienceAmountRange(AudienceRange):
     min: Amount | None = None
     max: Amount | None = None
 
 
-class DayRange(In):
+class AudienceDayRange(In):
     from_: date | None = Field(default=None, alias="from")
     to: date | None = None
 
@@ -66,48 +66,48 @@ class DayRange(In):
         return data
 
     @model_validator(mode="after")
-    def _ordered(self) -> DayRange:
+    def _ordered(self) -> AudienceDayRange:
         if self.from_ is not None and self.to is not None and self.from_ > self.to:
             raise ValueError("from must not be after to")
         return self
 
 
-class TagRule(In):
+class AudienceTagRule(In):
     any: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
     all: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
     none: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
 
     @model_validator(mode="after")
-    def _names(self) -> TagRule:
+    def _names(self) -> AudienceTagRule:
         for tag in (*self.any, *self.all, *self.none):
             check_tag(tag)
         return self
 
 
-class Acquisition(In):
+class AudienceAcquisition(In):
     channel: Literal["referral", "distribution", "coupon_share", "direct"] | None = None
     referral_code: Id | None = None
     distributor_code: Id | None = None
     share_link_id: Id | None = None
 
 
-class SegmentDefinition(In):
-    tags: TagRule | None = None
-    orders_count: CountRange | None = None
-    days_since_last_order: DaysRange | None = None
-    paid_total_amount: AmountRange | None = None
-    acquisition: Acquisition | None = None
-    first_order: DayRange | None = None
+class AudienceSegmentDefinition(In):
+    tags: AudienceTagRule | None = None
+    orders_count: AudienceCountRange | None = None
+    days_since_last_order: AudienceDaysRange | None = None
+    paid_total_amount: AudienceAmountRange | None = None
+    acquisition: AudienceAcquisition | None = None
+    first_order: AudienceDayRange | None = None
 
 
-def _within(value: int, bounds: _Range | None) -> bool:
+def _within(value: int, bounds: AudienceRange | None) -> bool:
     if bounds is None:
         return True
     low, high = bounds.min, bounds.max
     return (low is None or value >= low) and (high is None or value <= high)
 
 
-def matches(profile: Profile, definition: SegmentDefinition, as_of: int) -> bool:
+def matches(profile: Profile, definition: AudienceSegmentDefinition, as_of: int) -> bool:
     """Whether ``profile`` is in the segment at the epoch second ``as_of``."""
     d = definition
     if d.tags is not None:

@@ -15,7 +15,7 @@ class TagJobsRepository:
         writes.create(
             keys.table("main"),
             {
-                **codec.from_item(keys.tag_job(shop, job_id)),
+                **(codec.from_item(keys.tag_job(shop, job_id)) or {}),
                 "job_id": job_id,
                 "tag": tag,
                 "total": total,

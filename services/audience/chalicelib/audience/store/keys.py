@@ -10,9 +10,12 @@
   ``export#{shop}#{job_id}`` / ``export``          a segment export pinned to a snapshot
   ``tagjob#{shop}#{job_id}`` / ``job``             a bulk-tag job (progress counters)
   ``tagjob#{shop}#{job_id}`` / ``chunk#{n}``       a chunk's done marker
+  ``rule#{shop}`` / ``{rule_id}``                  an automation rule
+  ``rules`` / ``{shop}#{rule_id}``                 every rule, for the scheduled runs
 ``stats`` (pk, sk):
   ``rep#{shop}`` / ``{day}#{combo}``               one cohort's repurchase counters
   ``tags#{shop}`` / ``{tag}``                      a tag's member count
+  ``lift#{shop}#{rule_id}`` / ``{day}#{arm}``      a rule's lift counters per enrollment day
 """
 
 from __future__ import annotations
@@ -67,6 +70,30 @@ def report_pk(shop: str) -> str:
 
 def cohort(shop: str, day: str, combo: str) -> dict[str, Any]:
     return key(report_pk(shop), f"{day}#{combo}")
+
+
+def lift_pk(shop: str, rule_id: str) -> str:
+    return join("lift", shop, rule_id)
+
+
+def lift_cell(shop: str, rule_id: str, day: str, arm: str) -> dict[str, Any]:
+    return key(lift_pk(shop, rule_id), f"{day}#{arm}")
+
+
+def rules_pk(shop: str) -> str:
+    return join("rule", shop)
+
+
+def rule(shop: str, rule_id: str) -> dict[str, Any]:
+    return key(rules_pk(shop), part(rule_id))
+
+
+# Every rule of every shop, for the scheduled runs (a small partition: one item per rule).
+ALL_RULES_PK = "rules"
+
+
+def rule_in_all(shop: str, rule_id: str) -> dict[str, Any]:
+    return key(ALL_RULES_PK, join(shop, rule_id))
 
 
 def segments_pk(shop: str) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
+from chalicelib.audience.domain.automations import LiftCell
 from chalicelib.audience.domain.counters import Cohort
 from chalicelib.audience.store.records import StoredProfile
 
-CounterChanges = dict[Cohort, dict[str, int]]
+CounterChanges = dict[Cohort | LiftCell, dict[str, int]]
 
 
 class ProfilesPort(Protocol):
@@ -30,4 +31,16 @@ class ProfilesPort(Protocol):
 class CountersPort(Protocol):
     def read(self, shop: str, first_day: str, last_day: str) -> Iterator[tuple[Cohort, dict[str, int]]]:
         """The cohort counters whose first-order day lies in ``[first_day, last_day]``."""
+        ...
+
+    def read_lift(
+        self, shop: str, rule_id: str, first_day: str, last_day: str
+    ) -> Iterator[tuple[str, dict[str, int]]]:
+        """(arm, sums) of a rule's lift counters whose enrollment day lies in the period."""
+        ...
+
+
+class RulesPort(Protocol):
+    def for_shop(self, shop: str) -> list[dict[str, Any]]:
+        """Every automation rule of the shop (read on each order message)."""
         ...

@@ -16,10 +16,11 @@ from typing import Any
 from campaign_shared import aws
 from campaign_shared.storage import codec, failures, reads, writes
 from campaign_shared.storage.keys import unpart
+from chalicelib.audience.domain.automations import LiftCell
 from chalicelib.audience.domain.counters import Cohort
 from chalicelib.audience.store import keys
 from chalicelib.audience.store.ports import CounterChanges
-from chalicelib.audience.store.records import StoredProfile, cohort_from_item
+from chalicelib.audience.store.records import StoredProfile, cohort_from_item, lift_from_item
 
 
 def _version_condition(expected: int) -> tuple[str, dict[str, Any]]:
@@ -28,10 +29,23 @@ def _version_condition(expected: int) -> tuple[str, dict[str, Any]]:
     return "ver = :ver", codec.values(ver=expected)
 
 
-def counter_update(shop: str, cohort: Cohort, change: dict[str, int]) -> dict[str, Any]:
-    """The ``Update`` entry adding ``change`` to the cohort's counters (and naming the cohort)."""
+def counter_update(shop: str, cell: Cohort | LiftCell, change: dict[str, int]) -> dict[str, Any]:
+    """The ``Update`` entry adding ``change`` to a cohort's or a lift cell's counters."""
     names = {f"#f{i}": f for i, f in enumerate(change)}
     adds = ", ".join(f"#f{i} :f{i}" for i in range(len(change)))
+    if isinstance(cell, LiftCell):
+        return {
+            "Update": {
+                "TableName": keys.table("stats"),
+                "Key": keys.lift_cell(shop, cell.rule_id, cell.day, cell.arm),
+                "UpdateExpression": f"SET #day = :day, arm = :arm ADD {adds}",
+                "ExpressionAttributeNames": {"#day": "day", **names},
+                "ExpressionAttributeValues": codec.values(
+                    day=cell.day, arm=cell.arm, **{f"f{i}": v for i, v in enumerate(change.values())}
+                ),
+            }
+        }
+    cohort = cell
     values = codec.values(
         day=cohort.day,
         ch=cohort.channel,
@@ -58,7 +72,7 @@ class ProfilesRepository:
 
     def save(self, shop: str, new: StoredProfile, expected_version: int, changes: CounterChanges) -> bool:
         key = keys.profile(shop, new.customer_id)
-        item = {**codec.from_item(key), **new.to_item()}
+        item = {**(codec.from_item(key) or {}), **new.to_item()}
         condition, values = _version_condition(expected_version)
         put: dict[str, Any] = {
             "TableName": keys.table("main"),
@@ -116,6 +130,18 @@ class CountersRepository:
             expression_values=codec.values(pk=keys.report_pk(shop), a=first_day, b=f"{last_day}#~"),
         ):
             yield cohort_from_item(item)
+
+    def read_lift(
+        self, shop: str, rule_id: str, first_day: str, last_day: str
+    ) -> Iterator[tuple[str, dict[str, int]]]:
+        from campaign_shared.storage import paging
+
+        for item in paging.query_all(
+            table=keys.table("stats"),
+            key_condition="pk = :pk AND sk BETWEEN :a AND :b",
+            expression_values=codec.values(pk=keys.lift_pk(shop, rule_id), a=first_day, b=f"{last_day}#~"),
+        ):
+            yield lift_from_item(item)
 
 
 def customer_of(sort_key: str) -> str:

@@ -1,9 +1,10 @@
 """Stored records of the audience tables and their item formats.
 
 A profile item keeps the state of each order of the customer in the map ``o`` (order id ->
-compact state; see ``_ORDER_FIELDS``), the customer's tags (a string set ``tags``, absent when
-empty) and a version ``ver`` every write of the item raises (optimistic concurrency). The
-derived profile (counts, totals, touches) is computed from ``o`` on read (``domain.profiles``).
+compact state; see ``_ORDER_FIELDS``), the customer's tags (a string set ``tags``, absent
+when empty), the automation enrollments (``en``: ``rule|cycle`` -> arm, times, status) and a
+version ``ver`` every write of the item raises (optimistic concurrency). The derived profile
+(counts, totals, touches) is computed from ``o`` on read (``domain.profiles``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.audience.domain.automations import Enrollment
 from chalicelib.audience.domain.counters import FIELDS, Cohort
 from chalicelib.audience.domain.profiles import OrderState, Profile, derive
 
@@ -52,12 +54,43 @@ def order_from_item(order_id: str, item: dict[str, Any]) -> OrderState:
     )
 
 
+def enrollment_to_item(e: Enrollment) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "r": e.rule_id,
+        "c": e.cycle,
+        "a": e.arm,
+        "at": e.enrolled_at,
+        "due": e.due_at,
+        "s": e.status,
+    }
+    if e.coupon_id:
+        item["cp"] = e.coupon_id
+    if e.reason:
+        item["why"] = e.reason
+    return item
+
+
+def enrollment_from_item(item: dict[str, Any]) -> Enrollment:
+    return Enrollment(
+        rule_id=item["r"],
+        cycle=item["c"],
+        arm=item["a"],
+        enrolled_at=int(item["at"]),
+        due_at=int(item["due"]),
+        status=item["s"],
+        coupon_id=item.get("cp"),
+        reason=item.get("why"),
+    )
+
+
 @dataclass(frozen=True)
 class StoredProfile:
     customer_id: str
     orders: dict[str, OrderState] = field(default_factory=dict)
     tags: frozenset[str] = frozenset()
     version: int = 0  # 0: no item yet
+    # Automation enrollments by ``rule|cycle`` (``domain.automations``).
+    enrollments: dict[str, Enrollment] = field(default_factory=dict)
 
     @property
     def profile(self) -> Profile:
@@ -71,6 +104,7 @@ class StoredProfile:
             orders=orders,
             tags=frozenset(item.get("tags") or ()),
             version=int(item.get("ver", 0)),
+            enrollments={str(k): enrollment_from_item(v) for k, v in (item.get("en") or {}).items()},
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -81,7 +115,16 @@ class StoredProfile:
         }
         if self.tags:
             item["tags"] = set(self.tags)
+        if self.enrollments:
+            item["en"] = {k: enrollment_to_item(e) for k, e in self.enrollments.items()}
         return item
+
+
+def lift_from_item(item: dict[str, Any]) -> tuple[str, dict[str, int]]:
+    """(arm, sums) of a lift counter item."""
+    from chalicelib.audience.domain.automations import LIFT_FIELDS
+
+    return item["arm"], {f: int(item.get(f, 0)) for f in LIFT_FIELDS}
 
 
 def cohort_from_item(item: dict[str, Any]) -> tuple[Cohort, dict[str, int]]:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from chalicelib.audience.store.ports import CountersPort, ProfilesPort
+from chalicelib.audience.store.ports import CountersPort, ProfilesPort, RulesPort
 
 
 @dataclass
 class Stores:
     profiles: ProfilesPort
     counters: CountersPort
-    # Further repositories (tags, segments, jobs) are reached through ``extra`` by name.
-    extra: dict[str, Any] | None = None
+    rules: RulesPort
 
 
 _default: Stores | None = None
@@ -23,6 +21,9 @@ def stores() -> Stores:
     global _default
     if _default is None:
         from chalicelib.audience.store.profiles import CountersRepository, ProfilesRepository
+        from chalicelib.audience.store.rules import RulesRepository
 
-        _default = Stores(profiles=ProfilesRepository(), counters=CountersRepository())
+        _default = Stores(
+            profiles=ProfilesRepository(), counters=CountersRepository(), rules=RulesRepository()
+        )
     return _default

@@ -18,7 +18,7 @@ from campaign_shared.segments import (
     SegmentMembers,
 )
 from campaign_shared.storage.paging import PageParams
-from chalicelib.audience.domain.segments import SegmentDefinition, matches
+from chalicelib.audience.domain.segments import AudienceSegmentDefinition, matches
 from chalicelib.audience.models import (
     AudienceSegmentIn,
     AudienceSegmentList,
@@ -43,8 +43,8 @@ def _at(epoch: int) -> str:
     return clock.iso(datetime.fromtimestamp(int(epoch), UTC))
 
 
-def _definition(item: dict[str, Any]) -> SegmentDefinition:
-    return SegmentDefinition.model_validate(item["definition"])
+def _definition(item: dict[str, Any]) -> AudienceSegmentDefinition:
+    return AudienceSegmentDefinition.model_validate(item["definition"])
 
 
 def _out(item: dict[str, Any]) -> AudienceSegmentOut:

@@ -33,6 +33,10 @@ def _tag(tag: str) -> str:
 
 def set_tag(shop: str, customer_id: str, tag: str, add: bool) -> AudienceTagOut:
     changed = TagsRepository().change(shop, _tag(tag), customer_id, add)
+    if changed and add:
+        from chalicelib.audience.usecases import automations
+
+        automations.on_tag_added(shop, customer_id, tag)
     return AudienceTagOut(customer_id=customer_id, tag=tag, tagged=add, changed=changed)
 
 
