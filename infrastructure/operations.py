@@ -393,6 +393,19 @@ def redrive(
 # ---- status ---------------------------------------------------------------------------------------
 
 
+def console_url(target: Target, stack: dict[str, Any]) -> str | None:
+    """The AWS console page of a stack (none on an emulator: it has no console)."""
+    if target.endpoint_url:
+        return None
+    from urllib.parse import quote
+
+    stack_id = quote(str(stack.get("StackId", "")), safe="")
+    return (
+        f"https://{target.region}.console.aws.amazon.com/cloudformation/home?region={target.region}"
+        f"#/stacks/stackinfo?stackId={stack_id}"
+    )
+
+
 def status(defn: CampaignDef, target: Target, log: Log = print) -> dict[str, Any]:
     """The stacks and their resources, the alarms, and the queue depths."""
     cf = target.client("cloudformation")
@@ -410,16 +423,32 @@ def status(defn: CampaignDef, target: Target, log: Log = print) -> dict[str, Any
             resources += [r for r in page["StackResourceSummaries"] if r.get("LogicalResourceId")]
         counts = Counter(r["ResourceStatus"] for r in resources)
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        listed = [
+            {
+                "logical_id": r["LogicalResourceId"],
+                "name": r.get("PhysicalResourceId") or "",
+                "type": r.get("ResourceType", ""),
+                "state": r["ResourceStatus"],
+            }
+            for r in sorted(resources, key=lambda r: (r.get("ResourceType", ""), r["LogicalResourceId"]))
+        ]
         report["stacks"][part] = {
+            "stack": name,
             "status": stack["StackStatus"],
             "resources": dict(counts),
+            "resource_list": listed,
             "url": outputs.get("ApiUrl"),
+            "console_url": console_url(target, stack),
         }
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         log(
             f"  {name}: {stack['StackStatus']}  resources: {summary or 'none'}"
             + (f"  url: {outputs['ApiUrl']}" if "ApiUrl" in outputs else "")
         )
+        if report["stacks"][part]["console_url"]:
+            log(f"    console: {report['stacks'][part]['console_url']}")
+        for r in listed:
+            log(f"    {r['type']:<36} {r['name'] or r['logical_id']}  {r['state']}")
     alarms: list[dict[str, Any]] = []
     for page in (
         target.client("cloudwatch")

@@ -6,6 +6,7 @@ Every failure is one line on stderr saying what to fix, and a non-zero exit stat
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -89,10 +90,12 @@ def cmd_dlq(args: argparse.Namespace) -> int:
 
     definition = _definition(args)
     target = _target(args, definition)
+    quiet = _printer(args)
     if args.redrive:
-        redrive(definition, target, args.service)
+        report = redrive(definition, target, args.service, log=quiet)
     else:
-        dlq(definition, target, args.service, limit=args.limit)
+        report = dlq(definition, target, args.service, limit=args.limit, log=quiet)
+    _print_json(args, report)
     return 0
 
 
@@ -100,8 +103,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     from infrastructure.operations import status
 
     definition = _definition(args)
-    status(definition, _target(args, definition))
+    _print_json(args, status(definition, _target(args, definition), log=_printer(args)))
     return 0
+
+
+def _printer(args: argparse.Namespace) -> Callable[[str], None]:
+    """The lines for a person, unless ``--json`` asked for the report alone."""
+    return (lambda line: None) if getattr(args, "json", False) else print
+
+
+def _print_json(args: argparse.Namespace, report: Any) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(report, indent=2, sort_keys=True, default=str))
 
 
 def one_line_errors(handler: Handler) -> Callable[[argparse.Namespace], int]:
@@ -187,4 +200,6 @@ def register(subparsers: Any) -> None:
     )
     dlq.add_argument("--redrive", action="store_true", help="move the messages back to their queue")
     dlq.add_argument("--limit", type=_positive, default=10, help="messages to show per queue")
-    command("status", cmd_status, "the stacks, their resources and alarms, and the queue depths")
+    dlq.add_argument("--json", action="store_true", help="print the report as JSON instead")
+    status = command("status", cmd_status, "the stacks, their resources and alarms, and the queue depths")
+    status.add_argument("--json", action="store_true", help="print the report as JSON instead")

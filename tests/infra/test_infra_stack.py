@@ -230,6 +230,23 @@ def test_status_shows_stacks_alarms_and_queue_depths(
         assert f"campaign-{NAME}-{part}: CREATE_COMPLETE" in out
     assert "alarms: " in out and "OK)" in out
     assert "queue wishlist: " in out and "DLQ 1" in out and "queue coupons-bulk: " in out
+    assert "AWS::DynamoDB::Table" in out and f"campaign-{NAME}-coupons-main  CREATE_COMPLETE" in out
+
+    assert cli("status", NAME, "--json", *packaged.cli("--endpoint-url", stack.url)) == 0
+    report = json.loads(capsys.readouterr().out)
+    coupons = report["stacks"]["coupons"]
+    assert coupons["status"] == "CREATE_COMPLETE" and coupons["console_url"] is None  # moto: no console
+    tables = {r["name"]: r for r in coupons["resource_list"] if r["type"] == "AWS::DynamoDB::Table"}
+    assert tables[COUPONS]["state"] == "CREATE_COMPLETE"
+    assert (
+        report["queues"]["wishlist"]["dlq"]["visible"] + report["queues"]["wishlist"]["dlq"]["in_flight"] == 1
+    )
+
+    assert (
+        cli("dlq", NAME, "--json", "--service", "wishlist", *packaged.cli("--endpoint-url", stack.url)) == 0
+    )
+    dead = json.loads(capsys.readouterr().out)
+    assert list(dead) == ["wishlist"] and len(dead["wishlist"]["messages"]) == 1
 
 
 def test_export_writes_every_table_with_counts_and_checksums(
