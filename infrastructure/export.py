@@ -113,6 +113,25 @@ def live_tally(target: Target, table: str) -> Tally:
 # ---- export -------------------------------------------------------------------------------------------
 
 
+PROGRESS_SECONDS = 5.0  # a long table shows how far it got this often
+
+
+class Progress:
+    """Lines of progress within one table on long work: items so far and the rate."""
+
+    def __init__(self, table: str, verb: str, log: Log) -> None:
+        self.table, self.verb, self.log = table, verb, log
+        self.started = self.shown = time.monotonic()
+
+    def tick(self, count: int) -> None:
+        now = time.monotonic()
+        if now - self.shown < PROGRESS_SECONDS:
+            return
+        self.shown = now
+        rate = count / max(now - self.started, 1e-9)
+        self.log(f"  {self.table}: {count} items {self.verb} so far ({rate:,.0f} items/s)")
+
+
 def export(defn: CampaignDef, target: Target, to: Path, dist: Path, log: Log = print) -> dict[str, Any]:
     tables = campaign_tables(defn)
     missing = sorted(set(tables.values()) - existing_tables(target, list(tables.values())))
@@ -133,6 +152,7 @@ def export(defn: CampaignDef, target: Target, to: Path, dist: Path, log: Log = p
     }
     for key, name in tables.items():
         tally, digest, path = Tally(), hashlib.sha256(), to / f"{key}.jsonl"
+        progress = Progress(name, "exported", log)
         with path.open("w", encoding="utf-8") as out:
             for item in scan(target, name):
                 text = line(item)
@@ -140,6 +160,7 @@ def export(defn: CampaignDef, target: Target, to: Path, dist: Path, log: Log = p
                 data = text + "\n"
                 digest.update(data.encode())
                 out.write(data)
+                progress.tick(tally.count)
         manifest["tables"][key] = {
             "table": name,
             "file": path.name,
@@ -212,13 +233,16 @@ def import_(
     loaded = {}
     for key, entry in manifest["tables"].items():
         batch: list[dict[str, Any]] = []
+        progress, written = Progress(tables[key], "imported", log), 0
         with (source / entry["file"]).open(encoding="utf-8") as handle:
             for raw in handle:
                 item = {k: _decode(v) for k, v in json.loads(raw).items()}
                 batch.append({"PutRequest": {"Item": item}})
                 if len(batch) == 25:
                     _write(target, tables[key], batch)
+                    written += len(batch)
                     batch = []
+                    progress.tick(written)
         if batch:
             _write(target, tables[key], batch)
         tally = live_tally(target, tables[key])

@@ -250,12 +250,16 @@ def test_status_shows_stacks_alarms_and_queue_depths(
 
 
 def test_export_writes_every_table_with_counts_and_checksums(
-    stack: Any, tmp_path: Path, cli: Any, capsys: Any
+    stack: Any, tmp_path: Path, cli: Any, capsys: Any, monkeypatch: Any
 ) -> None:
+    from infrastructure import export
     from infrastructure.export import Tally
 
+    monkeypatch.setattr(export, "PROGRESS_SECONDS", 0.0)  # a line per item: long work shows progress
     assert cli("export", NAME, "--to", str(tmp_path / "x"), "--dist", str(stack.dist), *stack.args) == 0
-    assert "exported 127 items from" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "exported 127 items from" in out
+    assert f"  {COUPONS}: 120 items exported so far (" in out and " items/s)" in out
     manifest = json.loads((tmp_path / "x" / "manifest.json").read_text())
     tables = {f"{s.name}.{t.logical}" for s in SERVICES.values() for t in s.tables}
     assert set(manifest["tables"]) == tables
