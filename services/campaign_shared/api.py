@@ -115,8 +115,42 @@ def _json_response(body: Any, status: int, headers: dict[str, str] | None = None
     return Response(body=json.dumps(body, separators=(",", ":")), status_code=status, headers=merged)
 
 
+BARE_CHALICE = (
+    "this service is not run by the chalice command on its own: it needs the shared package "
+    "vendored and an AWS to talk to. Locally: `make run` (every service, on an embedded AWS); "
+    "for AWS: `campaign package NAME` then `campaign deploy NAME` (README: Chalice users)"
+)
+
+
+def _refuse_bare_chalice() -> None:
+    """``chalice local`` / ``chalice package`` / ``chalice deploy`` inside a service folder
+    would serve 500s or ship a zip that fails on import: refuse in one line instead. The
+    project's packaging drives Chalice from a build folder (with ``vendor/``), not this way."""
+    import os
+    import sys
+
+    if os.path.basename(sys.argv[0] if sys.argv else "") != "chalice":
+        return
+    if len(sys.argv) > 1 and sys.argv[1] in ("--help", "-h", "--version"):
+        return
+    sys.stderr.write(f"chalice: {BARE_CHALICE}\n")
+    sys.stderr.flush()
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        # ``chalice local`` builds the app in a server thread of a worker its reloader watches:
+        # end the reloader too (or it would exit 0), then the whole worker.
+        if os.environ.get("CHALICE_WORKER"):
+            import signal
+
+            os.kill(os.getppid(), signal.SIGTERM)
+        os._exit(2)
+    raise SystemExit(2)
+
+
 class ServiceApi:
     def __init__(self, service: str) -> None:
+        _refuse_bare_chalice()
         self.service = service
         self.app = Chalice(app_name=f"campaign-{service}")
         self.app.api.binary_types = [t for t in self.app.api.binary_types if t != "image/svg+xml"]
