@@ -36,6 +36,14 @@ ERROR_SCHEMA: dict[str, Any] = {
                 "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
                 "message": {"type": "string"},
                 "details": {"type": "array", "items": {}},
+                "param": {
+                    "type": "string",
+                    "description": "On a 400: the first input refused (a field, a dotted path, or body).",
+                },
+                "request_id": {
+                    "type": "string",
+                    "description": "The request's id, also in X-Request-Id: quote it in a report.",
+                },
             },
         }
     },

@@ -147,7 +147,17 @@ def _options(mount: Mount, target: str) -> tuple[int, dict, bytes]:
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, dict, bytes]:
-    return status, {"Content-Type": "application/json"}, json.dumps(envelope(code, message)).encode()
+    """What the gateway answers itself, as the error envelope with a request id of its own
+    (like API Gateway's own errors); 401s with their ``WWW-Authenticate``."""
+    import uuid
+
+    request_id = str(uuid.uuid4())
+    body = envelope(code, message)
+    body["error"]["request_id"] = request_id
+    headers = {"Content-Type": "application/json", "X-Request-Id": request_id}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="campaign"'
+    return status, headers, json.dumps(body).encode()
 
 
 # What the HTTP layer itself refuses, as the error envelope (never http.server's HTML page).

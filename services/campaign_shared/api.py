@@ -337,7 +337,7 @@ class ServiceApi:
         if isinstance(found, errors.ApiError):
             raise found
         if found is None:
-            raise errors.Unauthorized("missing bearer token")
+            raise errors.Unauthorized(errors.MISSING_TOKEN)
         if found.role not in roles:
             raise errors.Forbidden(f"role {found.role.value} may not use this route")
         return found
@@ -368,7 +368,9 @@ class ServiceApi:
         route = f"{request.method} {context.get('resourcePath', '')}" if request is not None else "?"
         with capacity.measure() as units:
             response = observability.traced(self.service, route, get_response, request)
-        response = _envelope_for_chalice_errors(response)
+        response = _with_request_id(
+            _envelope_for_chalice_errors(response), context.get("requestId") or correlation
+        )
         response.headers["X-Correlation-Id"] = correlation
         response.headers["X-Request-Units"] = units.header()
         millis = (time.perf_counter() - started) * 1000
@@ -402,6 +404,23 @@ _CHALICE_ERRORS = {
     "UnauthorizedError": errors.Unauthorized,
     "ForbiddenError": errors.Forbidden,
 }
+
+
+def _with_request_id(response: Response, request_id: str) -> Response:
+    """Every error carries the request's id (API Gateway's, else the correlation id), in the
+    envelope and in ``X-Request-Id``, so a report of it can be found in the logs."""
+    response.headers["X-Request-Id"] = request_id
+    if response.status_code < 400:
+        return response
+    body = response.body
+    try:
+        parsed = json.loads(body) if isinstance(body, str | bytes) else body
+    except ValueError:
+        return response
+    if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
+        parsed["error"]["request_id"] = request_id
+        response.body = json.dumps(parsed)
+    return response
 
 
 def _envelope_for_chalice_errors(response: Response) -> Response:

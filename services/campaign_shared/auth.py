@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
-from campaign_shared.errors import Unauthorized
+from campaign_shared.errors import MISSING_TOKEN, Unauthorized
 from campaign_shared.types import Id
 
 
@@ -34,7 +34,7 @@ class Principal(BaseModel):
 def decode_bearer(header: str | None, secret: str) -> Principal:
     """Validate an ``Authorization`` header value; any failure is a 401."""
     if not header:
-        raise Unauthorized("missing bearer token")
+        raise Unauthorized(MISSING_TOKEN)
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("authorization must be 'Bearer <token>'")

@@ -40,9 +40,23 @@ class InvalidRequest(ApiError):
     code = "invalid_request"
 
 
+MISSING_TOKEN = "missing bearer token"
+
+
 class Unauthorized(ApiError):
+    """401, with ``WWW-Authenticate`` (RFC 6750): the scheme and realm, and
+    ``error="invalid_token"`` when a token was sent but is not valid."""
+
     status = 401
     code = "unauthorized"
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        challenge = 'Bearer realm="campaign"'
+        if self.message != MISSING_TOKEN:
+            reason = self.message.replace('"', "'")
+            challenge += f', error="invalid_token", error_description="{reason}"'
+        self.headers.setdefault("WWW-Authenticate", challenge)
 
 
 class Forbidden(ApiError):
@@ -100,9 +114,16 @@ class ServiceUnavailable(ApiError):
 
 
 def envelope(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
+    """``{"error": {"code", "message", "param"?, "details"?}}``: ``param`` names the first
+    input a 400 refused (``lock_ttl_seconds``, ``items.0.price``, ``body``). The route layer
+    adds ``request_id`` to every error it answers."""
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         error["details"] = details
+        first = details[0] if details and isinstance(details[0], dict) else {}
+        loc = first.get("loc") if isinstance(first, dict) else None
+        if code == "invalid_request" and loc:
+            error["param"] = ".".join(str(part) for part in loc)
     return {"error": error}
 
 

@@ -48,9 +48,13 @@ def envelope_problem(status: int, headers: dict[str, Any], content: bytes) -> st
     if not isinstance(body, dict) or set(body) != {"error"} or not isinstance(body["error"], dict):
         return f"body is not {{'error': {{...}}}}: {body!r:.300}"
     error = body["error"]
-    extra = set(error) - {"code", "message", "details"}
+    extra = set(error) - {"code", "message", "details", "param", "request_id"}
     if extra:
         return f"unexpected keys {sorted(extra)} in error"
+    if not isinstance(error.get("request_id"), str) or not error["request_id"]:
+        return f"error.request_id is not text: {error.get('request_id')!r}"
+    if "param" in error and (error["code"] != "invalid_request" or not isinstance(error["param"], str)):
+        return f"error.param on a {error['code']}, or not text: {error['param']!r}"
     if not isinstance(error.get("code"), str) or not _SNAKE.match(error["code"]):
         return f"error.code is not snake_case text: {error.get('code')!r}"
     if not isinstance(error.get("message"), str) or not error["message"]:
