@@ -76,16 +76,66 @@ def _input_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[st
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def document(mounts: list[tuple[str, list[RouteDoc]]], title: str = "Campaign services") -> dict[str, Any]:
+# Headers every answer carries, and those of some answers (documented on the responses).
+_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-Id": {
+        "description": "The request's id (also in an error's request_id).",
+        "schema": {"type": "string"},
+    },
+    "X-Correlation-Id": {
+        "description": "The caller's X-Correlation-Id, else the request id: follows the request into logs.",
+        "schema": {"type": "string"},
+    },
+    "X-Request-Units": {
+        "description": "DynamoDB capacity the request used: 'read=<units>;write=<units>;calls=<n>'.",
+        "schema": {"type": "string"},
+    },
+}
+_RETRY_AFTER = {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
+_REPLAYED = {
+    "description": "'true': the stored answer of an earlier request with this Idempotency-Key.",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+
+
+def _operation_id(prefix: str, doc: RouteDoc, taken: set[str]) -> str:
+    """``<service>_<handler>`` (``coupons_create_template``): what a generated client names the
+    call. A handler serving two methods gets the method too."""
+    slug = re.sub(r"[^a-z0-9]+", "_", doc.path.lower()).strip("_")
+    name = f"{prefix}_{doc.name}" if doc.name else f"{prefix}_{doc.method.lower()}_{slug}"
+    if name in taken:
+        name = f"{name}_{doc.method.lower()}"
+    taken.add(name)
+    return name
+
+
+def _description(doc: RouteDoc) -> str:
+    """The handler's docstring when it says more than the summary, then who may call it."""
+    text = doc.description if doc.description and doc.description != doc.summary else doc.summary
+    if doc.roles is None:
+        who = "No token needed."
+    else:
+        who = "Roles: " + ", ".join(r.value for r in doc.roles) + "."
+    return f"{text}\n\n{who}".strip()
+
+
+def document(
+    mounts: list[tuple[str, list[RouteDoc]]],
+    title: str = "Campaign services",
+    servers: list[str] | None = None,
+) -> dict[str, Any]:
+    """The OpenAPI document of the mounted services; ``servers``: the base URLs it is served
+    at (the local gateway's, a campaign stack's API), else the same origin."""
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, Any] = {}
+    taken: set[str] = set()
     for prefix, docs in mounts:
         for doc in docs:
             full = f"/{prefix}{doc.path}"
-            slug = re.sub(r"[^a-z0-9]+", "_", doc.path.lower()).strip("_")
             op: dict[str, Any] = {
-                "operationId": f"{prefix}_{doc.method.lower()}_{slug}",
+                "operationId": _operation_id(prefix, doc, taken),
                 "summary": doc.summary,
+                "description": _description(doc),
                 "tags": [prefix],
                 "parameters": [],
                 "responses": {},
@@ -125,7 +175,12 @@ def document(mounts: list[tuple[str, list[RouteDoc]]], title: str = "Campaign se
                     "required": True,
                     "content": {"application/json": {"schema": _input_schema(doc.body, components)}},
                 }
-            success: dict[str, Any] = {"description": _STATUS_TEXT.get(doc.status, "OK")}
+            success: dict[str, Any] = {
+                "description": _STATUS_TEXT.get(doc.status, "OK"),
+                "headers": dict(_HEADERS),
+            }
+            if doc.method in ("POST", "PATCH"):
+                success["headers"]["Idempotent-Replayed"] = _REPLAYED
             if doc.status != 204 and doc.response is not None:
                 success["content"] = {doc.content_type: {"schema": _schema(doc.response, components)}}
             elif doc.content_type != "application/json":
@@ -138,14 +193,24 @@ def document(mounts: list[tuple[str, list[RouteDoc]]], title: str = "Campaign se
                 codes |= {409, 413}
             codes |= {503}
             for code in sorted(codes):
+                headers = dict(_HEADERS)
+                if code in (429, 503):
+                    headers["Retry-After"] = _RETRY_AFTER
+                if code == 401:
+                    headers["WWW-Authenticate"] = {
+                        "description": 'Bearer realm="campaign" (error="invalid_token": a token was sent).',
+                        "schema": {"type": "string"},
+                    }
                 op["responses"][str(code)] = {
                     "description": _STATUS_TEXT.get(code, "Error"),
+                    "headers": headers,
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                 }
             paths.setdefault(full, {})[doc.method.lower()] = op
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": "1.0.0"},
+        "servers": [{"url": url} for url in servers] if servers else [{"url": "/"}],
         "paths": paths,
         "components": {
             "schemas": components,

@@ -18,6 +18,7 @@ generated OpenAPI document.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import re
 import time
@@ -90,6 +91,8 @@ class RouteDoc:
     summary: str
     errors: tuple[int, ...]
     content_type: str = "application/json"
+    name: str = ""  # the handler's name: the operation's name in the OpenAPI document
+    description: str = ""  # the handler's docstring, when it has more to say than the summary
 
 
 def _jsonable(value: Any) -> Any:
@@ -196,6 +199,8 @@ class ServiceApi:
                     summary=summary or (handler.__doc__ or "").strip().split("\n")[0],
                     errors=_documented_errors(errors_, role_set),
                     content_type=content_type,
+                    name=handler.__name__,
+                    description=inspect.cleandoc(handler.__doc__ or ""),
                 )
                 self.docs.append(doc)
 
