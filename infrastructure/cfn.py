@@ -252,7 +252,8 @@ def augment_service(
     env = {
         "CAMPAIGN_STAGE": stage,
         "CAMPAIGN_ACCOUNT_ID": {"Ref": "AWS::AccountId"},
-        "CAMPAIGN_JWT_SECRET": f"{{{{resolve:secretsmanager:{defn.secret_name}:SecretString}}}}",
+        # The secret's name, never its value: read at run time (campaign_shared.secrets).
+        "CAMPAIGN_JWT_SECRET_NAME": defn.secret_name,
         "CAMPAIGN_PUBLIC_BASE_URL": defn.base_url,
         "CAMPAIGN_STOCK_SHARDS": str(defn.stock_shards),
         "POWERTOOLS_SERVICE_NAME": service,
@@ -377,6 +378,16 @@ def _statements(defn: CampaignDef, spec: ServiceSpec, tables: list[str], log_gro
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Resource": [{"Fn::GetAtt": [lg, "Arn"]} for lg in log_groups],
+        },
+        {
+            # The JWT secret, read (and re-read after a rotation) by campaign_shared.secrets.
+            "Sid": "JwtSecret",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": {
+                "Fn::Sub": f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}"
+                f":secret:{defn.secret_name}-*"
+            },
         },
     ]
     if tables:

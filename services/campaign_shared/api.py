@@ -351,7 +351,6 @@ class ServiceApi:
 
     def _http_middleware(self, request: Any, get_response: Callable[[Any], Response]) -> Response:
         from campaign_shared import capacity, observability
-        from campaign_shared.settings import get_settings
 
         started = time.perf_counter()
         log = self._log()
@@ -364,12 +363,7 @@ class ServiceApi:
         log.set_correlation_id(correlation)
         header = request.headers.get("authorization") if request is not None else None
         if header is not None:
-            from campaign_shared.auth import decode_bearer
-
-            try:
-                context["campaign_principal"] = decode_bearer(header, get_settings().jwt_secret)
-            except errors.ApiError as exc:
-                context["campaign_principal"] = exc
+            context["campaign_principal"] = _principal(header)
         route = f"{request.method} {context.get('resourcePath', '')}" if request is not None else "?"
         with capacity.measure() as units:
             response = observability.traced(self.service, route, get_response, request)
@@ -387,6 +381,32 @@ class ServiceApi:
         from campaign_shared import observability
 
         return observability.logger(self.service)
+
+
+def _principal(header: str) -> Any:
+    """The token's principal, or the ApiError to answer: 401 for a bad token (after reading a
+    Secrets Manager secret again if the signature did not match: it may have been rotated),
+    503 when the secret cannot be read."""
+    from campaign_shared.auth import decode_bearer
+    from campaign_shared.secrets import jwt_secret, refreshed_jwt_secret
+
+    try:
+        try:
+            return decode_bearer(header, jwt_secret())
+        except errors.Unauthorized as exc:
+            if "Signature verification failed" not in exc.message:
+                raise
+            fresh = refreshed_jwt_secret()
+            if fresh is None:
+                raise
+            return decode_bearer(header, fresh)
+    except errors.ApiError as exc:
+        return exc
+    except Exception:  # Secrets Manager unreachable or throttled: the caller may retry
+        from campaign_shared import observability
+
+        observability.logger("campaign").exception("the JWT secret could not be read")
+        return errors.ServiceUnavailable("authentication is unavailable; retry shortly")
 
 
 def _new_correlation_id() -> str:

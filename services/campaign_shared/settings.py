@@ -24,6 +24,9 @@ class Settings(BaseModel):
     region: str = "us-east-1"
     account_id: str = Field(default="123456789012", pattern=r"^\d{12}$")
     jwt_secret: str = Field(default="local-dev-secret", min_length=8, repr=False)
+    # On AWS: the Secrets Manager secret holding it (read by ``campaign_shared.secrets``, cached
+    # and rotatable without a redeploy); the secret itself is then never in the environment.
+    jwt_secret_name: str | None = None
     # Set locally to the embedded moto server; unset on AWS.
     aws_endpoint_url: str | None = None
     # The public base URL of the gateway, used to build share/referral URLs.
@@ -42,6 +45,7 @@ class Settings(BaseModel):
             "region": "AWS_DEFAULT_REGION",
             "account_id": "CAMPAIGN_ACCOUNT_ID",
             "jwt_secret": "CAMPAIGN_JWT_SECRET",
+            "jwt_secret_name": "CAMPAIGN_JWT_SECRET_NAME",
             "aws_endpoint_url": "CAMPAIGN_AWS_ENDPOINT_URL",
             "public_base_url": "CAMPAIGN_PUBLIC_BASE_URL",
             "stock_shards": "CAMPAIGN_STOCK_SHARDS",

@@ -18,7 +18,6 @@ from infrastructure.campaign_def import CampaignError
 from infrastructure.dev.apps import SERVICE_NAMES
 
 PARTS = ["shared", *SERVICE_NAMES]
-SECRET_REFERENCE = "{{resolve:secretsmanager:campaign/infra1/jwt-secret:SecretString}}"
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -181,6 +180,9 @@ def test_every_role_is_scoped_to_its_own_service(packaged: Any) -> None:
                 assert all("*" not in action for action in actions), statement
                 assert statement["Resource"] != "*" and "*" not in _arns(statement["Resource"])
                 services = {a.split(":")[0] for a in actions}
+                if "secretsmanager" in services:  # only reading the campaign's JWT secret
+                    assert actions == ["secretsmanager:GetSecretValue"], statement
+                    assert statement["Resource"]["Fn::Sub"].endswith(":secret:campaign/infra1/jwt-secret-*")
                 if "dynamodb" in services and statement["Sid"] == "ReadOtherTablesByKey":
                     # Another service's table: only GetItem, only the tables the definition names.
                     assert actions == ["dynamodb:GetItem"]
@@ -253,7 +255,10 @@ def test_functions_get_the_campaigns_sizes_environment_and_layer(packaged: Any) 
             env = props["Environment"]["Variables"]
             assert env["CAMPAIGN_STAGE"] == "infra1" and env["CAMPAIGN_STOCK_SHARDS"] == "8"
             assert env["CAMPAIGN_ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
-            assert env["CAMPAIGN_JWT_SECRET"] == SECRET_REFERENCE
+            # the secret's name only: its value is read at run time, never an environment variable
+            assert env["CAMPAIGN_JWT_SECRET_NAME"] == "campaign/infra1/jwt-secret"
+            assert "CAMPAIGN_JWT_SECRET" not in env
+            assert "resolve:secretsmanager" not in json.dumps(env)
             assert env["CAMPAIGN_PUBLIC_BASE_URL"] == "https://infra1.api.example.com"
             assert props["Layers"] == [{"Ref": cfn.LAYER_PARAM}] and props["Runtime"] == "python3.11"
             assert props["FunctionName"].startswith(f"campaign-infra1-{service}-")

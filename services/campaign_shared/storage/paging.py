@@ -49,9 +49,9 @@ def bind_cursors(service: str, method: str, path: str, shop: str, sub: str) -> N
 
 
 def _cursor_keys() -> tuple[bytes, bytes]:
-    from campaign_shared.settings import get_settings
+    from campaign_shared.secrets import jwt_secret
 
-    secret = get_settings().jwt_secret.encode()
+    secret = jwt_secret().encode()
     return (
         hashlib.sha256(b"cursor-enc:" + secret).digest(),
         hashlib.sha256(b"cursor-mac:" + secret).digest(),
