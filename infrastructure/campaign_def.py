@@ -76,6 +76,17 @@ class CustomDomain(_Model):
     hosted_zone_id: Annotated[str, StringConstraints(pattern=r"^Z[A-Z0-9]{1,32}$")] | None = None
 
 
+class Throttle(_Model):
+    """API Gateway admission control per service API stage (requests/s and burst), and a
+    tighter limit on the flash-grab claim routes, sized to the stock shards (a shard takes
+    ~250 claims/s at half a partition's write capacity: infrastructure/README.md)."""
+
+    rate: int = Field(default=1000, ge=1, le=100_000)
+    burst: int = Field(default=2000, ge=1, le=100_000)
+    claim_rate: int | None = Field(default=None, ge=1, le=100_000)
+    claim_burst: int | None = Field(default=None, ge=1, le=100_000)
+
+
 class Retention(_Model):
     log_days: int = 30
     # Point-in-time recovery window of every table (DynamoDB allows 1..35 days).
@@ -103,7 +114,7 @@ class CampaignDef(_Model):
     # EventBridge expression for the distribution settlement run (rate(...) or cron(6 fields)).
     settlement_schedule: str = "rate(1 hour)"
     public_base_url: Annotated[str, StringConstraints(max_length=200, pattern=BASE_URL)] | None = None
-    # Secrets Manager secret holding the JWT signing secret (resolved by CloudFormation).
+    # Secrets Manager secret holding the JWT signing secret (read at run time by its name).
     jwt_secret_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9/_+=.@\-]{1,256}$")] | None = None
     function_defaults: FunctionSettings = FunctionSettings()
     # Per function: "<service>.<function>", e.g. "coupons.api", "coupons.queue_consumer".
@@ -111,6 +122,7 @@ class CampaignDef(_Model):
     alarms: Alarms = Alarms()
     domain: CustomDomain | None = None
     retention: Retention = Retention()
+    throttle: Throttle = Throttle()
     tags: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:/=+\-@]{1,64}$")], TagText] = Field(
         default_factory=dict, max_length=20
     )

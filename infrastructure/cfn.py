@@ -269,6 +269,8 @@ def augment_service(
         cfn_queues.queue_resources(res, defn, spec, functions, outputs)
     statements = _statements(defn, spec, list(tables), [f"{lg}LogGroup" for lg in functions])
     for role in roles:
+        # X-Ray's write actions take no resource scope: AWS's managed policy grants exactly them.
+        res[role]["Properties"]["ManagedPolicyArns"] = [XRAY_WRITE_POLICY]
         res[role]["Properties"]["Policies"] = [
             {
                 "PolicyName": f"{service}-own-resources",
@@ -330,6 +332,7 @@ def _configure_function(
             "Timeout": timeout,
             "Layers": [{"Ref": LAYER_PARAM}],
             "CodeUri": {"Bucket": {"Ref": BUCKET_PARAM}, "Key": code_key},
+            "Tracing": "Active",  # X-Ray: the role gets AWSXRayDaemonWriteAccess (service_template)
         }
     )
     props.setdefault("Environment", {}).setdefault("Variables", {}).update(env)
@@ -444,10 +447,53 @@ def _statements(defn: CampaignDef, spec: ServiceSpec, tables: list[str], log_gro
     return statements
 
 
+XRAY_WRITE_POLICY = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"}
+# The flash-grab routes: claims that take a unit of stock.
+CLAIM_ROUTES = {"coupons": ("/templates/{template_id}/claim", "/share-links/{link_id}/claim")}
+CLAIMS_PER_SHARD = 250  # claims/s one stock shard takes at half a partition (bench/README.md)
+
+
+def method_settings(defn: CampaignDef, service: str) -> list[dict[str, Any]]:
+    """Stage throttling: every route at the campaign's rate and burst; the claim routes at
+    ``claim_rate`` (default: the default stock shards x 250 claims/s, what a template of that
+    many shards takes) so a grab is admitted at what the stock can serve and the rest get 429
+    from API Gateway before they cost a Lambda invocation or a write."""
+    throttle = defn.throttle
+    found: list[dict[str, Any]] = [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": throttle.rate,
+            "ThrottlingBurstLimit": throttle.burst,
+            "MetricsEnabled": True,
+        }
+    ]
+    rate = throttle.claim_rate or min(throttle.rate, defn.stock_shards * CLAIMS_PER_SHARD)
+    burst = throttle.claim_burst or min(throttle.burst, 2 * rate)
+    for path in CLAIM_ROUTES.get(service, ()):
+        found.append(
+            {
+                "ResourcePath": path.replace("/", "~1").replace("~1", "/~1", 1),
+                "HttpMethod": "POST",
+                "ThrottlingRateLimit": rate,
+                "ThrottlingBurstLimit": burst,
+                "MetricsEnabled": True,
+            }
+        )
+    return found
+
+
 def _api_resources(res: dict[str, Any], defn: CampaignDef, service: str, outputs: dict[str, Any]) -> None:
     """A campaign-unique API name (the 5xx alarm's dimension), regional, under the domain if any."""
     api_name = f"campaign-{defn.name}-{service}"
-    res["RestAPI"]["Properties"].update({"Name": api_name, "EndpointConfiguration": "REGIONAL"})
+    res["RestAPI"]["Properties"].update(
+        {
+            "Name": api_name,
+            "EndpointConfiguration": "REGIONAL",
+            "TracingEnabled": True,
+            "MethodSettings": method_settings(defn, service),
+        }
+    )
     res["Api5xxAlarm"] = _alarm(
         f"{api_name}-api-5xx",
         f"{api_name} API answered 5xx",

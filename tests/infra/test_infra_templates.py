@@ -368,3 +368,29 @@ def test_the_types_deploy_expects_moto_to_create_are_ones_moto_supports() -> Non
     assert {"AWS::DynamoDB::Table", "AWS::SQS::Queue"} <= supported
     assert MOTO_CREATES <= supported
     assert not set(APPLIED_BY_API) & supported  # else CloudFormation should create them
+
+
+def test_functions_and_stages_are_traced_and_the_stages_throttled(packaged: Any) -> None:
+    for service in SERVICE_NAMES:
+        template = packaged.template(service)
+        functions = resources(template, "AWS::Lambda::Function")
+        assert functions and all(
+            f["Properties"]["TracingConfig"] == {"Mode": "Active"} for f in functions.values()
+        )
+        for role in resources(template, "AWS::IAM::Role").values():
+            managed = role["Properties"].get("ManagedPolicyArns", [])
+            assert {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"} in managed
+        stages = resources(template, "AWS::ApiGateway::Stage")
+        for stage in stages.values():
+            props = stage["Properties"]
+            assert props["TracingEnabled"] is True
+            every = next(m for m in props["MethodSettings"] if m["ResourcePath"] == "/*")
+            assert (every["ThrottlingRateLimit"], every["ThrottlingBurstLimit"]) == (1000, 2000)
+    (stage,) = resources(packaged.template("coupons"), "AWS::ApiGateway::Stage").values()
+    claims = {
+        m["ResourcePath"]: m for m in stage["Properties"]["MethodSettings"] if m["HttpMethod"] == "POST"
+    }
+    # 8 stock shards x 250 claims/s: what a template's shards take; burst twice that
+    claim = claims["/~1templates~1{template_id}~1claim"]
+    assert (claim["ThrottlingRateLimit"], claim["ThrottlingBurstLimit"]) == (1000, 2000)
+    assert "/~1share-links~1{link_id}~1claim" in claims
