@@ -151,11 +151,23 @@ def _refuse_bare_chalice() -> None:
     raise SystemExit(2)
 
 
+class _InstrumentedChalice(Chalice):
+    """Chalice, with each Lambda invocation run through ``observability.lambda_entry``."""
+
+    campaign_service = ""
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        from campaign_shared import observability
+
+        return observability.lambda_entry(self.campaign_service, super().__call__, event, context)
+
+
 class ServiceApi:
     def __init__(self, service: str) -> None:
         _refuse_bare_chalice()
         self.service = service
-        self.app = Chalice(app_name=f"campaign-{service}")
+        self.app = _InstrumentedChalice(app_name=f"campaign-{service}")
+        self.app.campaign_service = service
         self.app.api.binary_types = [t for t in self.app.api.binary_types if t != "image/svg+xml"]
         self.docs: list[RouteDoc] = []
         self.app.register_middleware(self._http_middleware, "http")

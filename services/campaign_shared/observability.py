@@ -37,12 +37,41 @@ def logger(service: str) -> Any:
 
 
 def metrics(service: str) -> Any:
+    """The service's metrics, every one with a ``campaign`` dimension (the stage: one campaign
+    per stack), so two campaigns in one account never mix."""
+
     def make() -> Any:
         from aws_lambda_powertools import Metrics
 
-        return Metrics(namespace="Campaign", service=service)
+        from campaign_shared.settings import get_settings
+
+        made = Metrics(namespace="Campaign", service=service)
+        made.set_default_dimensions(campaign=get_settings().stage)
+        return made
 
     return _cached(_metrics, service, make)
+
+
+def on_lambda() -> bool:
+    import os
+
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
+def lambda_entry(service: str, call: Any, event: Any, context: Any) -> Any:
+    """A Lambda invocation of an app: Powertools' ``log_metrics`` with the cold-start metric
+    (one ``ColdStart`` per container, with the function's name and the campaign) and the
+    logger's Lambda context (the request id in every log line). Locally, a plain call."""
+    if not on_lambda() or context is None:
+        return call(event, context)
+    wrapped = logger(service).inject_lambda_context(call)
+    if metrics_enabled():
+        wrapped = metrics(service).log_metrics(wrapped, capture_cold_start_metric=True)
+    import warnings
+
+    with warnings.catch_warnings():  # the route layer flushes its own metrics per request
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        return wrapped(event, context)  # one invocation at a time per Lambda container
 
 
 def tracer(service: str) -> Any:
