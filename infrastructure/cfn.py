@@ -447,6 +447,36 @@ def _statements(defn: CampaignDef, spec: ServiceSpec, tables: list[str], log_gro
     return statements
 
 
+def _gateway_response(status: int | None, code: str, message: str, retry: bool = False) -> dict[str, Any]:
+    """What API Gateway answers itself, in the error envelope with its request id (``status``
+    None: the status API Gateway chose)."""
+    body = (
+        '{"error": {"code": "' + code + '", "message": ' + message + ', "request_id": "$context.requestId"}}'
+    )
+    headers = {"Content-Type": "'application/json'"}
+    if retry:
+        headers["Retry-After"] = "'1'"
+    found: dict[str, Any] = {
+        "ResponseParameters": {"Headers": headers},
+        "ResponseTemplates": {"application/json": body},
+    }
+    if status is not None:
+        found["StatusCode"] = str(status)
+    return found
+
+
+# API Gateway's own answers (throttling, unknown routes, oversized bodies, its own failures),
+# in the same envelope as the services' errors, never its bare {"message": ...}.
+GATEWAY_RESPONSES = {
+    "THROTTLED": _gateway_response(
+        429, "too_many_requests", '"too many requests; retry shortly"', retry=True
+    ),
+    "QUOTA_EXCEEDED": _gateway_response(429, "too_many_requests", '"quota exceeded"', retry=True),
+    "MISSING_AUTHENTICATION_TOKEN": _gateway_response(404, "not_found", '"no such route"'),
+    "REQUEST_TOO_LARGE": _gateway_response(413, "payload_too_large", '"request body too large"'),
+    "DEFAULT_4XX": _gateway_response(None, "invalid_request", "$context.error.messageString"),
+    "DEFAULT_5XX": _gateway_response(None, "service_unavailable", "$context.error.messageString", retry=True),
+}
 XRAY_WRITE_POLICY = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"}
 # The flash-grab routes: claims that take a unit of stock.
 CLAIM_ROUTES = {"coupons": ("/templates/{template_id}/claim", "/share-links/{link_id}/claim")}
@@ -492,6 +522,7 @@ def _api_resources(res: dict[str, Any], defn: CampaignDef, service: str, outputs
             "EndpointConfiguration": "REGIONAL",
             "TracingEnabled": True,
             "MethodSettings": method_settings(defn, service),
+            "GatewayResponses": GATEWAY_RESPONSES,
         }
     )
     res["Api5xxAlarm"] = _alarm(

@@ -31,6 +31,7 @@ from infrastructure.operations import (
     describe_stack,
     ensure_bucket,
     ensure_secret,
+    refuse_retained_tables,
     upload,
     wait_for,
 )
@@ -71,6 +72,70 @@ def failure_reason(target: Target, stack_id: str) -> str:
         if event.get("ResourceStatus", "").endswith("FAILED"):
             return f"{event['LogicalResourceId']}: {event.get('ResourceStatusReason', 'failed')}"
     return "see the stack's events"
+
+
+def index_steps(template: dict[str, Any], live: dict[str, set[str]]) -> list[tuple[str, dict[str, Any]]]:
+    """The templates to apply before ``template`` so that no table gains more than one global
+    secondary index per stack update (DynamoDB builds one at a time, and CloudFormation refuses
+    an update that adds two). ``live``: the index names each existing table has now. Each step
+    is ``(what it adds, template)``: the table's indexes are the live ones plus the next missing
+    one, and its attribute definitions only the attributes those keys use."""
+    tables = {
+        logical: resource["Properties"]
+        for logical, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == "AWS::DynamoDB::Table"
+        and isinstance(resource["Properties"].get("TableName"), str)
+    }
+    pending = {}
+    for logical, props in tables.items():
+        have = live.get(props["TableName"])
+        wanted = props.get("GlobalSecondaryIndexes") or []
+        if have is None:
+            continue  # a table the update creates: created with every index at once
+        missing = [g for g in wanted if g["IndexName"] not in have]
+        if len(missing) > 1:
+            pending[logical] = (have, wanted, missing)
+    steps: list[tuple[str, dict[str, Any]]] = []
+    rounds = max((len(m) for _, _, m in pending.values()), default=0)
+    for n in range(1, rounds):
+        step = copy.deepcopy(template)
+        added = []
+        for logical, (have, wanted, missing) in pending.items():
+            take = {g["IndexName"] for g in missing[:n]}
+            props = step["Resources"][logical]["Properties"]
+            indexes = [g for g in wanted if g["IndexName"] in have or g["IndexName"] in take]
+            props["GlobalSecondaryIndexes"] = indexes
+            keys = {k["AttributeName"] for k in props["KeySchema"]}
+            keys |= {k["AttributeName"] for g in indexes for k in g["KeySchema"]}
+            props["AttributeDefinitions"] = [
+                a for a in props["AttributeDefinitions"] if a["AttributeName"] in keys
+            ]
+            added += [f"{props['TableName']} index {g['IndexName']}" for g in missing[n - 1 : n]]
+        steps.append((", ".join(added), step))
+    return steps
+
+
+def live_indexes(target: Target, template: dict[str, Any]) -> dict[str, set[str]]:
+    """The index names of each of the template's tables that exists now."""
+    from botocore.exceptions import ClientError
+
+    found: dict[str, set[str]] = {}
+    for resource in template.get("Resources", {}).values():
+        name = (
+            resource.get("Properties", {}).get("TableName")
+            if resource.get("Type") == "AWS::DynamoDB::Table"
+            else None
+        )
+        if not isinstance(name, str):
+            continue
+        try:
+            table = target.client("dynamodb").describe_table(TableName=name)["Table"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                continue
+            raise
+        found[name] = {g["IndexName"] for g in table.get("GlobalSecondaryIndexes") or []}
+    return found
 
 
 def apply_stack(
@@ -153,6 +218,8 @@ def deploy(defn: CampaignDef, dist: Path, target: Target, log: Log = print) -> d
             f"these credentials are for {target.account}"
         )
     existing = check_stacks(target, defn)
+    # Before anything is created: a stack to create must not meet its tables kept by a destroy.
+    refuse_retained_tables(target, defn, [part for part, stack in existing.items() if stack is None])
     log(
         f"deploying campaign {defn.name} to {target.where} (account {target.account})"
         + (f"; emulator: {target.emulator}" if target.emulator else "")
@@ -175,6 +242,10 @@ def deploy(defn: CampaignDef, dist: Path, target: Target, log: Log = print) -> d
         if target.emulator:
             template, report = adapt(template)
             results["skipped"][part] = report["skipped"]
+        if existing[part] is not None:
+            for adds, step in index_steps(template, live_indexes(target, template)):
+                log(f"  {name}: first adding {adds} (one new index per table and update)")
+                apply_stack(target, name, step, parameters, tags, existing[part], bucket, log)
         outcome = apply_stack(target, name, template, parameters, tags, existing[part], bucket, log)
         if target.emulator:
             results["emulated"][part] = apply_emulated(target, name, template, parameters)

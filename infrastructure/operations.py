@@ -124,11 +124,10 @@ def check_stacks(target: Target, defn: CampaignDef) -> dict[str, dict[str, Any] 
                     f"stack {name} is {stack['StackStatus']}: wait for it to finish, then retry"
                 )
         found[part] = stack
-    _refuse_retained_tables(target, defn, [part for part, stack in found.items() if stack is None])
     return found
 
 
-def _refuse_retained_tables(target: Target, defn: CampaignDef, missing: list[str]) -> None:
+def refuse_retained_tables(target: Target, defn: CampaignDef, missing: list[str]) -> None:
     """A stack about to be created must not meet its tables already there: a destroy retains
     them (``DeletionPolicy: Retain``), and CloudFormation would fail half-way, after the
     stacks before it were made. Checked before anything is created."""

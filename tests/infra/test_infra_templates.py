@@ -394,3 +394,44 @@ def test_functions_and_stages_are_traced_and_the_stages_throttled(packaged: Any)
     claim = claims["/~1templates~1{template_id}~1claim"]
     assert (claim["ThrottlingRateLimit"], claim["ThrottlingBurstLimit"]) == (1000, 2000)
     assert "/~1share-links~1{link_id}~1claim" in claims
+
+
+def test_a_table_gains_one_index_per_update_when_deploying_over_an_older_stack(packaged: Any) -> None:
+    from infrastructure.deploy import index_steps
+
+    template = packaged.template("coupons")
+    table = table_name("infra1", "coupons", "main")
+    assert index_steps(template, {table: {"gsi1", "gsi2", "gsi3"}}) == []  # up to date
+    assert index_steps(template, {}) == []  # a new table is created with every index
+    (step,) = index_steps(template, {table: {"gsi1"}})  # deployed before gsi2 and gsi3
+    assert step[0] == f"{table} index gsi2"
+    props = next(
+        r["Properties"] for r in step[1]["Resources"].values() if r["Properties"].get("TableName") == table
+    )
+    assert [g["IndexName"] for g in props["GlobalSecondaryIndexes"]] == ["gsi1", "gsi2"]
+    assert {a["AttributeName"] for a in props["AttributeDefinitions"]} == {
+        "pk",
+        "sk",
+        "gsi1pk",
+        "gsi1sk",
+        "gsi2pk",
+        "expires_at",
+    }
+    others = {k: v for k, v in step[1]["Resources"].items() if v["Properties"] is not props}
+    assert others == {k: v for k, v in template["Resources"].items() if k in others}  # nothing else changes
+    steps = index_steps(template, {table: set()})  # three to add: two steps, then the template
+    assert [s[0] for s in steps] == [f"{table} index gsi1", f"{table} index gsi2"]
+
+
+def test_api_gateways_own_answers_are_the_error_envelope(packaged: Any) -> None:
+    for service in SERVICE_NAMES:
+        (api,) = resources(packaged.template(service), "AWS::ApiGateway::RestApi").values()
+        found = api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
+        assert {"THROTTLED", "MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(found)
+        throttled = found["THROTTLED"]
+        assert throttled["statusCode"] == "429"
+        assert throttled["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+        body = throttled["responseTemplates"]["application/json"]
+        assert '"code": "too_many_requests"' in body and '"request_id": "$context.requestId"' in body
+        assert found["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
+        assert "statusCode" not in found["DEFAULT_4XX"]  # keeps the status API Gateway chose

@@ -77,6 +77,9 @@ def test_stats_count_locks_that_run_and_coupons_that_expired_unused(gateway, aut
     later = stats(gateway, auth, tid)
     # u1 (its lock lapsed), u2, u4 (locked when it expired) and u5: never used
     assert (later["locked_count"], later["expired_count"], later["redeemed_count"]) == (0, 4, 1)
+    released = gateway.post(f"/coupons/{coupons['u4']}/unlock", headers=auth("customer", sub="u4"))
+    assert released.json()["status"] == "expired"  # released after its validity ended: still counted
+    assert stats(gateway, auth, tid)["expired_count"] == 4
 
 
 def test_stats_of_an_unknown_template_is_404_and_merchants_only(gateway, auth):

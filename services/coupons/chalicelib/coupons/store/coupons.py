@@ -144,7 +144,8 @@ class DynamoCoupons:
         return written.applied, _found(written.item)
 
     def release(self, shop: str, customer_id: str, coupon_id: str, order_id: str, status: str) -> bool:
-        gone = NOT_UNUSED if status not in UNUSED else "gsi3pk"
+        # released unused (available) or after its validity ended (expired): still counted
+        gone = "gsi3pk" if status in (*UNUSED, "expired") else NOT_UNUSED
         return items.update(
             coupon_key(shop, customer_id, coupon_id),
             f"SET #st = :status REMOVE order_id, locked_at, lock_expires_at, budget_hold, {gone}",

@@ -77,7 +77,8 @@ def _paid(s: Stores, event: OrderEvent, coupon: Coupon) -> bool:
         settle_count(shop, coupon, s)
         _settle_budget(s, shop, coupon, coupon.budget_hold, coupon.discount_amount)
         _credit_link(s, event, coupon)
-        _announce(s, event, coupon)
+        if coupon.status == "redeemed" and coupon.order_id == event.order_id:  # not a refunded one
+            _announce(s, event, coupon)
         return True
     if decision == domain.REDEEM:
         paid, discount = event.total_paid, _discount(s, event, coupon)
