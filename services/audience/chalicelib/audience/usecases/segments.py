@@ -115,6 +115,14 @@ def evaluate(shop: str, segment_id: str) -> AudienceSegmentOut:
     return get(shop, segment_id)
 
 
+def evaluate_all() -> int:
+    """Start a new evaluation of every segment of every shop (the daily schedule)."""
+    targets = SegmentsRepository().everywhere()
+    for shop, segment_id in targets:
+        _start_run(shop, segment_id)
+    return len(targets)
+
+
 def preview(shop: str, segment_id: str) -> AudienceSegmentPreview:
     """The ready snapshot's size and a sample: one GetItem and one Query of ``SAMPLE_SIZE``."""
     repo = SegmentsRepository()
