@@ -32,7 +32,7 @@ from chalicelib.audience.usecases.common import stores
 PAGE_TYPE = "audience.segment_page"
 EXPORT_PAGE_TYPE = "audience.export_page"
 EXPORT_WAIT_TYPE = "audience.export_wait"
-PAGE_SIZE = 200  # profiles read per evaluation message
+PAGE_SIZE = 1000  # profiles read per evaluation message (a Query page of a few hundred KB)
 CHUNKS_PER_MESSAGE = 10  # member chunks sent per export message
 SAMPLE_SIZE = 20
 WAIT_SECONDS = 30
