@@ -136,3 +136,11 @@ def run_automations(event: Any) -> dict[str, int]:
     from chalicelib.audience.usecases import automations
 
     return {"rules": automations.start_runs()}
+
+
+@app.schedule(Rate(1, unit=Rate.DAYS), name="evaluate_segments")
+def evaluate_segments(event: Any) -> dict[str, int]:
+    """Evaluate every segment again (days since the last order move with time)."""
+    from chalicelib.audience.usecases import segments
+
+    return {"segments": segments.evaluate_all()}

@@ -140,6 +140,17 @@ def test_definitions_preview_and_export(gateway, auth, drain, aws):
     again = sorted(_bulk_messages(aws), key=lambda m: m["seq"])
     assert again == first
 
+    # The daily schedule evaluates every segment again.
+    from infrastructure.dev.apps import load_app
+
+    load_app("audience")
+    from chalicelib.audience.usecases import segments
+
+    assert gateway.put("/audience/customers/c-later/tags/spring", headers=merchant).status_code == 200
+    assert segments.evaluate_all() == 5
+    drain("audience")
+    assert gateway.get(f"/audience/segments/{everyone}/preview", headers=merchant).json()["size"] == 1205
+
     unknown = SegmentExport(shop="s1", segment_id="nope", job_id="job-2", template_id="t-1").model_dump()
     aws["sqs"].send_message(
         QueueUrl=aws["resources"]["queues"]["audience"]["url"], MessageBody=json.dumps(unknown)

@@ -12,6 +12,7 @@
   ``tagjob#{shop}#{job_id}`` / ``chunk#{n}``       a chunk's done marker
   ``rule#{shop}`` / ``{rule_id}``                  an automation rule
   ``rules`` / ``{shop}#{rule_id}``                 every rule, for the scheduled runs
+  ``segments`` / ``{shop}#{segment_id}``           every segment, for the daily evaluation
 ``stats`` (pk, sk):
   ``rep#{shop}`` / ``{day}#{combo}``               one cohort's repurchase counters
   ``tags#{shop}`` / ``{tag}``                      a tag's member count
@@ -94,6 +95,14 @@ ALL_RULES_PK = "rules"
 
 def rule_in_all(shop: str, rule_id: str) -> dict[str, Any]:
     return key(ALL_RULES_PK, join(shop, rule_id))
+
+
+# Every segment of every shop, for the daily re-evaluation (one small item per segment).
+ALL_SEGMENTS_PK = "segments"
+
+
+def segment_in_all(shop: str, segment_id: str) -> dict[str, Any]:
+    return key(ALL_SEGMENTS_PK, join(shop, segment_id))
 
 
 def segments_pk(shop: str) -> str:

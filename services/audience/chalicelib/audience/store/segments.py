@@ -29,7 +29,26 @@ def _page_marker(shop: str, segment_id: str, run: str, shard: int, page: int) ->
 
 class SegmentsRepository:
     def create(self, shop: str, item: dict[str, Any]) -> None:
+        """The definition, then its entry in the list of every segment (puts of a fresh id)."""
         writes.create(keys.table("main"), {**_plain(keys.segment(shop, item["segment_id"])), **item})
+        writes.create(
+            keys.table("main"),
+            {
+                **_plain(keys.segment_in_all(shop, item["segment_id"])),
+                "shop": shop,
+                "segment_id": item["segment_id"],
+            },
+        )
+
+    def everywhere(self) -> list[tuple[str, str]]:
+        return [
+            (i["shop"], i["segment_id"])
+            for i in paging.query_all(
+                table=keys.table("main"),
+                key_condition="pk = :pk",
+                expression_values=codec.values(pk=keys.ALL_SEGMENTS_PK),
+            )
+        ]
 
     def get(self, shop: str, segment_id: str) -> dict[str, Any] | None:
         return reads.get(keys.table("main"), keys.segment(shop, segment_id))

@@ -34,7 +34,7 @@ from chalicelib.audience.usecases import profiles
 from chalicelib.audience.usecases.common import Stores, stores
 
 RUN_PAGE_TYPE = "audience.rule_page"
-PAGE_SIZE = 200
+PAGE_SIZE = 1000
 # An order trigger that happened up to this long before the rule was created still enrolls
 # (an order paid just before the rule was saved, delivered just after).
 CREATION_GRACE = 3600

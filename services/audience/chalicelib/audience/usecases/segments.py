@@ -32,7 +32,7 @@ from chalicelib.audience.usecases.common import stores
 PAGE_TYPE = "audience.segment_page"
 EXPORT_PAGE_TYPE = "audience.export_page"
 EXPORT_WAIT_TYPE = "audience.export_wait"
-PAGE_SIZE = 200  # profiles read per evaluation message
+PAGE_SIZE = 1000  # profiles read per evaluation message (a Query page of a few hundred KB)
 CHUNKS_PER_MESSAGE = 10  # member chunks sent per export message
 SAMPLE_SIZE = 20
 WAIT_SECONDS = 30
@@ -113,6 +113,14 @@ def evaluate(shop: str, segment_id: str) -> AudienceSegmentOut:
     """Start a new evaluation; the previous snapshot stays the ready one until it ends."""
     _start_run(shop, segment_id)
     return get(shop, segment_id)
+
+
+def evaluate_all() -> int:
+    """Start a new evaluation of every segment of every shop (the daily schedule)."""
+    targets = SegmentsRepository().everywhere()
+    for shop, segment_id in targets:
+        _start_run(shop, segment_id)
+    return len(targets)
 
 
 def preview(shop: str, segment_id: str) -> AudienceSegmentPreview:
