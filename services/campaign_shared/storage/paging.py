@@ -49,9 +49,13 @@ def bind_cursors(service: str, method: str, path: str, shop: str, sub: str) -> N
 
 
 def _cursor_keys() -> tuple[bytes, bytes]:
+    from campaign_shared.errors import ServiceUnavailable
     from campaign_shared.secrets import jwt_secret
 
-    secret = jwt_secret().encode()
+    try:
+        secret = jwt_secret().encode()
+    except Exception:  # Secrets Manager unreachable: the caller may retry
+        raise ServiceUnavailable("cursors cannot be read or made now; retry shortly") from None
     return (
         hashlib.sha256(b"cursor-enc:" + secret).digest(),
         hashlib.sha256(b"cursor-mac:" + secret).digest(),

@@ -188,7 +188,12 @@ def mark_members_dead_lettered(message: SegmentMembers, stores: Stores | None = 
         message.shop, message.job_id, message.total_members, message.seq + 1 if message.last else None
     )
     chunk = as_issue_chunk(message, job.template_id)
-    return chunk is not None and mark_dead_lettered(chunk, s)
+    if chunk is not None:
+        return mark_dead_lettered(chunk, s)
+    job = s.jobs.get(message.shop, message.job_id) or job
+    if job.chunk_done(message.seq):
+        return False
+    return s.jobs.mark_dead(message.shop, job, message.seq, [])  # an empty chunk: done, no one failed
 
 
 def get_issue_job(shop: str, job_id: str, stores: Stores | None = None) -> IssueJobOut:
