@@ -421,6 +421,10 @@ class Scenario:
                 | {
                     "first_channel": (body["first_touch"] or {}).get("channel"),
                     "last_channel": (body["last_touch"] or {}).get("channel"),
+                    # the template's name: each run makes its own templates (ids differ)
+                    "first_coupon_template_id": self.names.get(
+                        body.get("first_coupon_template_id"), body.get("first_coupon_template_id")
+                    ),
                 }
                 if status == 200
                 else None
