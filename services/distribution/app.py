@@ -12,7 +12,7 @@ from chalice import Cron
 from campaign_shared import events
 from campaign_shared.api import ApiRequest, Reply, ServiceApi
 from campaign_shared.auth import Role
-from chalicelib.distribution import consumer, models
+from chalicelib.distribution import consumer, models, routes_withdrawals
 from chalicelib.distribution.usecases import distributors, links, settlement, shops, withdrawals
 
 api = ServiceApi("distribution")
@@ -241,11 +241,17 @@ def my_ledger(req: ApiRequest) -> models.LedgerPage:
     response=models.WithdrawalOut,
     status=201,
     errors_=(400, 404, 409),
-    summary="Withdraw up to the available amount; 409 insufficient_balance beyond it.",
+    summary="Request a withdrawal (pending_review): the amount moves from available to reserved; "
+    "400 below_minimum, 409 insufficient_balance.",
 )
 def withdraw(req: ApiRequest) -> Reply:
     key = req.headers.get("idempotency-key")
-    return Reply(withdrawals.withdraw(req.shop, req.sub, req.body.amount, key), status=201)
+    body = req.body
+    made = withdrawals.withdraw(req.shop, req.sub, body.amount, key, method=body.method, account=body.account)
+    return Reply(made, status=201)
+
+
+routes_withdrawals.register(api)
 
 
 # ---- settlement ------------------------------------------------------------------------------

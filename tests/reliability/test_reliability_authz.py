@@ -167,6 +167,34 @@ CONTRACT = (
     Route("POST", "/distribution/me/withdrawals", ("customer",), body={"amount": 100}),
     Route("POST", "/distribution/settlements", ("merchant",), other_shop="ok", body={}),
     Route("GET", "/distribution/distributors/{distributor_id}/balance", ("merchant",)),
+    # /distribution: Distribution II additions (withdrawals as a workflow)
+    Route("GET", "/distribution/me/withdrawals/{withdrawal_id}", ("customer",)),
+    Route("GET", "/distribution/withdrawals", ("merchant",), other_shop="ok"),
+    Route("GET", "/distribution/withdrawals.csv", ("merchant",), other_shop="ok"),
+    Route("GET", "/distribution/distributors/{distributor_id}/withdrawals/{withdrawal_id}", ("merchant",)),
+    Route(
+        "POST",
+        "/distribution/distributors/{distributor_id}/withdrawals/{withdrawal_id}/approve",
+        ("merchant",),
+    ),
+    Route(
+        "POST",
+        "/distribution/distributors/{distributor_id}/withdrawals/{withdrawal_id}/reject",
+        ("merchant",),
+        body={"reason": "authz"},
+    ),
+    Route(
+        "POST",
+        "/distribution/distributors/{distributor_id}/withdrawals/{withdrawal_id}/pay",
+        ("merchant",),
+        body={"payout_reference": "authz"},
+    ),
+    Route(
+        "POST",
+        "/distribution/distributors/{distributor_id}/withdrawals/{withdrawal_id}/fail",
+        ("merchant",),
+        body={"reason": "authz"},
+    ),
     # /wishlist
     Route("POST", "/wishlist/lists", ("customer",), other_shop="ok", body={"title": "authz"}),
     Route("GET", "/wishlist/lists/{list_id}", ("customer",), foreign=((FRIEND, NOT_YOURS_OR_FORBIDDEN),)),
@@ -323,6 +351,7 @@ def build_world(gateway: Any, auth: Any) -> dict[str, str]:
     )["job_id"]
     _ok(gateway.post("/distribution/distributors", {}, headers=owner), "distributor")
     world["distributor_id"] = OWNER
+    world["withdrawal_id"] = "wd_authz"  # none: the owner has nothing available (404 in s1, 404 in s2)
     world["link_code"] = _ok(gateway.post("/distribution/links", {}, headers=owner), "link")["code"]
     lists = []
     for title in ("main", "spare"):

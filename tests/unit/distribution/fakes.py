@@ -87,6 +87,7 @@ class FakeDistributors:
             available=balance["available"],
             withdrawn=balance["withdrawn"],
             earned=balance["earned"],
+            reserved=balance["reserved"],
             version=version + 1,
             journal={**found.journal, group_id: journal},
         )
@@ -137,6 +138,57 @@ class FakeWithdrawals:
 
     def put(self, shop: str, distributor_id: str, receipt: WithdrawalReceipt) -> None:
         self.items.setdefault((shop, distributor_id, receipt.withdrawal_id), receipt)
+
+    def transition(
+        self,
+        shop: str,
+        distributor_id: str,
+        withdrawal_id: str,
+        *,
+        source: str,
+        target: str,
+        changes: dict[str, str],
+        at: str,
+        claim: Claim | None,
+    ) -> bool:
+        key = (shop, distributor_id, withdrawal_id)
+        found = self.items.get(key)
+        if found is None or found.status != source:
+            return bool(found and claim and found.status == target and found.posting == claim)
+        posting = claim if claim is not None else found.posting
+        self.items[key] = replace(found, status=target, updated_at=at, posting=posting, **changes)  # type: ignore[arg-type]
+        return True
+
+    def take_over(
+        self, shop: str, distributor_id: str, withdrawal_id: str, old_token: str, claim: Claim
+    ) -> bool:
+        key = (shop, distributor_id, withdrawal_id)
+        found = self.items.get(key)
+        if found is None or not isinstance(found.posting, Claim) or found.posting.token != old_token:
+            return bool(found and found.posting == claim)
+        self.items[key] = replace(found, posting=claim)
+        return True
+
+    def release(self, shop: str, distributor_id: str, withdrawal_id: str, token: str) -> None:
+        key = (shop, distributor_id, withdrawal_id)
+        found = self.items.get(key)
+        if found is not None and isinstance(found.posting, Claim) and found.posting.token == token:
+            self.items[key] = replace(found, posting=Claim(token, 0))
+
+    def mark_posted(self, shop: str, distributor_id: str, withdrawal_id: str, at: str) -> None:
+        key = (shop, distributor_id, withdrawal_id)
+        found = self.items.get(key)
+        if found is not None:
+            self.items[key] = replace(found, posting=Done(at))
+
+    def queue_page(
+        self, shop: str, status: str, start: str, end: str, page: PageParams
+    ) -> tuple[list[WithdrawalReceipt], str | None]:
+        found = sorted(
+            (r for (s, _, _), r in self.items.items() if s == shop and r.status == status),
+            key=lambda r: (r.created_at, r.distributor_id or "", r.withdrawal_id),
+        )
+        return [r for r in found if start <= r.created_at <= end + "~"][: page.limit], None
 
 
 class FakeCommissions:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt, StringConstraints, model_validator
 
 from campaign_shared.storage.paging import PageParams
 from campaign_shared.types import Bps, Currency, Id, In, Out, PositiveAmount, Timestamp
@@ -15,7 +15,14 @@ from campaign_shared.types import Bps, Currency, Id, In, Out, PositiveAmount, Ti
 __all__ = ["PageParams"]
 
 CommissionStatus = Literal["pending", "available", "reversed", "clawed_back"]
-EntryKind = Literal["accrual", "reversal", "settlement", "clawback", "withdrawal"]
+EntryKind = Literal[
+    "accrual", "reversal", "settlement", "clawback", "withdrawal", "withdrawal_release", "withdrawal_payout"
+]
+WithdrawalStatus = Literal["pending_review", "approved", "rejected", "paid", "failed", "completed"]
+ReviewStatus = Literal["pending_review", "approved", "rejected", "paid", "failed"]
+PayoutMethod = Literal["wechat", "alipay", "bank"]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
 
 # ---- rules ------------------------------------------------------------------------------------
@@ -33,6 +40,9 @@ class RulesIn(In):
         default=False, description="Whether a distributor earns on orders they place through their own link."
     )
     currency: Currency = "CNY"
+    min_withdrawal_amount: PositiveAmount = Field(
+        default=1, description="The smallest withdrawal a distributor may request (minor units)."
+    )
 
 
 class RulesOut(Out):
@@ -43,6 +53,7 @@ class RulesOut(Out):
     auto_approve: bool
     self_purchase_commission: bool
     currency: str
+    min_withdrawal_amount: int = 1
     updated_at: str | None = None
 
 
@@ -91,7 +102,8 @@ class BalanceOut(Out):
     distributor_id: str
     pending_amount: int
     available_amount: int = Field(description="May be negative after a clawback.")
-    withdrawn_amount: int
+    withdrawn_amount: int = Field(description="Withdrawals paid out (and, before the workflow, completed).")
+    reserved_amount: int = Field(default=0, description="Withdrawals requested and not yet paid or returned.")
     earned_amount: int = Field(description="Commissions accrued less reversals and clawbacks.")
     currency: str
 
@@ -138,6 +150,7 @@ class LedgerEntryOut(Out):
     pending_delta: int
     available_delta: int
     withdrawn_delta: int
+    reserved_delta: int = 0
     currency: str
     created_at: str
 
@@ -149,15 +162,57 @@ class LedgerPage(Out):
 
 class WithdrawalIn(In):
     amount: PositiveAmount
+    method: PayoutMethod | None = Field(default=None, description="How the merchant pays it out.")
+    account: Reference | None = Field(
+        default=None, description="The payout account reference (required with method); stored masked."
+    )
+
+    @model_validator(mode="after")
+    def _account_with_method(self) -> WithdrawalIn:
+        if (self.method is None) != (self.account is None):
+            raise ValueError("method and account go together")
+        return self
 
 
 class WithdrawalOut(Out):
     withdrawal_id: str
+    distributor_id: str | None = None
     amount: int
-    status: Literal["completed"]
+    status: WithdrawalStatus
     currency: str
     created_at: str
-    available_amount: int
+    available_amount: int | None = Field(default=None, description="Available right after the request.")
+    method: PayoutMethod | None = None
+    account_masked: str | None = None
+    reason: str | None = None
+    payout_reference: str | None = None
+    reviewed_at: str | None = None
+    paid_at: str | None = None
+    failed_at: str | None = None
+    updated_at: str | None = None
+
+
+class DistributionWithdrawalQuery(PageParams):
+    status: ReviewStatus = "pending_review"
+    created_from: Timestamp | None = None
+    created_to: Timestamp | None = None
+
+
+class DistributionWithdrawalPage(Out):
+    items: list[WithdrawalOut]
+    next_cursor: str | None = None
+
+
+class DistributionWithdrawalRejectIn(In):
+    reason: Text
+
+
+class DistributionWithdrawalPayIn(In):
+    payout_reference: Reference
+
+
+class DistributionWithdrawalFailIn(In):
+    reason: Text
 
 
 class LeaderboardItem(Out):
@@ -192,6 +247,7 @@ class Buckets(Out):
     available: int
     withdrawn: int
     earned: int
+    reserved: int = 0
 
 
 class ReconciliationOut(Out):

@@ -5,7 +5,9 @@
 - ``dist#<shop>#<distributor>`` / ``distributor``: profile, balances, ``version`` and the
   ``journal`` (gsi1: ``board#<shop>`` / ``rank_key``, the leaderboard);
 - ``dist#...`` / ``entry#<at>#<entry_id>``: the append-only ledger;
-- ``dist#...`` / ``wd#<withdrawal_id>``: withdrawal receipts;
+- ``dist#...`` / ``wd#<withdrawal_id>``: withdrawals (the request and its review; gsi1:
+  ``wdq#<shop>#<status>`` / ``<created_at>#<distributor>#<withdrawal_id>``, the merchant's
+  queue by status and date);
 - ``dist#...`` / ``comm#<paid_at>#<order>#<line>#t<tier>``: commission rows;
 - ``dist#...`` / ``link#<product|*>`` and ``code#<shop>#<code>`` / ``link``: share links;
 - ``order#<shop>#<order>`` / ``order`` (gsi1: ``settle#<shop>`` / ``<due>#<order>`` until the
@@ -68,6 +70,14 @@ def entry_sk(at: str, entry_id: str) -> str:
 
 def withdrawal_sk(withdrawal_id: str) -> str:
     return f"wd#{withdrawal_id}"
+
+
+def withdrawal_queue_pk(shop: str, status: str) -> str:
+    return keys.join("wdq", shop, status)
+
+
+def withdrawal_queue_sk(created_at: str, distributor_id: str, withdrawal_id: str) -> str:
+    return f"{created_at}#{keys.part(distributor_id)}#{withdrawal_id}"
 
 
 def commission_sk(created_at: str, order_id: str, line_id: str, tier: int) -> str:

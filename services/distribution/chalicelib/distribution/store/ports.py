@@ -60,6 +60,26 @@ class LedgerPort(Protocol):
 class WithdrawalsPort(Protocol):
     def get(self, shop: str, distributor_id: str, withdrawal_id: str) -> WithdrawalReceipt | None: ...
     def put(self, shop: str, distributor_id: str, receipt: WithdrawalReceipt) -> None: ...
+    def transition(
+        self,
+        shop: str,
+        distributor_id: str,
+        withdrawal_id: str,
+        *,
+        source: str,
+        target: str,
+        changes: dict[str, str],
+        at: str,
+        claim: Claim | None,
+    ) -> bool: ...
+    def take_over(
+        self, shop: str, distributor_id: str, withdrawal_id: str, old_token: str, claim: Claim
+    ) -> bool: ...
+    def release(self, shop: str, distributor_id: str, withdrawal_id: str, token: str) -> None: ...
+    def mark_posted(self, shop: str, distributor_id: str, withdrawal_id: str, at: str) -> None: ...
+    def queue_page(
+        self, shop: str, status: str, start: str, end: str, page: PageParams
+    ) -> tuple[list[WithdrawalReceipt], str | None]: ...
 
 
 class CommissionsPort(Protocol):

@@ -99,6 +99,7 @@ def balance(shop: str, distributor_id: str, *, st: Stores = STORES) -> models.Ba
         pending_amount=record.pending,
         available_amount=record.available,
         withdrawn_amount=record.withdrawn,
+        reserved_amount=record.reserved,
         earned_amount=record.earned,
         currency=record.currency,
     )
@@ -119,7 +120,7 @@ def ledger_entries(
     items = [
         models.LedgerEntryOut(
             entry_id=e.entry_id,
-            kind=e.kind,  # type: ignore[arg-type]  # a stored kind is one of the five
+            kind=e.kind,  # type: ignore[arg-type]  # a stored kind is one of the seven
             order_id=e.order_id,
             line_id=e.line_id,
             tier=e.tier,
@@ -130,6 +131,7 @@ def ledger_entries(
             pending_delta=e.pending,
             available_delta=e.available,
             withdrawn_delta=e.withdrawn,
+            reserved_delta=e.reserved,
             created_at=e.at,
         )
         for e in entries
