@@ -12,7 +12,7 @@ from chalice import Cron
 from campaign_shared import events
 from campaign_shared.api import ApiRequest, Reply, ServiceApi
 from campaign_shared.auth import Role
-from chalicelib.distribution import consumer, models, routes_withdrawals
+from chalicelib.distribution import consumer, models, routes_bindings, routes_withdrawals
 from chalicelib.distribution.usecases import distributors, links, settlement, shops, withdrawals
 
 api = ServiceApi("distribution")
@@ -252,6 +252,7 @@ def withdraw(req: ApiRequest) -> Reply:
 
 
 routes_withdrawals.register(api)
+routes_bindings.register(api)
 
 
 # ---- settlement ------------------------------------------------------------------------------

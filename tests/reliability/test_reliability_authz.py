@@ -195,6 +195,22 @@ CONTRACT = (
         ("merchant",),
         body={"reason": "authz"},
     ),
+    # /distribution: Distribution II additions (customer binding)
+    Route("GET", "/distribution/me/customers", ("customer",)),
+    Route("GET", "/distribution/distributors/{distributor_id}/customers", ("merchant",)),
+    Route("GET", "/distribution/customers/{bound_customer}/binding", ("merchant",)),
+    Route(
+        "POST",
+        "/distribution/customers/{bound_customer}/binding/transfer",
+        ("merchant",),
+        body={"distributor_id": "{distributor_id}", "reason": "authz"},
+    ),
+    Route(
+        "POST",
+        "/distribution/customers/{bound_customer}/binding/unbind",
+        ("merchant",),
+        body={"reason": "authz"},
+    ),
     # /wishlist
     Route("POST", "/wishlist/lists", ("customer",), other_shop="ok", body={"title": "authz"}),
     Route("GET", "/wishlist/lists/{list_id}", ("customer",), foreign=((FRIEND, NOT_YOURS_OR_FORBIDDEN),)),
@@ -351,6 +367,7 @@ def build_world(gateway: Any, auth: Any) -> dict[str, str]:
     )["job_id"]
     _ok(gateway.post("/distribution/distributors", {}, headers=owner), "distributor")
     world["distributor_id"] = OWNER
+    world["bound_customer"] = "c-unbound"  # never bound: 404 in s1 and s2
     world["withdrawal_id"] = "wd_authz"  # none: the owner has nothing available (404 in s1, 404 in s2)
     world["link_code"] = _ok(gateway.post("/distribution/links", {}, headers=owner), "link")["code"]
     lists = []
@@ -422,6 +439,7 @@ def test_authorization_matrix_of_every_contract_route(gateway, auth):
             .replace("{link_token}", "{token}")
             .replace("{audience_customer}", "{customer_id}")
             .replace("{tag_job_id}", "{job_id}")
+            .replace("{bound_customer}", "{customer_id}")
             .replace("c-tagged/tags/vip", "{customer_id}/tags/{tag}")
             .replace("/tags/vip/customers", "/tags/{tag}/customers")
         )

@@ -12,6 +12,7 @@ from typing import Any
 
 from campaign_shared.storage.paging import PageParams
 from chalicelib.distribution.domain import PAID, Commission, Entry, Order
+from chalicelib.distribution.store.bindings import BindingChange, BindingRecord
 from chalicelib.distribution.store.records import (
     Claim,
     DistributorRecord,
@@ -191,6 +192,48 @@ class FakeWithdrawals:
         return [r for r in found if start <= r.created_at <= end + "~"][: page.limit], None
 
 
+class FakeBindings:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], BindingRecord] = {}
+        self.counted: dict[tuple[str, str], set[str]] = {}
+        self.changes: dict[tuple[str, str], list[BindingChange]] = {}
+
+    def get(self, shop: str, customer_id: str) -> BindingRecord | None:
+        return self.items.get((shop, customer_id))
+
+    def put(self, shop: str, record: BindingRecord, expected_version: int) -> bool:
+        found = self.items.get((shop, record.customer_id))
+        if (found.version if found else 0) != expected_version:
+            return False
+        self.items[(shop, record.customer_id)] = record
+        self.counted[(shop, record.customer_id)] = set()
+        return True
+
+    def count_order(self, shop: str, customer_id: str, distributor_id: str, order_id: str, gmv: int) -> bool:
+        found = self.items.get((shop, customer_id))
+        counted = self.counted.setdefault((shop, customer_id), set())
+        if found is None or found.distributor_id != distributor_id or order_id in counted:
+            return False
+        counted.add(order_id)
+        self.items[(shop, customer_id)] = replace(
+            found, orders=found.orders + 1, gmv_amount=found.gmv_amount + gmv
+        )
+        return True
+
+    def log(self, shop: str, change: BindingChange, seq: int) -> None:
+        self.changes.setdefault((shop, change.customer_id), []).append(change)
+
+    def history(self, shop: str, customer_id: str) -> list[BindingChange]:
+        return list(self.changes.get((shop, customer_id), []))
+
+    def of_distributor(
+        self, shop: str, distributor_id: str, page: PageParams
+    ) -> tuple[list[BindingRecord], str | None]:
+        found = [r for (s, _), r in self.items.items() if s == shop and r.distributor_id == distributor_id]
+        found.sort(key=lambda r: (r.bound_at, r.customer_id), reverse=True)
+        return found[: page.limit], None
+
+
 class FakeCommissions:
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str, str, str, int], tuple[int, Commission]] = {}
@@ -318,6 +361,7 @@ def fake_stores() -> Stores:
         commissions=FakeCommissions(),
         links=FakeLinks(),
         orders=FakeOrders(),
+        bindings=FakeBindings(),
     )
 
 

@@ -43,6 +43,12 @@ class RulesIn(In):
     min_withdrawal_amount: PositiveAmount = Field(
         default=1, description="The smallest withdrawal a distributor may request (minor units)."
     )
+    binding_days: Annotated[StrictInt, Field(ge=0, le=3650)] | None = Field(
+        default=None,
+        description="Customer binding: the first attributed order binds the customer for this many "
+        "days (0: permanent); null: no binding.",
+    )
+    binding_policy: Literal["first_touch", "last_touch"] = "first_touch"
 
 
 class RulesOut(Out):
@@ -54,6 +60,8 @@ class RulesOut(Out):
     self_purchase_commission: bool
     currency: str
     min_withdrawal_amount: int = 1
+    binding_days: int | None = None
+    binding_policy: str = "first_touch"
     updated_at: str | None = None
 
 
@@ -263,3 +271,47 @@ class ReconciliationOut(Out):
 class ReconciliationPage(Out):
     items: list[ReconciliationOut]
     next_cursor: str | None = None
+
+
+# ---- customer binding --------------------------------------------------------------------------
+
+
+class DistributionBoundCustomerOut(Out):
+    customer_id: str = Field(description="Masked for the distributor (ab***yz); in full for the merchant.")
+    distributor_id: str
+    bound_at: str
+    orders: int = Field(description="Orders the binding brought to this distributor.")
+    gmv_amount: int
+
+
+class DistributionBoundCustomerPage(Out):
+    items: list[DistributionBoundCustomerOut]
+    next_cursor: str | None = None
+
+
+class DistributionBindingTransferIn(In):
+    distributor_id: Id
+    reason: Text
+
+
+class DistributionBindingUnbindIn(In):
+    reason: Text
+
+
+class DistributionBindingChangeOut(Out):
+    action: Literal["bind", "takeover", "transfer", "unbind"]
+    at: str
+    from_distributor: str | None = None
+    to_distributor: str | None = None
+    reason: str | None = None
+    by: str | None = None
+    order_id: str | None = None
+
+
+class DistributionBindingOut(Out):
+    customer_id: str
+    distributor_id: str | None = Field(description="null once unbound.")
+    bound_at: str
+    orders: int
+    gmv_amount: int
+    history: list[DistributionBindingChangeOut]

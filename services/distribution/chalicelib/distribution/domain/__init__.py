@@ -83,6 +83,8 @@ class Rules:
     self_purchase_commission: bool = False
     currency: str = "CNY"
     min_withdrawal_amount: int = 1
+    binding_days: int | None = None  # customer binding: None off, 0 permanent (domain.binding)
+    binding_policy: str = "first_touch"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Rules:

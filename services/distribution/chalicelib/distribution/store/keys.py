@@ -10,6 +10,9 @@
   queue by status and date);
 - ``dist#...`` / ``comm#<paid_at>#<order>#<line>#t<tier>``: commission rows;
 - ``dist#...`` / ``link#<product|*>`` and ``code#<shop>#<code>`` / ``link``: share links;
+- ``cust#<shop>#<customer>`` / ``binding``: the customer's binding (gsi1:
+  ``bound#<shop>#<distributor>`` / ``<bound_at>#<customer>``) and ``bindlog#<at>#<n>``, its
+  audit;
 - ``order#<shop>#<order>`` / ``order`` (gsi1: ``settle#<shop>`` / ``<due>#<order>`` until the
   order's settlement is posted).
 
@@ -32,6 +35,8 @@ LINK = "link"
 SHOPS = "shops"  # gsi1pk of every shop's rules
 ENTRY_PREFIX = "entry#"
 COMMISSION_PREFIX = "comm#"
+BINDING = "binding"
+BINDING_LOG = "bindlog#"
 GSI = "gsi1"
 INDEX_ATTRIBUTES = ("pk", "sk", "gsi1pk", "gsi1sk", "expires_at_epoch")
 
@@ -70,6 +75,26 @@ def entry_sk(at: str, entry_id: str) -> str:
 
 def withdrawal_sk(withdrawal_id: str) -> str:
     return f"wd#{withdrawal_id}"
+
+
+def customer_pk(shop: str, customer_id: str) -> str:
+    return keys.join("cust", shop, customer_id)
+
+
+def binding_key(shop: str, customer_id: str) -> dict[str, Any]:
+    return keys.key(customer_pk(shop, customer_id), BINDING)
+
+
+def binding_log_sk(at: str, seq: int) -> str:
+    return f"{BINDING_LOG}{at}#{seq:06d}"
+
+
+def bound_pk(shop: str, distributor_id: str) -> str:
+    return keys.join("bound", shop, distributor_id)
+
+
+def bound_sk(bound_at: str, customer_id: str) -> str:
+    return f"{bound_at}#{keys.part(customer_id)}"
 
 
 def withdrawal_queue_pk(shop: str, status: str) -> str:

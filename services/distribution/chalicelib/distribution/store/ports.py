@@ -9,6 +9,7 @@ from typing import Protocol
 
 from campaign_shared.storage.paging import PageParams
 from chalicelib.distribution.domain import Commission, Entry, Order
+from chalicelib.distribution.store.bindings import BindingChange, BindingRecord
 from chalicelib.distribution.store.records import (
     Claim,
     DistributorRecord,
@@ -80,6 +81,19 @@ class WithdrawalsPort(Protocol):
     def queue_page(
         self, shop: str, status: str, start: str, end: str, page: PageParams
     ) -> tuple[list[WithdrawalReceipt], str | None]: ...
+
+
+class BindingsPort(Protocol):
+    def get(self, shop: str, customer_id: str) -> BindingRecord | None: ...
+    def put(self, shop: str, record: BindingRecord, expected_version: int) -> bool: ...
+    def count_order(
+        self, shop: str, customer_id: str, distributor_id: str, order_id: str, gmv: int
+    ) -> bool: ...
+    def log(self, shop: str, change: BindingChange, seq: int) -> None: ...
+    def history(self, shop: str, customer_id: str) -> list[BindingChange]: ...
+    def of_distributor(
+        self, shop: str, distributor_id: str, page: PageParams
+    ) -> tuple[list[BindingRecord], str | None]: ...
 
 
 class CommissionsPort(Protocol):
