@@ -12,6 +12,7 @@ from chalice import Cron
 from campaign_shared import events
 from campaign_shared.api import ApiRequest, Reply, ServiceApi
 from campaign_shared.auth import Role
+from campaign_shared.qr import QrQuery
 from chalicelib.distribution import consumer, models, routes_bindings, routes_withdrawals
 from chalicelib.distribution.usecases import distributors, links, settlement, shops, withdrawals
 
@@ -67,10 +68,13 @@ def get_stats(req: ApiRequest) -> models.StatsOut:
     response=models.DistributorOut,
     status=201,
     errors_=(400, 404, 409),
-    summary="Become a distributor of the shop (optionally invited by an approved distributor).",
+    summary="Become a distributor of the shop (optionally invited by an approved distributor: "
+    "invited_by or invite_code).",
 )
 def register(req: ApiRequest) -> Reply:
-    return Reply(distributors.register(req.shop, req.sub, req.body.invited_by), status=201)
+    body = req.body
+    made = distributors.register(req.shop, req.sub, body.invited_by, invite_code=body.invite_code)
+    return Reply(made, status=201)
 
 
 @api.route(
@@ -193,6 +197,29 @@ def resolve_link(req: ApiRequest) -> models.LinkOut:
     assert req.principal is not None
     viewer = None if req.principal.role == M else req.sub
     return links.resolve_link(req.shop, req.path["code"], viewer)
+
+
+@api.route(
+    "/me/invitation",
+    roles=[C],
+    response=models.DistributionInvitationOut,
+    errors_=(404,),
+    summary="The caller's invite code, invitation URL and QR path (approved distributors).",
+)
+def my_invitation(req: ApiRequest) -> models.DistributionInvitationOut:
+    return links.invitation(req.shop, req.sub)
+
+
+@api.route(
+    "/me/invitation/qr.svg",
+    roles=[C],
+    query=QrQuery,
+    errors_=(400, 404),
+    content_type="image/svg+xml",
+    summary="A scannable QR code (SVG) of the caller's invitation URL.",
+)
+def my_invitation_qr(req: ApiRequest) -> Any:
+    return links.invitation_qr(req.shop, req.sub, req.query)
 
 
 # ---- the distributor's own views ------------------------------------------------------------

@@ -195,6 +195,21 @@ CONTRACT = (
         ("merchant",),
         body={"reason": "authz"},
     ),
+    # /distribution: Distribution II additions (invitations); the owner is an approved distributor of s1
+    Route(
+        "GET",
+        "/distribution/me/invitation",
+        ("customer",),
+        other_shop="403",
+        foreign=((FRIEND, frozenset({403})),),
+    ),
+    Route(
+        "GET",
+        "/distribution/me/invitation/qr.svg",
+        ("customer",),
+        other_shop="403",
+        foreign=((FRIEND, frozenset({403})),),
+    ),
     # /distribution: Distribution II additions (customer binding)
     Route("GET", "/distribution/me/customers", ("customer",)),
     Route("GET", "/distribution/distributors/{distributor_id}/customers", ("merchant",)),

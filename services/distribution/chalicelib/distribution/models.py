@@ -80,6 +80,22 @@ class StatsOut(Out):
 
 class RegisterIn(In):
     invited_by: Id | None = None
+    invite_code: Id | None = Field(
+        default=None,
+        description="An invite code of the shop (GET /me/invitation): the inviter becomes the parent.",
+    )
+
+    @model_validator(mode="after")
+    def _one_inviter(self) -> RegisterIn:
+        if self.invited_by is not None and self.invite_code is not None:
+            raise ValueError("give invited_by or invite_code, not both")
+        return self
+
+
+class DistributionInvitationOut(Out):
+    code: str = Field(description="The distributor's invite code (their shop link's code).")
+    url: str = Field(description="The invitation page; a customer registers with invite_code.")
+    qr_svg_path: str = Field(description="Where the caller fetches the QR code of url (SVG).")
 
 
 class DistributorOut(Out):
