@@ -141,3 +141,14 @@ def test_last_touch_takes_over_after_the_protection_period(st, monkeypatch):
     pay(st, "o-3")
     assert pending(st, "a") == 1000 and pending(st, "z") == 2000
     assert [c.action for c in st.bindings.history(SHOP, "buyer-0001")] == ["bind", "takeover"]
+
+
+def test_without_binding_nothing_is_bound_or_counted(st):
+    record = st.shops.get_rules(SHOP)
+    rules = domain.Rules(**{**record.rules.__dict__, "binding_days": None})
+    st.shops.put_rules(SHOP, RulesRecord(rules, record.updated_at))
+    calls: list[str] = []
+    st.bindings.count_order = lambda *a, **k: calls.append("count")  # type: ignore[method-assign]
+    pay(st, "o-1", "code-a")
+    pay(st, "o-2")
+    assert pending(st, "a") == 1000 and calls == [] and st.bindings.items == {}

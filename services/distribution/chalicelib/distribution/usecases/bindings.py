@@ -23,6 +23,7 @@ CHANGE_ATTEMPTS = 5
 class Resolved:
     choice: rules_of.Choice
     binding: BindingRecord | None
+    enabled: bool = True  # False: the shop has no binding (nothing to bind or count)
 
 
 def _domain(record: BindingRecord | None) -> rules_of.Binding | None:
@@ -37,7 +38,7 @@ def resolve(
     """Who a paid order of ``customer_id`` earns for (one read of the binding, none when the
     shop has no binding)."""
     if rules.binding_days is None:
-        return Resolved(rules_of.Choice(code_owner), None)
+        return Resolved(rules_of.Choice(code_owner), None, enabled=False)
     record = st.bindings.get(shop, customer_id)
     choice = rules_of.choose(
         _domain(record), code_owner, rules.binding_days, rules.binding_policy, clock.now()
@@ -50,6 +51,8 @@ def after_paid(shop: str, order: Order, resolved: Resolved, *, st: Stores = STOR
     distributor it chose, and count the order on the binding (once per order). Idempotent."""
     choice = resolved.choice
     customer = order.customer_id
+    if not resolved.enabled:
+        return
     if order.state != ledger.PAID or not customer or not choice.earner or order.tier1 != choice.earner:
         return
     if choice.bind is not None:
