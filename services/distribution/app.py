@@ -282,6 +282,28 @@ routes_withdrawals.register(api)
 routes_bindings.register(api)
 
 
+@api.route(
+    "/me/statements/{month}",
+    roles=[C],
+    response=models.DistributionStatementOut,
+    errors_=(400, 404),
+    summary="The caller's statement of a calendar month (YYYY-MM, UTC), tied out against the ledger.",
+)
+def my_statement(req: ApiRequest) -> models.DistributionStatementOut:
+    return settlement.statement(req.shop, req.sub, req.path["month"])
+
+
+@api.route(
+    "/distributors/{distributor_id}/statements/{month}",
+    roles=[M],
+    response=models.DistributionStatementOut,
+    errors_=(400, 404),
+    summary="A distributor's statement of a calendar month (YYYY-MM, UTC).",
+)
+def distributor_statement(req: ApiRequest) -> models.DistributionStatementOut:
+    return settlement.statement(req.shop, req.path["distributor_id"], req.path["month"])
+
+
 # ---- settlement ------------------------------------------------------------------------------
 
 

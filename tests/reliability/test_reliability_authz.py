@@ -210,6 +210,9 @@ CONTRACT = (
         other_shop="403",
         foreign=((FRIEND, frozenset({403})),),
     ),
+    # /distribution: Distribution II additions (statements)
+    Route("GET", "/distribution/me/statements/2026-11", ("customer",)),
+    Route("GET", "/distribution/distributors/{distributor_id}/statements/2026-11", ("merchant",)),
     # /distribution: Distribution II additions (customer binding)
     Route("GET", "/distribution/me/customers", ("customer",)),
     Route("GET", "/distribution/distributors/{distributor_id}/customers", ("merchant",)),
@@ -455,6 +458,7 @@ def test_authorization_matrix_of_every_contract_route(gateway, auth):
             .replace("{audience_customer}", "{customer_id}")
             .replace("{tag_job_id}", "{job_id}")
             .replace("{bound_customer}", "{customer_id}")
+            .replace("/statements/2026-11", "/statements/{month}")
             .replace("c-tagged/tags/vip", "{customer_id}/tags/{tag}")
             .replace("/tags/vip/customers", "/tags/{tag}/customers")
         )

@@ -121,6 +121,9 @@ class FakeLedger:
         book = self.entries.get((shop, distributor_id), {})
         return sorted(book.values(), key=lambda e: (e.at, e.entry_id))
 
+    def entries_before(self, shop: str, distributor_id: str, end: str) -> list[Entry]:
+        return [e for e in self.all_entries(shop, distributor_id) if e.at < end]
+
     def entries_page(
         self, shop: str, distributor_id: str, page: PageParams, kind: str | None
     ) -> tuple[list[Entry], str | None]:

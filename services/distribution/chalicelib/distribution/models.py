@@ -289,6 +289,22 @@ class ReconciliationPage(Out):
     next_cursor: str | None = None
 
 
+# ---- statements ------------------------------------------------------------------------------
+
+
+class DistributionStatementOut(Out):
+    distributor_id: str
+    month: str = Field(description="YYYY-MM, UTC.")
+    opening_amount: int = Field(description="Owed at the start: pending + available + reserved.")
+    earned_amount: int = Field(description="Accruals in the month.")
+    reversed_amount: int = Field(description="Reversals and clawbacks in the month.")
+    withdrawn_amount: int = Field(description="Withdrawals paid out in the month.")
+    reserved_amount: int = Field(description="Requested and not yet paid or returned, at the end.")
+    closing_amount: int = Field(description="opening + earned - reversed - withdrawn.")
+    entry_count: int
+    currency: str
+
+
 # ---- customer binding --------------------------------------------------------------------------
 
 
