@@ -7,6 +7,11 @@
   pricing rules: ``campaign_shared.capacity``), and both as a ratio to the raw writes the
   ledger itself needs (one PutItem per entry and one UpdateItem per distributor balance per
   order) timed with a raw client on the same moto server.
+- **Consumer with customer binding.** The same with ``binding_days`` set: half the orders bind
+  their customer through the link, the other half are the same customers' repeat orders
+  without a code (earned through the binding), sent after the first half is consumed.
+- **Statement read.** p50 of ``GET /distribution/me/statements/2026-11`` for the same two
+  distributors (every seeded entry is in that month).
 - **Balance read.** p50 of ``GET /distribution/me/balance`` for a distributor with 10,000
   ledger entries versus one with 10 (target ratio under 1.5: balances are maintained, never
   summed on read). The big ledger is seeded with raw batch writes (consuming 5,000 orders
@@ -24,6 +29,7 @@ from typing import Any
 ORDERS = 50
 LINES = 2
 READS = 200
+STATEMENT_READS = 10
 BIG, SMALL = 10_000, 10
 
 
@@ -35,9 +41,16 @@ def _check(response: Any, status: int) -> Any:
     return response.json() if response.content else None
 
 
-def _setup(ctx: Any, session: Any, shop: str) -> str:
+def _setup(ctx: Any, session: Any, shop: str, binding: bool = False) -> str:
     url = ctx.url
-    rules = {"default_rate_bps": 1000, "parent_rate_bps": 500, "settle_after_days": 7, "auto_approve": True}
+    rules: dict[str, Any] = {
+        "default_rate_bps": 1000,
+        "parent_rate_bps": 500,
+        "settle_after_days": 7,
+        "auto_approve": True,
+    }
+    if binding:
+        rules["binding_days"] = 30
     _check(
         session.put(f"{url}/distribution/rules", json=rules, headers=ctx.bearer("merchant", shop, "m")), 200
     )
@@ -56,12 +69,12 @@ def _setup(ctx: Any, session: Any, shop: str) -> str:
     return _check(link, 201)["code"]
 
 
-def _paid(shop: str, code: str, n: int) -> dict[str, Any]:
-    return {
+def _paid(shop: str, code: str | None, n: int, customer: int | None = None) -> dict[str, Any]:
+    body = {
         "event_id": f"bench-{n}",
         "type": "order.paid",
         "order_id": f"o-{n}",
-        "customer_id": f"buyer-{n}",
+        "customer_id": f"buyer-{n if customer is None else customer}",
         "occurred_at": "2026-11-11T00:00:05Z",
         "currency": "CNY",
         "lines": [
@@ -74,34 +87,51 @@ def _paid(shop: str, code: str, n: int) -> dict[str, Any]:
             }
             for i in range(LINES)
         ],
-        "distributor_code": code,
         "shop": shop,
     }
+    if code:
+        body["distributor_code"] = code
+    return body
 
 
 def _poller(ctx: Any) -> Any:
     return next(p for p in ctx.stack.pollers if p.name == "distribution")
 
 
-def _consumer_throughput(ctx: Any, session: Any) -> list[dict[str, Any]]:
-    from campaign_shared import capacity
-
-    shop = f"bench-{uuid.uuid4().hex[:8]}"
-    code = _setup(ctx, session, shop)
+def _send_and_wait(ctx: Any, messages: list[dict[str, Any]]) -> None:
     poller = _poller(ctx)
     queue = ctx.stack.resources["queues"]["distribution"]["url"]
-    messages = [_paid(shop, code, n) for n in range(ORDERS)]
     before_messages = poller.stats["messages"]
-    before = (capacity.TOTAL.read, capacity.TOTAL.write, capacity.TOTAL.calls)
-    started = time.perf_counter()
-    for start in range(0, ORDERS, 10):
+    for start in range(0, len(messages), 10):
         entries = [
             {"Id": str(i), "MessageBody": json.dumps(m)} for i, m in enumerate(messages[start : start + 10])
         ]
         ctx.sqs.send_message_batch(QueueUrl=queue, Entries=entries)
     deadline = time.monotonic() + 120
-    while poller.stats["messages"] - before_messages < ORDERS and time.monotonic() < deadline:
+    while poller.stats["messages"] - before_messages < len(messages) and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+def _consumer_throughput(ctx: Any, session: Any, binding: bool = False) -> list[dict[str, Any]]:
+    """Without binding: ``ORDERS`` orders of distinct customers through the link. With binding
+    (``binding_days`` 30): ``ORDERS / 2`` customers each order once through the link (which
+    binds them), then once more without a code (the binding earns): every order reads the
+    binding; the first writes it (and its audit), each counts itself on it."""
+    from campaign_shared import capacity
+
+    shop = f"bench-{uuid.uuid4().hex[:8]}"
+    code = _setup(ctx, session, shop, binding)
+    if binding:
+        phases = [
+            [_paid(shop, code, n, customer=n) for n in range(ORDERS // 2)],
+            [_paid(shop, None, ORDERS // 2 + n, customer=n) for n in range(ORDERS // 2)],
+        ]
+    else:
+        phases = [[_paid(shop, code, n) for n in range(ORDERS)]]
+    before = (capacity.TOTAL.read, capacity.TOTAL.write, capacity.TOTAL.calls)
+    started = time.perf_counter()
+    for messages in phases:  # with binding, repeat orders only after their customers are bound
+        _send_and_wait(ctx, messages)
     elapsed = time.perf_counter() - started
     read = capacity.TOTAL.read - before[0]
     write = capacity.TOTAL.write - before[1]
@@ -115,11 +145,12 @@ def _consumer_throughput(ctx: Any, session: Any) -> list[dict[str, Any]]:
 
     raw_elapsed, raw_write, raw_calls = _raw_ledger_writes(ctx)
     lines = ORDERS * LINES
+    label = ", binding on (half repeat orders without a code)" if binding else ""
     rate = ORDERS / elapsed
     raw_rate = ORDERS / raw_elapsed
     return [
         {
-            "benchmark": f"distribution consumer: order.paid, {LINES} lines, 2 tiers",
+            "benchmark": f"distribution consumer: order.paid, {LINES} lines, 2 tiers{label}",
             "metric": "orders/s",
             "value": rate,
             "baseline": raw_rate,
@@ -131,7 +162,7 @@ def _consumer_throughput(ctx: Any, session: Any) -> list[dict[str, Any]]:
             ),
         },
         {
-            "benchmark": "distribution consumer: request units per order line",
+            "benchmark": f"distribution consumer: request units per order line{label}",
             "metric": "WCU/line",
             "value": write / lines,
             "baseline": raw_write / lines,
@@ -256,7 +287,27 @@ def _balance_reads(ctx: Any, session: Any) -> list[dict[str, Any]]:
             _check(session.get(f"{ctx.url}/distribution/me/balance", headers=headers), 200)
             samples[sub].append(time.perf_counter() - started)
     small, big = ctx.percentile(samples["small"], 50), ctx.percentile(samples["big"], 50)
+    statement = {"small": [], "big": []}
+    for _ in range(STATEMENT_READS):
+        for sub, headers in urls.items():
+            started = time.perf_counter()
+            body = _check(session.get(f"{ctx.url}/distribution/me/statements/2026-11", headers=headers), 200)
+            statement[sub].append(time.perf_counter() - started)
+            if body["earned_amount"] != 100 * (BIG if sub == "big" else SMALL):
+                raise RuntimeError(f"statement of {sub} is {body}")
+    s_small, s_big = ctx.percentile(statement["small"], 50), ctx.percentile(statement["big"], 50)
     return [
+        {
+            "benchmark": f"distribution: GET /me/statements/{{month}}, {BIG:,} ledger entries vs {SMALL}",
+            "metric": "p50 ms",
+            "value": s_big * 1000,
+            "baseline": s_small * 1000,
+            "ratio": s_big / s_small,
+            "note": (
+                f"goal ratio <= 1.5 (NOT met: the statement sums the ledger up to the month's end on "
+                f"each request, one paged Query); n={STATEMENT_READS} each, interleaved, same seeded ledgers"
+            ),
+        },
         {
             "benchmark": f"distribution: GET /me/balance, {BIG:,} ledger entries vs {SMALL}",
             "metric": "p50 ms",
@@ -268,7 +319,7 @@ def _balance_reads(ctx: Any, session: Any) -> list[dict[str, Any]]:
                 f"{ctx.percentile(samples['small'], 99) * 1000:.2f} ms; "
                 f"n={READS} each, interleaved; ledger seeded with raw batch writes in {seeded:.1f} s"
             ),
-        }
+        },
     ]
 
 
@@ -277,5 +328,6 @@ def run(ctx: Any) -> list[dict[str, Any]]:
 
     with requests.Session() as session:
         rows = _consumer_throughput(ctx, session)
+        rows += _consumer_throughput(ctx, session, binding=True)
         rows += _balance_reads(ctx, session)
     return rows

@@ -12,7 +12,8 @@ from chalice import Cron
 from campaign_shared import events
 from campaign_shared.api import ApiRequest, Reply, ServiceApi
 from campaign_shared.auth import Role
-from chalicelib.distribution import consumer, models
+from campaign_shared.qr import QrQuery
+from chalicelib.distribution import consumer, models, routes_bindings, routes_withdrawals
 from chalicelib.distribution.usecases import distributors, links, settlement, shops, withdrawals
 
 api = ServiceApi("distribution")
@@ -67,10 +68,13 @@ def get_stats(req: ApiRequest) -> models.StatsOut:
     response=models.DistributorOut,
     status=201,
     errors_=(400, 404, 409),
-    summary="Become a distributor of the shop (optionally invited by an approved distributor).",
+    summary="Become a distributor of the shop (optionally invited by an approved distributor: "
+    "invited_by or invite_code).",
 )
 def register(req: ApiRequest) -> Reply:
-    return Reply(distributors.register(req.shop, req.sub, req.body.invited_by), status=201)
+    body = req.body
+    made = distributors.register(req.shop, req.sub, body.invited_by, invite_code=body.invite_code)
+    return Reply(made, status=201)
 
 
 @api.route(
@@ -195,6 +199,29 @@ def resolve_link(req: ApiRequest) -> models.LinkOut:
     return links.resolve_link(req.shop, req.path["code"], viewer)
 
 
+@api.route(
+    "/me/invitation",
+    roles=[C],
+    response=models.DistributionInvitationOut,
+    errors_=(404,),
+    summary="The caller's invite code, invitation URL and QR path (approved distributors).",
+)
+def my_invitation(req: ApiRequest) -> models.DistributionInvitationOut:
+    return links.invitation(req.shop, req.sub)
+
+
+@api.route(
+    "/me/invitation/qr.svg",
+    roles=[C],
+    query=QrQuery,
+    errors_=(400, 404),
+    content_type="image/svg+xml",
+    summary="A scannable QR code (SVG) of the caller's invitation URL.",
+)
+def my_invitation_qr(req: ApiRequest) -> Any:
+    return links.invitation_qr(req.shop, req.sub, req.query)
+
+
 # ---- the distributor's own views ------------------------------------------------------------
 
 
@@ -241,11 +268,40 @@ def my_ledger(req: ApiRequest) -> models.LedgerPage:
     response=models.WithdrawalOut,
     status=201,
     errors_=(400, 404, 409),
-    summary="Withdraw up to the available amount; 409 insufficient_balance beyond it.",
+    summary="Request a withdrawal (pending_review): the amount moves from available to reserved; "
+    "400 below_minimum, 409 insufficient_balance.",
 )
 def withdraw(req: ApiRequest) -> Reply:
     key = req.headers.get("idempotency-key")
-    return Reply(withdrawals.withdraw(req.shop, req.sub, req.body.amount, key), status=201)
+    body = req.body
+    made = withdrawals.withdraw(req.shop, req.sub, body.amount, key, method=body.method, account=body.account)
+    return Reply(made, status=201)
+
+
+routes_withdrawals.register(api)
+routes_bindings.register(api)
+
+
+@api.route(
+    "/me/statements/{month}",
+    roles=[C],
+    response=models.DistributionStatementOut,
+    errors_=(400, 404),
+    summary="The caller's statement of a calendar month (YYYY-MM, UTC), tied out against the ledger.",
+)
+def my_statement(req: ApiRequest) -> models.DistributionStatementOut:
+    return settlement.statement(req.shop, req.sub, req.path["month"])
+
+
+@api.route(
+    "/distributors/{distributor_id}/statements/{month}",
+    roles=[M],
+    response=models.DistributionStatementOut,
+    errors_=(400, 404),
+    summary="A distributor's statement of a calendar month (YYYY-MM, UTC).",
+)
+def distributor_statement(req: ApiRequest) -> models.DistributionStatementOut:
+    return settlement.statement(req.shop, req.path["distributor_id"], req.path["month"])
 
 
 # ---- settlement ------------------------------------------------------------------------------

@@ -167,6 +167,68 @@ CONTRACT = (
     Route("POST", "/distribution/me/withdrawals", ("customer",), body={"amount": 100}),
     Route("POST", "/distribution/settlements", ("merchant",), other_shop="ok", body={}),
     Route("GET", "/distribution/distributors/{distributor_id}/balance", ("merchant",)),
+    # /distribution: Distribution II additions (withdrawals as a workflow)
+    Route("GET", "/distribution/me/withdrawals/{withdrawal_id}", ("customer",)),
+    Route("GET", "/distribution/withdrawals", ("merchant",), other_shop="ok"),
+    Route("GET", "/distribution/withdrawals.csv", ("merchant",), other_shop="ok"),
+    Route("GET", "/distribution/distributors/{distributor_id}/withdrawals/{withdrawal_id}", ("merchant",)),
+    Route(
+        "POST",
+        "/distribution/distributors/{distributor_id}/withdrawals/{withdrawal_id}/approve",
+        ("merchant",),
+    ),
+    Route(
+        "POST",
+        "/distribution/distributors/{distributor_id}/withdrawals/{withdrawal_id}/reject",
+        ("merchant",),
+        body={"reason": "authz"},
+    ),
+    Route(
+        "POST",
+        "/distribution/distributors/{distributor_id}/withdrawals/{withdrawal_id}/pay",
+        ("merchant",),
+        body={"payout_reference": "authz"},
+    ),
+    Route(
+        "POST",
+        "/distribution/distributors/{distributor_id}/withdrawals/{withdrawal_id}/fail",
+        ("merchant",),
+        body={"reason": "authz"},
+    ),
+    # /distribution: Distribution II additions (invitations); the owner is an approved distributor of s1
+    Route(
+        "GET",
+        "/distribution/me/invitation",
+        ("customer",),
+        other_shop="403",
+        foreign=((FRIEND, frozenset({403})),),
+    ),
+    Route(
+        "GET",
+        "/distribution/me/invitation/qr.svg",
+        ("customer",),
+        other_shop="403",
+        foreign=((FRIEND, frozenset({403})),),
+    ),
+    # /distribution: Distribution II additions (statements)
+    Route("GET", "/distribution/me/statements/2026-11", ("customer",)),
+    Route("GET", "/distribution/distributors/{distributor_id}/statements/2026-11", ("merchant",)),
+    # /distribution: Distribution II additions (customer binding)
+    Route("GET", "/distribution/me/customers", ("customer",)),
+    Route("GET", "/distribution/distributors/{distributor_id}/customers", ("merchant",)),
+    Route("GET", "/distribution/customers/{bound_customer}/binding", ("merchant",)),
+    Route(
+        "POST",
+        "/distribution/customers/{bound_customer}/binding/transfer",
+        ("merchant",),
+        body={"distributor_id": "{distributor_id}", "reason": "authz"},
+    ),
+    Route(
+        "POST",
+        "/distribution/customers/{bound_customer}/binding/unbind",
+        ("merchant",),
+        body={"reason": "authz"},
+    ),
     # /wishlist
     Route("POST", "/wishlist/lists", ("customer",), other_shop="ok", body={"title": "authz"}),
     Route("GET", "/wishlist/lists/{list_id}", ("customer",), foreign=((FRIEND, NOT_YOURS_OR_FORBIDDEN),)),
@@ -334,6 +396,8 @@ def build_world(gateway: Any, auth: Any) -> dict[str, str]:
     )["job_id"]
     _ok(gateway.post("/distribution/distributors", {}, headers=owner), "distributor")
     world["distributor_id"] = OWNER
+    world["bound_customer"] = "c-unbound"  # never bound: 404 in s1 and s2
+    world["withdrawal_id"] = "wd_authz"  # none: the owner has nothing available (404 in s1, 404 in s2)
     world["link_code"] = _ok(gateway.post("/distribution/links", {}, headers=owner), "link")["code"]
     lists = []
     for title in ("main", "spare"):
@@ -412,6 +476,8 @@ def test_authorization_matrix_of_every_contract_route(gateway, auth):
             .replace("{link_token}", "{token}")
             .replace("{audience_customer}", "{customer_id}")
             .replace("{tag_job_id}", "{job_id}")
+            .replace("{bound_customer}", "{customer_id}")
+            .replace("/statements/2026-11", "/statements/{month}")
             .replace("c-tagged/tags/vip", "{customer_id}/tags/{tag}")
             .replace("/tags/vip/customers", "/tags/{tag}/customers")
         )

@@ -135,4 +135,64 @@ def test_ten_concurrent_withdrawals_of_the_whole_balance_succeed_once(stack_url,
     assert codes == [201] + [409] * 9, [r.text for r in responses]
     assert all(r.json()["error"]["code"] == "insufficient_balance" for r in responses if r.status_code == 409)
     balance = _balance(http, stack_url, bearer, shop, "c")
-    assert (balance["available_amount"], balance["withdrawn_amount"]) == (0, 1000)
+    assert (balance["available_amount"], balance["reserved_amount"], balance["withdrawn_amount"]) == (
+        0,
+        1000,
+        0,
+    )
+
+
+def test_concurrent_approvals_and_payments_of_one_withdrawal_pay_once(stack_url, http, bearer, wait_until):
+    """Ten merchants' clicks at once on approve, then ten on pay (half of them with a retried
+    Idempotency-Key): one approval, one payout entry, the money moved once."""
+    import requests
+
+    shop = f"shop-{uuid.uuid4().hex[:8]}"
+    code = _setup(http, stack_url, bearer, shop)
+    assert (
+        http.post(
+            f"{stack_url}/events/orders", json=_paid("o-1", code), headers=bearer("storefront", shop, "sf")
+        ).status_code
+        == 202
+    )
+    wait_until(lambda: _balance(http, stack_url, bearer, shop, "c")["pending_amount"] == 1000, timeout=15)
+    merchant = bearer("merchant", shop, "m")
+    assert http.post(f"{stack_url}/distribution/settlements", json={}, headers=merchant).status_code == 200
+    made = http.post(
+        f"{stack_url}/distribution/me/withdrawals",
+        json={"amount": 800, "method": "alipay", "account": "buyer@example.com"},
+        headers=bearer("customer", shop, "c"),
+    )
+    assert made.status_code == 201, made.text
+    base = f"{stack_url}/distribution/distributors/c/withdrawals/{made.json()['withdrawal_id']}"
+
+    def click(args):
+        action, n = args
+        body = {"payout_reference": "ALI-42"} if action == "pay" else {}
+        headers = {**merchant, **({"Idempotency-Key": f"{action}-k"} if n % 2 else {})}
+        with requests.Session() as session:
+            return session.post(f"{base}/{action}", json=body, headers=headers, timeout=30)
+
+    for action, status in (("approve", "approved"), ("pay", "paid")):
+        with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
+            responses = list(pool.map(click, [(action, n) for n in range(10)]))
+        # unkeyed clicks all answer the withdrawal; a keyed one may find its twin still running
+        # (409 request_in_progress, the platform's Idempotency-Key rule) and is retried after
+        for n, response in enumerate(responses):
+            busy = response.status_code == 409 and response.json()["error"]["code"] == "request_in_progress"
+            assert response.status_code == 200 or (n % 2 and busy), response.text
+            if busy:
+                response = click((action, n))
+            assert response.status_code == 200 and response.json()["status"] == status, response.text
+    balance = _balance(http, stack_url, bearer, shop, "c")
+    assert (balance["available_amount"], balance["reserved_amount"], balance["withdrawn_amount"]) == (
+        200,
+        0,
+        800,
+    )
+    ledger = http.get(
+        f"{stack_url}/distribution/me/ledger?kind=withdrawal_payout", headers=bearer("customer", shop, "c")
+    ).json()["items"]
+    assert len(ledger) == 1 and ledger[0]["amount"] == 800
+    report = http.get(f"{stack_url}/distribution/distributors/c/reconciliation", headers=merchant).json()
+    assert report["consistent"] and report["journal_groups"] == 0

@@ -133,6 +133,10 @@ class Dist:
         b = self.balance(sub, shop)
         return b["pending_amount"], b["available_amount"], b["withdrawn_amount"]
 
+    def reserved(self, sub: str, shop: str = SHOP) -> int:
+        """Withdrawals requested and not yet paid or returned."""
+        return int(self.balance(sub, shop)["reserved_amount"])
+
     def commissions(self, sub: str, shop: str = SHOP, **query: Any) -> list[dict[str, Any]]:
         qs = "&".join(f"{k}={v}" for k, v in query.items())
         response = self.gateway.get(

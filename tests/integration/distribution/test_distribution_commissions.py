@@ -128,7 +128,7 @@ def test_refund_after_settlement_is_a_clawback_that_may_go_negative(dist):
     )
     assert withdrawn.status_code == 201, withdrawn
     dist.send(dist.refunded("o-1", "r-2", [("l-1", 7500)]))  # after: the rest is clawed back
-    assert dist.amounts("c") == (0, -750, 750)
+    assert dist.amounts("c") == (0, -750, 0) and dist.reserved("c") == 750  # requested, not yet paid
     assert dist.amounts("p") == (0, 0, 0)
     (row,) = dist.commissions("c")
     assert row["status"] == "clawed_back" and row["clawback_amount"] == 750 and row["reversed_amount"] == 250

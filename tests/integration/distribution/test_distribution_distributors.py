@@ -174,7 +174,7 @@ def test_a_suspended_distributor_cannot_withdraw_until_approved_again(dist, gate
     assert gateway.post("/distribution/distributors/d1/approve", headers=merchant).status_code == 200
     paid = _withdraw(gateway, auth, "d1", 500)
     assert paid.status_code == 201 and paid.json()["available_amount"] == 500
-    assert dist.amounts("d1") == (0, 500, 500)
+    assert dist.amounts("d1") == (0, 500, 0) and dist.reserved("d1") == 500
 
 
 def test_a_pending_distributor_cannot_withdraw(dist, gateway, auth):

@@ -45,10 +45,10 @@ def test_withdrawals_up_to_available_only(dist):
     assert dist.amounts("c") == (0, 2000, 0)
     ok = _withdraw(dist, 1600)
     assert ok.status_code == 201, ok
-    assert ok.json()["available_amount"] == 400 and ok.json()["status"] == "completed"
+    assert ok.json()["available_amount"] == 400 and ok.json()["status"] == "pending_review"
     assert _withdraw(dist, 401).status_code == 409
     assert _withdraw(dist, 400).status_code == 201
-    assert dist.amounts("c") == (0, 0, 2000)
+    assert dist.amounts("c") == (0, 0, 0) and dist.reserved("c") == 2000  # reserved until paid
     assert [e["kind"] for e in dist.ledger("c", kind="withdrawal")] == ["withdrawal", "withdrawal"]
     assert dist.reconcile("c")["consistent"]
     stranger = _withdraw(dist, 1, sub="nobody")
@@ -64,7 +64,7 @@ def test_a_retried_withdrawal_with_the_same_idempotency_key_pays_once(dist, monk
     again = _withdraw(dist, 700, **{"idempotency-key": "k-1"})
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
-    assert dist.amounts("c") == (0, 300, 700)
+    assert dist.amounts("c") == (0, 300, 0) and dist.reserved("c") == 700
     # the first attempt of k-2 dies after debiting the balance (503, nothing stored for the
     # key): the client's retry completes that attempt instead of paying twice
     from botocore.exceptions import EndpointConnectionError
@@ -80,7 +80,7 @@ def test_a_retried_withdrawal_with_the_same_idempotency_key_pays_once(dist, monk
     retried = _withdraw(dist, 200, **{"idempotency-key": "k-2"})
     assert retried.status_code == 201, retried
     assert _withdraw(dist, 200, **{"idempotency-key": "k-2"}).json() == retried.json()
-    assert dist.amounts("c") == (0, 100, 900)
+    assert dist.amounts("c") == (0, 100, 0) and dist.reserved("c") == 900
     report = dist.reconcile("c")
     assert report["consistent"] and report["journal_groups"] == 0
     assert len(dist.ledger("c", kind="withdrawal")) == 2
@@ -104,7 +104,7 @@ def test_a_withdrawal_racing_another_rereads_and_never_overdraws(dist, monkeypat
     loser = _withdraw(dist, 1000)
     assert raced and raced[0].available_amount == 0
     assert loser.status_code == 409 and loser.json()["error"]["code"] == "insufficient_balance"
-    assert dist.amounts("c") == (0, 0, 1000)
+    assert dist.amounts("c") == (0, 0, 0) and dist.reserved("c") == 1000
 
 
 def test_a_delivery_that_crashes_between_steps_is_finished_by_the_retry(dist, monkeypatch):

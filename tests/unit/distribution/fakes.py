@@ -12,6 +12,7 @@ from typing import Any
 
 from campaign_shared.storage.paging import PageParams
 from chalicelib.distribution.domain import PAID, Commission, Entry, Order
+from chalicelib.distribution.store.bindings import BindingChange, BindingRecord
 from chalicelib.distribution.store.records import (
     Claim,
     DistributorRecord,
@@ -87,6 +88,7 @@ class FakeDistributors:
             available=balance["available"],
             withdrawn=balance["withdrawn"],
             earned=balance["earned"],
+            reserved=balance["reserved"],
             version=version + 1,
             journal={**found.journal, group_id: journal},
         )
@@ -119,6 +121,9 @@ class FakeLedger:
         book = self.entries.get((shop, distributor_id), {})
         return sorted(book.values(), key=lambda e: (e.at, e.entry_id))
 
+    def entries_before(self, shop: str, distributor_id: str, end: str) -> list[Entry]:
+        return [e for e in self.all_entries(shop, distributor_id) if e.at < end]
+
     def entries_page(
         self, shop: str, distributor_id: str, page: PageParams, kind: str | None
     ) -> tuple[list[Entry], str | None]:
@@ -137,6 +142,99 @@ class FakeWithdrawals:
 
     def put(self, shop: str, distributor_id: str, receipt: WithdrawalReceipt) -> None:
         self.items.setdefault((shop, distributor_id, receipt.withdrawal_id), receipt)
+
+    def transition(
+        self,
+        shop: str,
+        distributor_id: str,
+        withdrawal_id: str,
+        *,
+        source: str,
+        target: str,
+        changes: dict[str, str],
+        at: str,
+        claim: Claim | None,
+    ) -> bool:
+        key = (shop, distributor_id, withdrawal_id)
+        found = self.items.get(key)
+        if found is None or found.status != source:
+            return bool(found and claim and found.status == target and found.posting == claim)
+        posting = claim if claim is not None else found.posting
+        self.items[key] = replace(found, status=target, updated_at=at, posting=posting, **changes)  # type: ignore[arg-type]
+        return True
+
+    def take_over(
+        self, shop: str, distributor_id: str, withdrawal_id: str, old_token: str, claim: Claim
+    ) -> bool:
+        key = (shop, distributor_id, withdrawal_id)
+        found = self.items.get(key)
+        if found is None or not isinstance(found.posting, Claim) or found.posting.token != old_token:
+            return bool(found and found.posting == claim)
+        self.items[key] = replace(found, posting=claim)
+        return True
+
+    def release(self, shop: str, distributor_id: str, withdrawal_id: str, token: str) -> None:
+        key = (shop, distributor_id, withdrawal_id)
+        found = self.items.get(key)
+        if found is not None and isinstance(found.posting, Claim) and found.posting.token == token:
+            self.items[key] = replace(found, posting=Claim(token, 0))
+
+    def mark_posted(self, shop: str, distributor_id: str, withdrawal_id: str, at: str) -> None:
+        key = (shop, distributor_id, withdrawal_id)
+        found = self.items.get(key)
+        if found is not None:
+            self.items[key] = replace(found, posting=Done(at))
+
+    def queue_page(
+        self, shop: str, status: str, start: str, end: str, page: PageParams
+    ) -> tuple[list[WithdrawalReceipt], str | None]:
+        found = sorted(
+            (r for (s, _, _), r in self.items.items() if s == shop and r.status == status),
+            key=lambda r: (r.created_at, r.distributor_id or "", r.withdrawal_id),
+        )
+        return [r for r in found if start <= r.created_at <= end + "~"][: page.limit], None
+
+
+class FakeBindings:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], BindingRecord] = {}
+        self.counted: dict[tuple[str, str], set[str]] = {}
+        self.changes: dict[tuple[str, str], list[BindingChange]] = {}
+
+    def get(self, shop: str, customer_id: str) -> BindingRecord | None:
+        return self.items.get((shop, customer_id))
+
+    def put(self, shop: str, record: BindingRecord, expected_version: int) -> bool:
+        found = self.items.get((shop, record.customer_id))
+        if (found.version if found else 0) != expected_version:
+            return False
+        self.items[(shop, record.customer_id)] = record
+        self.counted[(shop, record.customer_id)] = set()
+        return True
+
+    def count_order(self, shop: str, customer_id: str, distributor_id: str, order_id: str, gmv: int) -> bool:
+        found = self.items.get((shop, customer_id))
+        counted = self.counted.setdefault((shop, customer_id), set())
+        if found is None or found.distributor_id != distributor_id or order_id in counted:
+            return False
+        counted.add(order_id)
+        self.items[(shop, customer_id)] = replace(
+            found, orders=found.orders + 1, gmv_amount=found.gmv_amount + gmv
+        )
+        return True
+
+    def log(self, shop: str, change: BindingChange, seq: int) -> None:
+        self.changes.setdefault((shop, change.customer_id), []).append(change)
+
+    def history(self, shop: str, customer_id: str) -> list[BindingChange]:
+        return list(self.changes.get((shop, customer_id), []))
+
+    def of_distributor(
+        self, shop: str, distributor_id: str, page: PageParams
+    ) -> tuple[list[BindingRecord], str | None]:
+        found = [r for (s, _), r in self.items.items() if s == shop and r.distributor_id == distributor_id]
+        found.sort(key=lambda r: (r.bound_at, r.customer_id), reverse=True)
+        return found[: page.limit], None
 
 
 class FakeCommissions:
@@ -266,6 +364,7 @@ def fake_stores() -> Stores:
         commissions=FakeCommissions(),
         links=FakeLinks(),
         orders=FakeOrders(),
+        bindings=FakeBindings(),
     )
 
 

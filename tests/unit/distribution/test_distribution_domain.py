@@ -8,6 +8,7 @@ import pytest
 
 from chalicelib.distribution import domain
 from chalicelib.distribution.domain import ledger
+from chalicelib.distribution.domain import withdrawals as flow
 
 RULES = domain.Rules(default_rate_bps=1000, parent_rate_bps=500, product_rates_bps={"hot": 2000})
 APPROVED = domain.Member("c", "approved")
@@ -114,7 +115,7 @@ def test_settlement_then_clawback_entries_and_rows():
     assert ledger.settled_totals(order) == (2, 75 + 38)  # 100-25 tier 1, 50-12 tier 2
     order = ledger.record_refund(order, "r-2", "2026-11-21T00:00:00Z", {"l-1": 750})
     assert order.refunds["r-2"].phase == ledger.POST
-    assert _net(order, "c") == {"pending": 0, "available": 0, "withdrawn": 0, "earned": 0}
+    assert _net(order, "c") == {"pending": 0, "available": 0, "withdrawn": 0, "earned": 0, "reserved": 0}
     (row,) = [r for r in ledger.rows(order) if r.tier == 1]
     assert (row.status, row.reversed_amount, row.clawback_amount, row.amount) == (
         "clawed_back",
@@ -154,11 +155,18 @@ def test_unattributed_or_zero_commission_orders_have_no_entries():
     assert tiny.state == ledger.UNATTRIBUTED and tiny.reason == domain.NO_COMMISSION
 
 
-def test_withdrawal_entry_and_rank_key():
-    entry = domain.withdrawal_entry("w1", 500, "2026-11-11T00:00:00Z", "CNY")
-    assert domain.sum_entries([entry]) == {"pending": 0, "available": -500, "withdrawn": 500, "earned": 0}
+def test_withdrawal_entries_and_rank_key():
+    at = "2026-11-11T00:00:00Z"
+    request = flow.request_entry("w1", 500, at, "CNY")
+    zero = dict.fromkeys(domain.BUCKETS, 0)
+    assert domain.sum_entries([request]) == {**zero, "available": -500, "reserved": 500}
+    paid = flow.money_entry("w1", flow.PAYOUT, 500, at, "CNY")
+    assert domain.sum_entries([request, paid]) == {**zero, "available": -500, "withdrawn": 500}
+    released = flow.money_entry("w1", flow.RELEASE, 500, at, "CNY")
+    assert domain.sum_entries([request, released]) == zero  # returned exactly
+    assert flow.withdrawal_of_group(paid.entry_id) == "w1" and flow.withdrawal_of_group("o-1|acc#t1") is None
     with pytest.raises(ValueError):
-        domain.withdrawal_entry("w2", 0, "2026-11-11T00:00:00Z", "CNY")
+        flow.request_entry("w2", 0, at, "CNY")
     assert domain.rank_key(120, "a") > domain.rank_key(99, "b") > domain.rank_key(-5, "c")
 
 
@@ -188,3 +196,54 @@ def test_settlement_as_of_refuses_the_future_beyond_a_small_skew():
 def test_only_approved_distributors_may_withdraw(status, refusal):
     found = domain.withdrawal_refusal(status)
     assert (found[0] if found else None) == refusal
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "expected"),
+    [
+        ("pending_review", "approve", "approved"),
+        ("pending_review", "reject", "rejected"),
+        ("approved", "pay", "paid"),
+        ("approved", "fail", "failed"),
+        ("approved", "approve", None),  # already: idempotent
+        ("paid", "approve", None),
+        ("rejected", "reject", None),
+        ("paid", "pay", None),
+        ("failed", "fail", None),
+        ("rejected", "approve", "refused"),
+        ("pending_review", "pay", "refused"),
+        ("paid", "fail", "refused"),
+        ("failed", "pay", "refused"),
+        ("approved", "reject", "refused"),
+        ("completed", "approve", "refused"),
+    ],
+)
+def test_the_withdrawal_workflow_allows_exactly_its_transitions(status, action, expected):
+    if expected == "refused":
+        with pytest.raises(flow.TransitionRefused):
+            flow.plan(status, action)
+        return
+    step = flow.plan(status, action)
+    assert (step.target if step else None) == expected
+
+
+def test_a_request_is_refused_below_the_minimum_and_above_available():
+    assert flow.request_problem(99, 100, 1000)[0] == "below_minimum"
+    assert flow.request_problem(1001, 100, 1000)[0] == "insufficient_balance"
+    assert flow.request_problem(100, 100, -50)[0] == "insufficient_balance"  # after a clawback
+    assert flow.request_problem(1000, 100, 1000) is None
+
+
+@pytest.mark.parametrize(
+    ("reference", "masked"),
+    [
+        ("6222021234567890123", "****0123"),
+        ("wxid_abcdefgh", "****efgh"),
+        ("abc12345", "****2345"),
+        ("a@b.cn", "****n"),
+        ("1234", "****4"),
+        ("123", "****"),
+    ],
+)
+def test_account_references_are_masked(reference, masked):
+    assert flow.mask_account(reference) == masked

@@ -60,6 +60,12 @@ def amounts(st: Stores, sub: str) -> tuple[int, int, int]:
     return record.pending, record.available, record.withdrawn
 
 
+def reserved(st: Stores, sub: str) -> int:
+    record = st.distributors.get(SHOP, sub)
+    assert record is not None
+    return record.reserved
+
+
 def assert_exact(st: Stores, sub: str, entries: int) -> None:
     report = settlement.reconcile(SHOP, sub, st=st)
     assert report.consistent and report.journal_groups == 0 and report.entry_count == entries, report
@@ -223,7 +229,8 @@ def test_a_withdrawal_is_refused_beyond_the_available_amount(funded):
         withdrawals.withdraw(SHOP, "c", 1001, st=funded)
     assert refused.value.code == "insufficient_balance"
     done = withdrawals.withdraw(SHOP, "c", 600, st=funded)
-    assert done.available_amount == 400 and amounts(funded, "c") == (0, 400, 600)
+    assert done.available_amount == 400 and amounts(funded, "c") == (0, 400, 0)
+    assert done.status == "pending_review" and reserved(funded, "c") == 600
     assert_exact(funded, "c", 2)
 
 
@@ -238,7 +245,8 @@ def test_a_withdrawal_retried_with_its_key_pays_once_even_after_a_crash(funded, 
         withdrawals.withdraw(SHOP, "c", 200, "k-2", st=funded)  # the balance is debited
     retried = withdrawals.withdraw(SHOP, "c", 200, "k-2", st=funded)
     assert withdrawals.withdraw(SHOP, "c", 200, "k-2", st=funded) == retried
-    assert retried.available_amount == 500 and amounts(funded, "c") == (0, 500, 500)
+    assert retried.available_amount == 500 and amounts(funded, "c") == (0, 500, 0)
+    assert reserved(funded, "c") == 500
     assert_exact(funded, "c", 3)
 
 
@@ -247,7 +255,7 @@ def test_a_withdrawal_whose_balance_write_answer_was_lost_completes_on_retry(fun
     with pytest.raises(ConnectionError):
         withdrawals.withdraw(SHOP, "c", 700, "k-1", st=funded)
     again = withdrawals.withdraw(SHOP, "c", 700, "k-1", st=funded)
-    assert again.amount == 700 and amounts(funded, "c") == (0, 300, 700)
+    assert again.amount == 700 and amounts(funded, "c") == (0, 300, 0) and reserved(funded, "c") == 700
     assert_exact(funded, "c", 2)
 
 
@@ -264,7 +272,8 @@ def test_a_racing_withdrawal_makes_the_loser_reread_and_never_overdraw(funded, m
     monkeypatch.setattr(funded.distributors, "write_balance", racing)
     with pytest.raises(Conflict) as lost:
         withdrawals.withdraw(SHOP, "c", 1000, st=funded)
-    assert lost.value.code == "insufficient_balance" and amounts(funded, "c") == (0, 0, 1000)
+    assert lost.value.code == "insufficient_balance" and amounts(funded, "c") == (0, 0, 0)
+    assert reserved(funded, "c") == 1000
 
 
 def test_a_suspended_distributor_cannot_withdraw(funded):

@@ -23,15 +23,13 @@ def _event(body: dict[str, Any]) -> tuple[str, events.OrderEvent]:
 
 def on_paid(body: dict[str, Any]) -> None:
     shop, event = _event(body)
-    if not event.distributor_code:
-        return
     orders.on_paid(
         orders.Payment(
             shop=shop,
             order_id=event.order_id,
             customer_id=event.customer_id,
             currency=event.currency,
-            code=event.distributor_code,
+            code=event.distributor_code or "",
             occurred_at=event.occurred_at,
             lines=[PaidLine(line.line_id, line.product_id, line.paid_amount) for line in event.lines],
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt, StringConstraints, model_validator
 
 from campaign_shared.storage.paging import PageParams
 from campaign_shared.types import Bps, Currency, Id, In, Out, PositiveAmount, Timestamp
@@ -15,7 +15,14 @@ from campaign_shared.types import Bps, Currency, Id, In, Out, PositiveAmount, Ti
 __all__ = ["PageParams"]
 
 CommissionStatus = Literal["pending", "available", "reversed", "clawed_back"]
-EntryKind = Literal["accrual", "reversal", "settlement", "clawback", "withdrawal"]
+EntryKind = Literal[
+    "accrual", "reversal", "settlement", "clawback", "withdrawal", "withdrawal_release", "withdrawal_payout"
+]
+WithdrawalStatus = Literal["pending_review", "approved", "rejected", "paid", "failed", "completed"]
+ReviewStatus = Literal["pending_review", "approved", "rejected", "paid", "failed"]
+PayoutMethod = Literal["wechat", "alipay", "bank"]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
 
 # ---- rules ------------------------------------------------------------------------------------
@@ -33,6 +40,15 @@ class RulesIn(In):
         default=False, description="Whether a distributor earns on orders they place through their own link."
     )
     currency: Currency = "CNY"
+    min_withdrawal_amount: PositiveAmount = Field(
+        default=1, description="The smallest withdrawal a distributor may request (minor units)."
+    )
+    binding_days: Annotated[StrictInt, Field(ge=0, le=3650)] | None = Field(
+        default=None,
+        description="Customer binding: the first attributed order binds the customer for this many "
+        "days (0: permanent); null: no binding.",
+    )
+    binding_policy: Literal["first_touch", "last_touch"] = "first_touch"
 
 
 class RulesOut(Out):
@@ -43,6 +59,9 @@ class RulesOut(Out):
     auto_approve: bool
     self_purchase_commission: bool
     currency: str
+    min_withdrawal_amount: int = 1
+    binding_days: int | None = None
+    binding_policy: str = "first_touch"
     updated_at: str | None = None
 
 
@@ -61,6 +80,22 @@ class StatsOut(Out):
 
 class RegisterIn(In):
     invited_by: Id | None = None
+    invite_code: Id | None = Field(
+        default=None,
+        description="An invite code of the shop (GET /me/invitation): the inviter becomes the parent.",
+    )
+
+    @model_validator(mode="after")
+    def _one_inviter(self) -> RegisterIn:
+        if self.invited_by is not None and self.invite_code is not None:
+            raise ValueError("give invited_by or invite_code, not both")
+        return self
+
+
+class DistributionInvitationOut(Out):
+    code: str = Field(description="The distributor's invite code (their shop link's code).")
+    url: str = Field(description="The invitation page; a customer registers with invite_code.")
+    qr_svg_path: str = Field(description="Where the caller fetches the QR code of url (SVG).")
 
 
 class DistributorOut(Out):
@@ -91,7 +126,8 @@ class BalanceOut(Out):
     distributor_id: str
     pending_amount: int
     available_amount: int = Field(description="May be negative after a clawback.")
-    withdrawn_amount: int
+    withdrawn_amount: int = Field(description="Withdrawals paid out (and, before the workflow, completed).")
+    reserved_amount: int = Field(default=0, description="Withdrawals requested and not yet paid or returned.")
     earned_amount: int = Field(description="Commissions accrued less reversals and clawbacks.")
     currency: str
 
@@ -138,6 +174,7 @@ class LedgerEntryOut(Out):
     pending_delta: int
     available_delta: int
     withdrawn_delta: int
+    reserved_delta: int = 0
     currency: str
     created_at: str
 
@@ -149,15 +186,57 @@ class LedgerPage(Out):
 
 class WithdrawalIn(In):
     amount: PositiveAmount
+    method: PayoutMethod | None = Field(default=None, description="How the merchant pays it out.")
+    account: Reference | None = Field(
+        default=None, description="The payout account reference (required with method); stored masked."
+    )
+
+    @model_validator(mode="after")
+    def _account_with_method(self) -> WithdrawalIn:
+        if (self.method is None) != (self.account is None):
+            raise ValueError("method and account go together")
+        return self
 
 
 class WithdrawalOut(Out):
     withdrawal_id: str
+    distributor_id: str | None = None
     amount: int
-    status: Literal["completed"]
+    status: WithdrawalStatus
     currency: str
     created_at: str
-    available_amount: int
+    available_amount: int | None = Field(default=None, description="Available right after the request.")
+    method: PayoutMethod | None = None
+    account_masked: str | None = None
+    reason: str | None = None
+    payout_reference: str | None = None
+    reviewed_at: str | None = None
+    paid_at: str | None = None
+    failed_at: str | None = None
+    updated_at: str | None = None
+
+
+class DistributionWithdrawalQuery(PageParams):
+    status: ReviewStatus = "pending_review"
+    created_from: Timestamp | None = None
+    created_to: Timestamp | None = None
+
+
+class DistributionWithdrawalPage(Out):
+    items: list[WithdrawalOut]
+    next_cursor: str | None = None
+
+
+class DistributionWithdrawalRejectIn(In):
+    reason: Text
+
+
+class DistributionWithdrawalPayIn(In):
+    payout_reference: Reference
+
+
+class DistributionWithdrawalFailIn(In):
+    reason: Text
 
 
 class LeaderboardItem(Out):
@@ -192,6 +271,7 @@ class Buckets(Out):
     available: int
     withdrawn: int
     earned: int
+    reserved: int = 0
 
 
 class ReconciliationOut(Out):
@@ -207,3 +287,63 @@ class ReconciliationOut(Out):
 class ReconciliationPage(Out):
     items: list[ReconciliationOut]
     next_cursor: str | None = None
+
+
+# ---- statements ------------------------------------------------------------------------------
+
+
+class DistributionStatementOut(Out):
+    distributor_id: str
+    month: str = Field(description="YYYY-MM, UTC.")
+    opening_amount: int = Field(description="Owed at the start: pending + available + reserved.")
+    earned_amount: int = Field(description="Accruals in the month.")
+    reversed_amount: int = Field(description="Reversals and clawbacks in the month.")
+    withdrawn_amount: int = Field(description="Withdrawals paid out in the month.")
+    reserved_amount: int = Field(description="Requested and not yet paid or returned, at the end.")
+    closing_amount: int = Field(description="opening + earned - reversed - withdrawn.")
+    entry_count: int
+    currency: str
+
+
+# ---- customer binding --------------------------------------------------------------------------
+
+
+class DistributionBoundCustomerOut(Out):
+    customer_id: str = Field(description="Masked for the distributor (ab***yz); in full for the merchant.")
+    distributor_id: str
+    bound_at: str
+    orders: int = Field(description="Orders the binding brought to this distributor.")
+    gmv_amount: int
+
+
+class DistributionBoundCustomerPage(Out):
+    items: list[DistributionBoundCustomerOut]
+    next_cursor: str | None = None
+
+
+class DistributionBindingTransferIn(In):
+    distributor_id: Id
+    reason: Text
+
+
+class DistributionBindingUnbindIn(In):
+    reason: Text
+
+
+class DistributionBindingChangeOut(Out):
+    action: Literal["bind", "takeover", "transfer", "unbind"]
+    at: str
+    from_distributor: str | None = None
+    to_distributor: str | None = None
+    reason: str | None = None
+    by: str | None = None
+    order_id: str | None = None
+
+
+class DistributionBindingOut(Out):
+    customer_id: str
+    distributor_id: str | None = Field(description="null once unbound.")
+    bound_at: str
+    orders: int
+    gmv_amount: int
+    history: list[DistributionBindingChangeOut]

@@ -82,6 +82,9 @@ class Rules:
     auto_approve: bool = False
     self_purchase_commission: bool = False
     currency: str = "CNY"
+    min_withdrawal_amount: int = 1
+    binding_days: int | None = None  # customer binding: None off, 0 permanent (domain.binding)
+    binding_policy: str = "first_touch"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Rules:
@@ -234,7 +237,7 @@ def withdrawal_refusal(status: str | None) -> tuple[str, str] | None:
 
 # ---- balances ------------------------------------------------------------------------
 
-BUCKETS = ("pending", "available", "withdrawn", "earned")
+BUCKETS = ("pending", "available", "withdrawn", "earned", "reserved")
 
 
 def entry_deltas(entry: Entry) -> dict[str, int]:
@@ -243,11 +246,12 @@ def entry_deltas(entry: Entry) -> dict[str, int]:
         "available": entry.available,
         "withdrawn": entry.withdrawn,
         "earned": entry.earned,
+        "reserved": entry.reserved,
     }
 
 
 def add_entries(balance: Mapping[str, int], entries: Iterable[Entry]) -> dict[str, int]:
-    """A balance (the four buckets) plus the deltas of ``entries``."""
+    """A balance (the five buckets) plus the deltas of ``entries``."""
     out = {bucket: int(balance.get(bucket, 0)) for bucket in BUCKETS}
     for entry in entries:
         for bucket, delta in entry_deltas(entry).items():
@@ -257,21 +261,6 @@ def add_entries(balance: Mapping[str, int], entries: Iterable[Entry]) -> dict[st
 
 def sum_entries(entries: Iterable[Entry]) -> dict[str, int]:
     return add_entries({}, entries)
-
-
-def withdrawal_entry(withdrawal_id: str, amount: int, at: str, currency: str) -> Entry:
-    if amount <= 0:
-        raise ValueError("a withdrawal must be positive")
-    return Entry(
-        entry_id=f"wd#{withdrawal_id}",
-        kind="withdrawal",
-        withdrawal_id=withdrawal_id,
-        amount=amount,
-        available=-amount,
-        withdrawn=amount,
-        at=at,
-        currency=currency,
-    )
 
 
 def rank_key(earned: int, distributor_id: str) -> str:

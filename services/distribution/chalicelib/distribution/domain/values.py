@@ -86,7 +86,8 @@ class Order:
 
 @dataclass(frozen=True)
 class Entry:
-    """A ledger entry: ``amount`` (never negative) and its deltas to the four buckets."""
+    """A ledger entry: ``amount`` (never negative) and its deltas to the five buckets
+    (``reserved`` holds withdrawals requested and not yet paid or returned)."""
 
     entry_id: str
     kind: str
@@ -97,6 +98,7 @@ class Entry:
     available: int = 0
     withdrawn: int = 0
     earned: int = 0
+    reserved: int = 0
     order_id: str | None = None
     line_id: str | None = None
     tier: int | None = None

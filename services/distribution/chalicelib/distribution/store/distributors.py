@@ -1,5 +1,5 @@
 """Distributors and their balances (``dist#<shop>#<distributor>`` / ``distributor``): the
-profile, the four balances, ``version`` and the ``journal`` of groups applied to the
+profile, the five balances, ``version`` and the ``journal`` of groups applied to the
 balance whose entries may not be written yet (see ``usecases.posting``); gsi1 ranks them by
 earned amount (the leaderboard)."""
 
@@ -53,6 +53,7 @@ class Distributors:
             "available = :available",
             "withdrawn = :withdrawn",
             "earned = :earned",
+            "reserved = :reserved",
             "gsi1sk = :rank",
             "version = :next",
             "journal.#g = :journal",

@@ -5,9 +5,14 @@
 - ``dist#<shop>#<distributor>`` / ``distributor``: profile, balances, ``version`` and the
   ``journal`` (gsi1: ``board#<shop>`` / ``rank_key``, the leaderboard);
 - ``dist#...`` / ``entry#<at>#<entry_id>``: the append-only ledger;
-- ``dist#...`` / ``wd#<withdrawal_id>``: withdrawal receipts;
+- ``dist#...`` / ``wd#<withdrawal_id>``: withdrawals (the request and its review; gsi1:
+  ``wdq#<shop>#<status>`` / ``<created_at>#<distributor>#<withdrawal_id>``, the merchant's
+  queue by status and date);
 - ``dist#...`` / ``comm#<paid_at>#<order>#<line>#t<tier>``: commission rows;
 - ``dist#...`` / ``link#<product|*>`` and ``code#<shop>#<code>`` / ``link``: share links;
+- ``cust#<shop>#<customer>`` / ``binding``: the customer's binding (gsi1:
+  ``bound#<shop>#<distributor>`` / ``<bound_at>#<customer>``) and ``bindlog#<at>#<n>``, its
+  audit;
 - ``order#<shop>#<order>`` / ``order`` (gsi1: ``settle#<shop>`` / ``<due>#<order>`` until the
   order's settlement is posted).
 
@@ -30,6 +35,8 @@ LINK = "link"
 SHOPS = "shops"  # gsi1pk of every shop's rules
 ENTRY_PREFIX = "entry#"
 COMMISSION_PREFIX = "comm#"
+BINDING = "binding"
+BINDING_LOG = "bindlog#"
 GSI = "gsi1"
 INDEX_ATTRIBUTES = ("pk", "sk", "gsi1pk", "gsi1sk", "expires_at_epoch")
 
@@ -68,6 +75,34 @@ def entry_sk(at: str, entry_id: str) -> str:
 
 def withdrawal_sk(withdrawal_id: str) -> str:
     return f"wd#{withdrawal_id}"
+
+
+def customer_pk(shop: str, customer_id: str) -> str:
+    return keys.join("cust", shop, customer_id)
+
+
+def binding_key(shop: str, customer_id: str) -> dict[str, Any]:
+    return keys.key(customer_pk(shop, customer_id), BINDING)
+
+
+def binding_log_sk(at: str, seq: int) -> str:
+    return f"{BINDING_LOG}{at}#{seq:06d}"
+
+
+def bound_pk(shop: str, distributor_id: str) -> str:
+    return keys.join("bound", shop, distributor_id)
+
+
+def bound_sk(bound_at: str, customer_id: str) -> str:
+    return f"{bound_at}#{keys.part(customer_id)}"
+
+
+def withdrawal_queue_pk(shop: str, status: str) -> str:
+    return keys.join("wdq", shop, status)
+
+
+def withdrawal_queue_sk(created_at: str, distributor_id: str, withdrawal_id: str) -> str:
+    return f"{created_at}#{keys.part(distributor_id)}#{withdrawal_id}"
 
 
 def commission_sk(created_at: str, order_id: str, line_id: str, tier: int) -> str:

@@ -30,6 +30,19 @@ class Ledger:
         )
         return [entry_from_dict(item) for item in items]
 
+    def entries_before(self, shop: str, distributor_id: str, end: str) -> list[Entry]:
+        """Every entry of a distributor dated before ``end`` (an RFC 3339 time), oldest first."""
+        items = paging.query_all(
+            table=table.name(),
+            key_condition="pk = :pk AND sk BETWEEN :lo AND :hi",
+            expression_values=codec.values(
+                pk=keys.dist_pk(shop, distributor_id), lo=keys.ENTRY_PREFIX, hi=keys.ENTRY_PREFIX + end
+            ),
+            consistent=True,
+            page_size=RECONCILE_PAGE,
+        )
+        return [entry_from_dict(item) for item in items]
+
     def entries_page(
         self, shop: str, distributor_id: str, page: paging.PageParams, kind: str | None
     ) -> tuple[list[Entry], str | None]:

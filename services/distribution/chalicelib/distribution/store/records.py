@@ -21,16 +21,23 @@ from typing import Any
 from chalicelib.distribution import domain
 from chalicelib.distribution.domain import Commission, Entry, Order, PricedLine, Refund
 from chalicelib.distribution.store import keys
+from chalicelib.distribution.store.marks import (
+    CLAIMED,
+    DONE,
+    MARK_STATUS,
+    MARK_TOKEN,
+    MARK_UNTIL,
+    OLD_MARK_STATUS,
+    OLD_MARK_TOKEN,
+    OLD_MARK_UNTIL,
+    Claim,
+    Done,
+    Mark,
+    mark_from_dict,
+)
+from chalicelib.distribution.store.withdrawal_record import WithdrawalReceipt, compact
 
-CLAIMED, DONE = "claimed", "done"
-# Mark attribute names: (new, old). Conditions use both.
-MARK_STATUS, OLD_MARK_STATUS = "status", "s"
-MARK_TOKEN, OLD_MARK_TOKEN = "token", "t"
-MARK_UNTIL, OLD_MARK_UNTIL = "until_epoch", "u"
-
-
-def _compact(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if v is not None}
+_compact = compact
 
 
 def _fields(item: dict[str, Any]) -> dict[str, Any]:
@@ -89,6 +96,7 @@ def entry_from_dict(data: dict[str, Any]) -> Entry:
         available=int(data.get("available", 0)),
         withdrawn=int(data.get("withdrawn", 0)),
         earned=int(data.get("earned", 0)),
+        reserved=int(data.get("reserved", 0)),
         order_id=_opt_str(data.get("order_id")),
         line_id=_opt_str(data.get("line_id")),
         tier=None if tier is None else int(tier),
@@ -103,40 +111,6 @@ def entry_item(shop: str, distributor_id: str, entry: Entry) -> dict[str, Any]:
         "sk": keys.entry_sk(entry.at, entry.entry_id),
         **entry_to_dict(entry),
     }
-
-
-@dataclass(frozen=True)
-class WithdrawalReceipt:
-    """What a withdrawal answered (and what a retry with its Idempotency-Key finds)."""
-
-    withdrawal_id: str
-    amount: int
-    status: str
-    currency: str
-    created_at: str
-    available_amount: int | None = None
-
-    @classmethod
-    def from_item(cls, data: dict[str, Any]) -> WithdrawalReceipt:
-        available = data.get("available_amount")
-        return cls(
-            withdrawal_id=str(data["withdrawal_id"]),
-            amount=int(data["amount"]),
-            status=str(data.get("status", "completed")),
-            currency=str(data.get("currency", "CNY")),
-            created_at=str(data["created_at"]),
-            available_amount=None if available is None else int(available),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return _compact(asdict(self))
-
-    def to_item(self, shop: str, distributor_id: str) -> dict[str, Any]:
-        return {
-            "pk": keys.dist_pk(shop, distributor_id),
-            "sk": keys.withdrawal_sk(self.withdrawal_id),
-            **self.to_dict(),
-        }
 
 
 # ---- distributors ----------------------------------------------------------------------------
@@ -168,7 +142,7 @@ class JournalGroup:
 
 @dataclass(frozen=True)
 class DistributorRecord:
-    """A distributor: profile, the four balances, ``version`` and the journal."""
+    """A distributor: profile, the five balances, ``version`` and the journal."""
 
     distributor_id: str
     status: str
@@ -180,6 +154,7 @@ class DistributorRecord:
     available: int = 0
     withdrawn: int = 0
     earned: int = 0
+    reserved: int = 0
     version: int = 0
     journal: dict[str, JournalGroup] = field(default_factory=dict)
 
@@ -193,6 +168,7 @@ class DistributorRecord:
             "available": self.available,
             "withdrawn": self.withdrawn,
             "earned": self.earned,
+            "reserved": self.reserved,
         }
 
     @classmethod
@@ -208,6 +184,7 @@ class DistributorRecord:
             available=int(item.get("available", 0)),
             withdrawn=int(item.get("withdrawn", 0)),
             earned=int(item.get("earned", 0)),
+            reserved=int(item.get("reserved", 0)),
             version=int(item.get("version", 0)),
             journal={k: JournalGroup.from_dict(v) for k, v in (item.get("journal") or {}).items()},
         )
@@ -262,42 +239,6 @@ def commission_from_item(item: dict[str, Any]) -> Commission:
 
 
 # ---- orders --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A delivery's claim on a group: its token, held until ``until_epoch``."""
-
-    token: str
-    until_epoch: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {MARK_STATUS: CLAIMED, MARK_TOKEN: self.token, MARK_UNTIL: self.until_epoch}
-
-
-@dataclass(frozen=True)
-class Done:
-    """A group whose balance change and entries are written."""
-
-    at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {MARK_STATUS: DONE, "at": self.at}
-
-
-Mark = Claim | Done
-
-
-def mark_from_dict(data: dict[str, Any]) -> Mark | None:
-    """A stored mark in either spelling (``{"s","t","u"}`` before the rename)."""
-    status = data.get(MARK_STATUS, data.get(OLD_MARK_STATUS))
-    if status == DONE:
-        return Done(str(data.get("at", "")))
-    if status == CLAIMED:
-        token = data.get(MARK_TOKEN, data.get(OLD_MARK_TOKEN))
-        until = data.get(MARK_UNTIL, data.get(OLD_MARK_UNTIL, 0))
-        return Claim(str(token), int(until))
-    return None
 
 
 def line_to_dict(line: PricedLine) -> dict[str, Any]:
@@ -391,3 +332,20 @@ class OrderRecord:
             applied={k: m for k, m in marks.items() if m is not None},
             projected=int(item.get("projected", 0)),
         )
+
+
+__all__ = [
+    "CLAIMED",
+    "DONE",
+    "MARK_STATUS",
+    "MARK_TOKEN",
+    "MARK_UNTIL",
+    "OLD_MARK_STATUS",
+    "OLD_MARK_TOKEN",
+    "OLD_MARK_UNTIL",
+    "Claim",
+    "Done",
+    "Mark",
+    "WithdrawalReceipt",
+    "mark_from_dict",
+]

@@ -22,13 +22,15 @@ def get(key: dict[str, Any], *, consistent: bool = True) -> dict[str, Any] | Non
 
 def put_if(item: dict[str, Any], *, condition: str, values: dict[str, Any]) -> bool:
     """Put ``item`` (a plain dict) under ``condition``; False when it was refused."""
+    params: dict[str, Any] = {
+        "TableName": name(),
+        "Item": codec.to_item(item),
+        "ConditionExpression": condition,
+    }
+    if values:  # DynamoDB refuses an empty (or unused) ExpressionAttributeValues
+        params["ExpressionAttributeValues"] = codec.values(**values)
     try:
-        aws.dynamodb().put_item(
-            TableName=name(),
-            Item=codec.to_item(item),
-            ConditionExpression=condition,
-            ExpressionAttributeValues=codec.values(**values),
-        )
+        aws.dynamodb().put_item(**params)
         return True
     except Exception as exc:
         if failures.is_conditional_failure(exc):

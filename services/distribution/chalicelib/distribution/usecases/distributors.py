@@ -33,8 +33,22 @@ def _found(shop: str, distributor_id: str, st: Stores) -> DistributorRecord:
 
 
 def register(
-    shop: str, distributor_id: str, invited_by: str | None, *, st: Stores = STORES
+    shop: str,
+    distributor_id: str,
+    invited_by: str | None,
+    *,
+    invite_code: str | None = None,
+    st: Stores = STORES,
 ) -> models.DistributorOut:
+    """Register the caller, invited by ``invited_by`` (a distributor id) or through an invite
+    code of the shop (404 for an unknown code, another shop's included). Self-invites are 400;
+    an inviter who is not approved (pending, suspended) is 409 ``inviter_not_approved``.
+    Nothing is written on a refusal."""
+    if invite_code is not None:
+        link = st.links.get(shop, invite_code)
+        if link is None:
+            raise NotFound("no such invite code in this shop")
+        invited_by = link.distributor_id
     if invited_by is not None:
         if invited_by == distributor_id:
             raise InvalidRequest("a distributor cannot invite themselves")
@@ -99,6 +113,7 @@ def balance(shop: str, distributor_id: str, *, st: Stores = STORES) -> models.Ba
         pending_amount=record.pending,
         available_amount=record.available,
         withdrawn_amount=record.withdrawn,
+        reserved_amount=record.reserved,
         earned_amount=record.earned,
         currency=record.currency,
     )
@@ -119,7 +134,7 @@ def ledger_entries(
     items = [
         models.LedgerEntryOut(
             entry_id=e.entry_id,
-            kind=e.kind,  # type: ignore[arg-type]  # a stored kind is one of the five
+            kind=e.kind,  # type: ignore[arg-type]  # a stored kind is one of the seven
             order_id=e.order_id,
             line_id=e.line_id,
             tier=e.tier,
@@ -130,6 +145,7 @@ def ledger_entries(
             pending_delta=e.pending,
             available_delta=e.available,
             withdrawn_delta=e.withdrawn,
+            reserved_delta=e.reserved,
             created_at=e.at,
         )
         for e in entries

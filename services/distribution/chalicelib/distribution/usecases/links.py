@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from campaign_shared import clock, ids
+from typing import Any
+
+from campaign_shared import clock, ids, qr
 from campaign_shared.errors import Conflict, Forbidden, NotFound
 from campaign_shared.settings import get_settings
 from campaign_shared.storage import retry
@@ -46,6 +48,24 @@ def create_link(
         if st.links.create(shop, link):
             return _out(link)
     raise Conflict("could not allocate a link; retry", code="conflict")
+
+
+def invitation(shop: str, distributor_id: str, *, st: Stores = STORES) -> models.DistributionInvitationOut:
+    """The distributor's invitation: their shop link's code (the same one every time), the
+    invitation URL and where its QR code is. 403 unless an approved distributor."""
+    link = create_link(shop, distributor_id, None, st=st)
+    base = get_settings().public_base_url.rstrip("/")
+    return models.DistributionInvitationOut(
+        code=link.code,
+        url=f"{base}/distribution/invitations/{link.code}",
+        qr_svg_path="/distribution/me/invitation/qr.svg",
+    )
+
+
+def invitation_qr(shop: str, distributor_id: str, query: qr.QrQuery, *, st: Stores = STORES) -> Any:
+    """The QR code (SVG) of the distributor's invitation URL."""
+    url = invitation(shop, distributor_id, st=st).url
+    return qr.response(*qr.image(url, "svg", query))
 
 
 def resolve_link(shop: str, code: str, viewer: str | None = None, *, st: Stores = STORES) -> models.LinkOut:

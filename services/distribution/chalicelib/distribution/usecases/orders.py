@@ -19,7 +19,7 @@ from campaign_shared.storage import retry
 from chalicelib.distribution import domain
 from chalicelib.distribution.domain import Order, PaidLine, ledger
 from chalicelib.distribution.store.records import Claim, DistributorRecord, OrderRecord
-from chalicelib.distribution.usecases import posting, shops
+from chalicelib.distribution.usecases import bindings, posting, shops
 from chalicelib.distribution.usecases.stores import STORES, Stores
 
 SERVICE = "distribution"
@@ -62,7 +62,16 @@ def _saved(base: OrderRecord | None, recorded: Order, claims: dict[str, Claim]) 
 
 
 def on_paid(payment: Payment, *, st: Stores = STORES) -> None:
+    """Record a payment and post what it earns. With customer binding on (``binding_days``),
+    the binding decides who earns (``usecases.bindings``): an order without a code earns the
+    bound distributor, and nothing is written for it when the customer is not bound."""
     shop = payment.shop
+    rules = shops.rules(shop, st)
+    link = st.links.get(shop, payment.code) if payment.code else None
+    code_owner = link.distributor_id if link else None
+    resolved = bindings.resolve(shop, payment.customer_id, code_owner, rules, st=st)
+    if not payment.code and resolved.choice.earner is None:
+        return  # no code and not bound: nothing to earn, nothing to record
     redelivered = False
     claimed: dict[str, Claim] = {}
     started = time.monotonic()
@@ -75,7 +84,7 @@ def on_paid(payment: Payment, *, st: Stores = STORES) -> None:
             redelivered = True
             break
         base = found.order if found else ledger.new_order(shop, payment.order_id)
-        recorded, snapshots = _record_paid(base, payment, st)
+        recorded, snapshots = _record_paid(base, payment, rules, resolved.choice.earner, st)
         now = clock.epoch(clock.now())
         claimed = posting.new_group_claims(base, recorded, now)
         started = time.monotonic()
@@ -93,6 +102,7 @@ def on_paid(payment: Payment, *, st: Stores = STORES) -> None:
         posting.post_order(
             record, claimed=claimed, claimed_at=started, redelivered=redelivered, snapshots=snapshots, st=st
         )
+        bindings.after_paid(shop, record.order, resolved, st=st)
 
 
 def _log_refund_anomalies(order: Order, only: str | None = None) -> None:
@@ -109,12 +119,13 @@ def _log_refund_anomalies(order: Order, only: str | None = None) -> None:
             )
 
 
-def _record_paid(order: Order, payment: Payment, st: Stores) -> tuple[Order, dict[str, DistributorRecord]]:
-    """The order with the payment recorded, and the distributor records read to decide."""
+def _record_paid(
+    order: Order, payment: Payment, rules: domain.Rules, earner: str | None, st: Stores
+) -> tuple[Order, dict[str, DistributorRecord]]:
+    """The order with the payment recorded (earning for ``earner``, the code's owner or the
+    bound distributor), and the distributor records read to decide."""
     shop = payment.shop
-    rules = shops.rules(shop, st)
-    link = st.links.get(shop, payment.code)
-    owner = st.distributors.get(shop, link.distributor_id) if link else None
+    owner = st.distributors.get(shop, earner) if earner else None
     parent = None
     if owner is not None and owner.parent_id:
         parent = st.distributors.get(shop, owner.parent_id)

@@ -12,8 +12,10 @@ distributor. An order's groups are posted in steps, each one single-item conditi
 1. **Balance.** Read the distributor; unless the group is already in its ``journal``,
    write the new balances *and the group's entries into the journal* in one ``UpdateItem``
    conditioned on the ``version`` read (optimistic; re-read and retried on conflict).
-   Withdrawals add ``available >= amount`` here, so concurrent withdrawals never overdraw,
-   and ``status = approved``, so a suspended distributor never withdraws.
+   Withdrawal requests add ``available >= amount`` here, so concurrent requests never
+   overdraw, and ``status = approved``, so a suspended distributor never withdraws. A
+   withdrawal's release or payout (``usecases.payouts``) is claimed on the withdrawal, as an
+   order's groups are on the order.
 2. **Entries.** Put each entry (conditional on absence: ids are business keys).
 3. **Done.** Mark the group done on the order: the durable record that stops redeliveries.
 4. **Finish.** Drop the group from the journal.
@@ -36,6 +38,7 @@ from campaign_shared.errors import Conflict, ServiceUnavailable
 from campaign_shared.storage import retry
 from chalicelib.distribution import domain
 from chalicelib.distribution.domain import Entry, Group, Order, ledger
+from chalicelib.distribution.domain import withdrawals as withdrawals_flow
 from chalicelib.distribution.store.records import (
     Claim,
     DistributorRecord,
@@ -143,6 +146,7 @@ def apply_group(
                 available=balance["available"],
                 withdrawn=balance["withdrawn"],
                 earned=balance["earned"],
+                reserved=balance["reserved"],
             )
     raise AssertionError("unreachable")  # pragma: no cover (attempts raises 503)
 
@@ -227,9 +231,10 @@ def post_order(
 def post_withdrawal(
     shop: str, distributor_id: str, entry: Entry, receipt: WithdrawalReceipt, *, st: Stores = STORES
 ) -> WithdrawalReceipt:
-    """Post a withdrawal entry if ``available`` covers it (409 ``insufficient_balance``), then
-    its receipt (what a retry with the same Idempotency-Key finds), then finish. Returns the
-    receipt with the available amount after it."""
+    """Post a withdrawal request's entry (``available`` to ``reserved``) if ``available``
+    covers it (409 ``insufficient_balance``), then the withdrawal record (what a retry with
+    the same Idempotency-Key finds, and what the merchant reviews), then finish. Returns the
+    record with the available amount after it."""
     gid = entry.entry_id
     after = apply_group(
         shop,
@@ -266,8 +271,11 @@ def flush_journal(
         if group.receipt is not None:
             st.withdrawals.put(shop, distributor_id, group.receipt)
         order_id, _, key = gid.partition("|")
+        reviewed = withdrawals_flow.withdrawal_of_group(gid)
         if key:  # an order's group (withdrawal groups have no "|")
             st.orders.mark_done(shop, order_id, [key], clock.iso(now))
+        elif reviewed is not None:  # a withdrawal's release or payout
+            st.withdrawals.mark_posted(shop, distributor_id, reviewed, clock.iso(now))
         st.distributors.finish_group(shop, distributor_id, gid)
         done += 1
     return done

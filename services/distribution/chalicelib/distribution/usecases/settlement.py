@@ -1,5 +1,5 @@
 """Settlement (pending commissions due by a time become available), the daily run over every
-shop, and reconciliation of balances against the ledger."""
+shop, reconciliation of balances against the ledger, and monthly statements."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from campaign_shared.errors import InvalidRequest, NotFound
 from campaign_shared.storage import retry
 from campaign_shared.storage.paging import PageParams
 from chalicelib.distribution import domain, models
-from chalicelib.distribution.domain import Entry, ledger
+from chalicelib.distribution.domain import Entry, ledger, statements
 from chalicelib.distribution.store.records import DistributorRecord, OrderRecord
 from chalicelib.distribution.usecases import posting
 from chalicelib.distribution.usecases.stores import STORES, Stores
@@ -133,3 +133,38 @@ def reconcile_page(shop: str, page: PageParams, *, st: Stores = STORES) -> model
     records, cursor = st.distributors.board_page(shop, page)
     reports = [reconcile(shop, r.distributor_id, st=st) for r in records]
     return models.ReconciliationPage(items=reports, next_cursor=cursor)
+
+
+# ---- statements ------------------------------------------------------------------------------
+
+
+def statement(
+    shop: str, distributor_id: str, month: str, *, st: Stores = STORES
+) -> models.DistributionStatementOut:
+    """A distributor's statement of a calendar month (``domain.statements``), from one read of
+    their ledger up to the month's end. 400 for a malformed month, 404 for no distributor."""
+    try:
+        start, end = statements.month_bounds(month)
+    except ValueError as exc:
+        raise InvalidRequest(
+            str(exc), details=[{"loc": ["path", "month"], "msg": str(exc), "type": "month"}]
+        ) from None
+    record = st.distributors.get(shop, distributor_id)
+    if record is None:
+        raise NotFound("no such distributor")
+    entries = st.ledger.entries_before(shop, distributor_id, end)
+    made = statements.statement(
+        month, [e for e in entries if e.at < start], [e for e in entries if start <= e.at < end]
+    )
+    return models.DistributionStatementOut(
+        distributor_id=distributor_id,
+        month=month,
+        opening_amount=made.opening,
+        earned_amount=made.earned,
+        reversed_amount=made.reversed,
+        withdrawn_amount=made.withdrawn,
+        reserved_amount=made.reserved,
+        closing_amount=made.closing,
+        entry_count=made.entry_count,
+        currency=record.currency,
+    )

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chalicelib.distribution.store.bindings import Bindings
 from chalicelib.distribution.store.commissions import Commissions
 from chalicelib.distribution.store.distributors import Distributors
 from chalicelib.distribution.store.ledger import Ledger
 from chalicelib.distribution.store.links import Links
 from chalicelib.distribution.store.orders import Orders
 from chalicelib.distribution.store.ports import (
+    BindingsPort,
     CommissionsPort,
     DistributorsPort,
     LedgerPort,
@@ -32,6 +34,7 @@ class Stores:
     commissions: CommissionsPort = field(default_factory=Commissions)
     links: LinksPort = field(default_factory=Links)
     orders: OrdersPort = field(default_factory=Orders)
+    bindings: BindingsPort = field(default_factory=Bindings)
 
 
 STORES = Stores()
