@@ -98,14 +98,7 @@ def repurchase_report(req: ApiRequest) -> Any:
 
 def _consumer(name: str) -> events.RecordHandler:
     """A handler of the consumer module, imported on first message (routes never need it)."""
-
-    def handle(body: dict[str, Any]) -> None:
-        from chalicelib.audience import consumer
-
-        getattr(consumer, name)(body)
-
-    handle.__name__ = name
-    return handle
+    return events.lazy_handler("chalicelib.audience.consumer", name)
 
 
 # Message type -> handler of the parsed message body (idempotent on a business key).

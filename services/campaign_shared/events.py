@@ -129,6 +129,19 @@ def message_body(record: Any) -> dict[str, Any]:
     return body
 
 
+def lazy_handler(module: str, name: str) -> RecordHandler:
+    """A handler that imports ``module`` on the first message and calls its ``name`` (an app's
+    routes never pay for importing its consumer)."""
+
+    def handle(body: dict[str, Any]) -> None:
+        import importlib
+
+        getattr(importlib.import_module(module), name)(body)
+
+    handle.__name__ = name
+    return handle
+
+
 def consume(event: dict[str, Any], context: Any, handlers: dict[str, RecordHandler], service: str) -> dict:
     """Process an SQS batch; report only the failed records (``batchItemFailures``).
 

@@ -193,14 +193,7 @@ def report(req: ApiRequest) -> models.ReportOut:
 
 def _consumer(name: str) -> events.RecordHandler:
     """A handler of the consumer module, imported on first message (routes never need it)."""
-
-    def handle(body: dict[str, Any]) -> None:
-        from chalicelib.referral import consumer
-
-        getattr(consumer, name)(body)
-
-    handle.__name__ = name
-    return handle
+    return events.lazy_handler("chalicelib.referral.consumer", name)
 
 
 # Message type -> handler of the parsed message body (idempotent on a business key).
