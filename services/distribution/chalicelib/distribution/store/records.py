@@ -35,7 +35,7 @@ from chalicelib.distribution.store.marks import (
     Mark,
     mark_from_dict,
 )
-from chalicelib.distribution.store.withdrawal_record import WithdrawalReceipt, compact
+from chalicelib.distribution.store.withdrawal_record import WithdrawalReceipt, compact, opt_str
 
 _compact = compact
 
@@ -44,8 +44,7 @@ def _fields(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in keys.INDEX_ATTRIBUTES}
 
 
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
+_opt_str = opt_str
 
 
 # ---- rules -----------------------------------------------------------------------------------

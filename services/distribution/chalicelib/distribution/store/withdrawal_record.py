@@ -22,7 +22,8 @@ def compact(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def _opt(value: Any) -> str | None:
+def opt_str(value: Any) -> str | None:
+    """A stored optional text field (``None`` stays ``None``)."""
     return None if value is None else str(value)
 
 
@@ -58,15 +59,15 @@ class WithdrawalReceipt:
             currency=str(data.get("currency", "CNY")),
             created_at=str(data["created_at"]),
             available_amount=None if available is None else int(available),
-            distributor_id=_opt(data.get("distributor_id")),
-            method=_opt(data.get("method")),
-            account_masked=_opt(data.get("account_masked")),
-            reason=_opt(data.get("reason")),
-            payout_reference=_opt(data.get("payout_reference")),
-            reviewed_at=_opt(data.get("reviewed_at")),
-            paid_at=_opt(data.get("paid_at")),
-            failed_at=_opt(data.get("failed_at")),
-            updated_at=_opt(data.get("updated_at")),
+            distributor_id=opt_str(data.get("distributor_id")),
+            method=opt_str(data.get("method")),
+            account_masked=opt_str(data.get("account_masked")),
+            reason=opt_str(data.get("reason")),
+            payout_reference=opt_str(data.get("payout_reference")),
+            reviewed_at=opt_str(data.get("reviewed_at")),
+            paid_at=opt_str(data.get("paid_at")),
+            failed_at=opt_str(data.get("failed_at")),
+            updated_at=opt_str(data.get("updated_at")),
             posting=mark_from_dict(posting) if isinstance(posting, dict) else None,
         )
 
