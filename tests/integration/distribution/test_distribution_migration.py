@@ -61,8 +61,10 @@ def test_an_old_order_with_an_expired_old_claim_is_claimed_posted_and_settled(di
     _put_old_order(aws, "o-1", code, {"acc#t1": {"s": "claimed", "t": "old-token", "u": expired}})
     dist.send(dist.paid("o-1", code))  # a redelivery: the old claim expired, the groups are free
     assert dist.amounts("c") == (1000, 0, 0) and dist.amounts("p") == (500, 0, 0)
-    marks = _stored_order(aws, "o-1")["applied"]
-    assert {k: v["status"] for k, v in marks.items()} == {"acc#t1": "done", "acc#t2": "done"}
+    marks = _stored_order(aws, "o-1")["applied"]  # claimed by this delivery, posted: entries written
+    assert {k: v["status"] for k, v in marks.items()} == {"acc#t1": "claimed", "acc#t2": "claimed"}
+    assert marks["acc#t1"]["token"] != "old-token"
+    assert dist.reconcile("c")["entry_count"] == 1 and dist.reconcile("p")["entry_count"] == 1
     dist.send(dist.refunded("o-1", "r-1", [("l-1", 2500)]))
     assert dist.amounts("c") == (750, 0, 0) and dist.amounts("p") == (375, 0, 0)
     stored = _stored_order(aws, "o-1")

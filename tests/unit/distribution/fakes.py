@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from campaign_shared.storage.paging import PageParams
-from chalicelib.distribution.domain import PAID, Commission, Entry, Order
+from chalicelib.distribution.domain import PAID, Entry, Order
 from chalicelib.distribution.store.bindings import BindingChange, BindingRecord
 from chalicelib.distribution.store.records import (
     Claim,
@@ -78,6 +78,7 @@ class FakeDistributors:
         group_id: str,
         journal: JournalGroup,
         status: str | None = None,
+        prune: tuple[str, ...] = (),
     ) -> bool:
         found = self.items.get((shop, distributor_id))
         if found is None or found.version != version or (status is not None and found.status != status):
@@ -90,7 +91,7 @@ class FakeDistributors:
             earned=balance["earned"],
             reserved=balance["reserved"],
             version=version + 1,
-            journal={**found.journal, group_id: journal},
+            journal={**{k: v for k, v in found.journal.items() if k not in prune}, group_id: journal},
         )
         return True
 
@@ -116,6 +117,14 @@ class FakeLedger:
         for entry in entries:
             self.writes += 1
             book.setdefault(entry.entry_id, entry)
+
+    def put_many(self, entries: Iterable[tuple[str, Entry]], shop: str) -> None:
+        for distributor_id, entry in entries:
+            self.writes += 1
+            self.entries.setdefault((shop, distributor_id), {}).setdefault(entry.entry_id, entry)
+
+    def written(self, shop: str, entries: Iterable[tuple[str, Entry]]) -> set[tuple[str, str]]:
+        return {(who, e.entry_id) for who, e in entries if e.entry_id in self.entries.get((shop, who), {})}
 
     def all_entries(self, shop: str, distributor_id: str) -> list[Entry]:
         book = self.entries.get((shop, distributor_id), {})
@@ -198,7 +207,6 @@ class FakeWithdrawals:
 class FakeBindings:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], BindingRecord] = {}
-        self.counted: dict[tuple[str, str], set[str]] = {}
         self.changes: dict[tuple[str, str], list[BindingChange]] = {}
 
     def get(self, shop: str, customer_id: str) -> BindingRecord | None:
@@ -209,52 +217,38 @@ class FakeBindings:
         if (found.version if found else 0) != expected_version:
             return False
         self.items[(shop, record.customer_id)] = record
-        self.counted[(shop, record.customer_id)] = set()
         return True
 
-    def count_order(self, shop: str, customer_id: str, distributor_id: str, order_id: str, gmv: int) -> bool:
+    def count_order(
+        self,
+        shop: str,
+        customer_id: str,
+        distributor_id: str,
+        order_id: str,
+        gmv: int,
+        paid_epoch: int,
+        forget: tuple[str, ...] = (),
+    ) -> bool:
         found = self.items.get((shop, customer_id))
-        counted = self.counted.setdefault((shop, customer_id), set())
-        if found is None or found.distributor_id != distributor_id or order_id in counted:
+        if found is None or found.distributor_id != distributor_id or order_id in found.counted:
             return False
-        counted.add(order_id)
+        counted = {k: v for k, v in found.counted.items() if k not in forget}
         self.items[(shop, customer_id)] = replace(
-            found, orders=found.orders + 1, gmv_amount=found.gmv_amount + gmv
+            found,
+            orders=found.orders + 1,
+            gmv_amount=found.gmv_amount + gmv,
+            counted={**counted, order_id: paid_epoch},
         )
         return True
 
-    def log(self, shop: str, change: BindingChange, seq: int) -> None:
-        self.changes.setdefault((shop, change.customer_id), []).append(change)
-
     def history(self, shop: str, customer_id: str) -> list[BindingChange]:
-        return list(self.changes.get((shop, customer_id), []))
+        return list(self.changes.get((shop, customer_id), []))  # audit items of older releases
 
     def of_distributor(
         self, shop: str, distributor_id: str, page: PageParams
     ) -> tuple[list[BindingRecord], str | None]:
         found = [r for (s, _), r in self.items.items() if s == shop and r.distributor_id == distributor_id]
         found.sort(key=lambda r: (r.bound_at, r.customer_id), reverse=True)
-        return found[: page.limit], None
-
-
-class FakeCommissions:
-    def __init__(self) -> None:
-        self.rows: dict[tuple[str, str, str, str, int], tuple[int, Commission]] = {}
-
-    def put_rows(self, shop: str, rows: Iterable[Commission], version: int) -> None:
-        for row in rows:
-            key = (shop, row.distributor_id, row.order_id, row.line_id, row.tier)
-            if key not in self.rows or self.rows[key][0] < version:
-                self.rows[key] = (version, row)
-
-    def rows_page(
-        self, shop: str, distributor_id: str, page: PageParams, status: str | None
-    ) -> tuple[list[Commission], str | None]:
-        found = [
-            row
-            for (s, d, *_), (_, row) in self.rows.items()
-            if s == shop and d == distributor_id and (status is None or row.status == status)
-        ]
         return found[: page.limit], None
 
 
@@ -289,6 +283,9 @@ class FakeOrders:
     def get(self, shop: str, order_id: str) -> OrderRecord | None:
         return self.items.get((shop, order_id))
 
+    def get_many(self, shop: str, order_ids: Iterable[str]) -> list[OrderRecord]:
+        return [r for o in dict.fromkeys(order_ids) if (r := self.items.get((shop, o))) is not None]
+
     def save(self, order: Order, expected_version: int, now_epoch: int, claims: dict[str, Claim]) -> bool:
         key = (order.shop, order.order_id)
         found = self.items.get(key)
@@ -301,7 +298,7 @@ class FakeOrders:
                 and found.applied.get(own[0]) == own[1]
             )
         applied = {**(found.applied if found else {}), **claims}
-        self.items[key] = OrderRecord(order, applied, found.projected if found else 0)
+        self.items[key] = OrderRecord(order, applied)
         if order.state == PAID and not order.settled_at:
             self.indexed.add(key)
         elif order.state != PAID:
@@ -335,14 +332,11 @@ class FakeOrders:
         groups: list[str],
         at: str,
         *,
-        projected: int | None = None,
         unindex: bool = False,
     ) -> None:
         found = self.items[(shop, order_id)]
         applied = {**found.applied, **{group: Done(at) for group in groups}}
-        self.items[(shop, order_id)] = replace(
-            found, applied=applied, projected=found.projected if projected is None else projected
-        )
+        self.items[(shop, order_id)] = replace(found, applied=applied)
         if unindex:
             self.indexed.discard((shop, order_id))
 
@@ -361,7 +355,6 @@ def fake_stores() -> Stores:
         distributors=FakeDistributors(),
         ledger=FakeLedger(),
         withdrawals=FakeWithdrawals(),
-        commissions=FakeCommissions(),
         links=FakeLinks(),
         orders=FakeOrders(),
         bindings=FakeBindings(),

@@ -140,7 +140,9 @@ def test_last_touch_takes_over_after_the_protection_period(st, monkeypatch):
     pay(st, "o-2", "code-z")
     pay(st, "o-3")
     assert pending(st, "a") == 1000 and pending(st, "z") == 2000
-    assert [c.action for c in st.bindings.history(SHOP, "buyer-0001")] == ["bind", "takeover"]
+    found = st.bindings.get(SHOP, "buyer-0001")
+    assert found is not None and [c.action for c in found.changes] == ["bind", "takeover"]
+    assert (found.orders, found.distributor_id) == (2, "z")  # o-2 took the customer over, o-3 counted
 
 
 def test_without_binding_nothing_is_bound_or_counted(st):
@@ -152,3 +154,36 @@ def test_without_binding_nothing_is_bound_or_counted(st):
     pay(st, "o-1", "code-a")
     pay(st, "o-2")
     assert pending(st, "a") == 1000 and calls == [] and st.bindings.items == {}
+
+
+def test_a_binding_counts_each_order_once_and_forgets_old_ones(st, monkeypatch):
+    record = st.shops.get_rules(SHOP)
+    rules = domain.Rules(**{**record.rules.__dict__, "binding_days": 0})  # permanent
+    st.shops.put_rules(SHOP, RulesRecord(rules, record.updated_at))
+    pay(st, "o-1", "code-a")  # binds, counted in the same put
+    pay(st, "o-2")
+    pay(st, "o-2")  # a redelivery
+    found = st.bindings.get(SHOP, "buyer-0001")
+    assert found is not None and (found.orders, found.gmv_amount) == (2, 20_000)
+    assert set(found.counted) == {"o-1", "o-2"} and [c.action for c in found.changes] == ["bind"]
+    moment = clock.now() + timedelta(days=bindings.COUNT_WINDOW_DAYS + 1)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    pay(st, "o-3")  # counting o-3 forgets o-1 and o-2 (paid before the window)
+    found = st.bindings.get(SHOP, "buyer-0001")
+    assert found is not None and found.counted.keys() == {"o-3"} and found.orders == 3
+    # o-1 comes back from a DLQ: its order is recorded (a redelivery), paid before the window
+    orders.on_paid(
+        orders.Payment(
+            shop=SHOP,
+            order_id="o-1",
+            customer_id="buyer-0001",
+            currency="CNY",
+            code="code-a",
+            occurred_at=clock.iso(moment - timedelta(days=bindings.COUNT_WINDOW_DAYS + 1)),
+            lines=[domain.PaidLine("l-1", "x", 10_000)],
+        ),
+        st=st,
+    )
+    found = st.bindings.get(SHOP, "buyer-0001")
+    assert found is not None and (found.orders, found.gmv_amount) == (3, 30_000)
+    assert pending(st, "a") == 3000

@@ -12,7 +12,7 @@ import pytest
 from campaign_shared import clock
 from campaign_shared.errors import Conflict
 from chalicelib.distribution import domain
-from chalicelib.distribution.store.records import DistributorRecord, Done, LinkRecord, RulesRecord
+from chalicelib.distribution.store.records import Claim, DistributorRecord, LinkRecord, RulesRecord
 from chalicelib.distribution.usecases import Stores, orders, posting, settlement, withdrawals
 
 from .fakes import Faults, fake_stores
@@ -88,8 +88,56 @@ def test_a_payment_posts_each_group_once_and_duplicates_change_nothing(st):
     record = st.orders.get(SHOP, "o-1")
     assert record is not None
     assert set(record.applied) == {"acc#t1", "acc#t2", "ref#r-1#t1", "ref#r-1#t2"}
-    assert all(isinstance(mark, Done) for mark in record.applied.values())
-    assert record.projected == record.order.version
+    # posted = every entry in the ledger; the claims stay (no done mark is written)
+    assert all(isinstance(mark, Claim) for mark in record.applied.values())
+    assert posting._unposted(SHOP, domain.ledger.groups(record.order), st) == []
+
+
+def test_a_first_delivery_writes_the_order_the_balances_and_the_entries_only(st, monkeypatch):
+    calls: list[str] = []
+    for repo, method in (
+        ("orders", "save"),
+        ("orders", "claim_group"),
+        ("orders", "mark_done"),
+        ("distributors", "write_balance"),
+        ("distributors", "finish_group"),
+        ("ledger", "put_many"),
+        ("ledger", "put_entries"),
+    ):
+        real = getattr(getattr(st, repo), method)
+
+        def counted(*args, _real=real, _name=f"{repo}.{method}", **kwargs):
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(getattr(st, repo), method, counted)
+    orders.on_paid(payment(), st=st)
+    assert calls == [
+        "orders.save",
+        "distributors.write_balance",
+        "distributors.write_balance",
+        "ledger.put_many",
+    ]
+
+
+def test_finished_groups_leave_the_journal_in_the_next_balance_write(st, monkeypatch):
+    orders.on_paid(payment("o-1"), st=st)
+    record = st.distributors.get(SHOP, "c")
+    assert record is not None and list(record.journal) == ["o-1|acc#t1"]  # finished, not dropped yet
+    orders.on_paid(payment("o-2"), st=st)
+    record = st.distributors.get(SHOP, "c")
+    assert record is not None and list(record.journal) == ["o-2|acc#t1"]
+    posting._FINISHED.clear()  # another process finished o-2: this one does not know
+    orders.on_paid(payment("o-3"), st=st)
+    record = st.distributors.get(SHOP, "c")
+    assert record is not None and set(record.journal) == {"o-2|acc#t1", "o-3|acc#t1"}
+    posting._FINISHED.clear()
+    later(monkeypatch, posting.CLAIM_SECONDS + 1)  # stale: checked against the ledger, dropped
+    orders.on_paid(payment("o-4"), st=st)
+    record = st.distributors.get(SHOP, "c")
+    assert record is not None and list(record.journal) == ["o-4|acc#t1"]
+    assert amounts(st, "c") == (4000, 0, 0)
+    assert_exact(st, "c", 4)
 
 
 def test_a_refund_before_its_payment_is_reversed_when_the_payment_arrives(st):
@@ -142,10 +190,7 @@ def test_a_save_conflicting_with_another_delivery_is_refused(st):
     ("repo", "method"),
     [
         ("distributors", "write_balance"),
-        ("ledger", "put_entries"),
-        ("commissions", "put_rows"),
-        ("orders", "mark_done"),
-        ("distributors", "finish_group"),
+        ("ledger", "put_many"),
     ],
 )
 def test_a_crash_between_writes_is_finished_by_the_retry_exactly_once(st, faults, repo, method):
@@ -163,7 +208,7 @@ def test_a_crash_between_writes_is_finished_by_the_retry_exactly_once(st, faults
 
 
 def test_a_crash_between_the_balance_and_the_ledger_leaves_the_group_in_the_journal(st, faults):
-    faults.crash(st.ledger, "put_entries")
+    faults.crash(st.ledger, "put_many")
     with pytest.raises(ConnectionError):
         orders.on_paid(payment(), st=st)
     report = settlement.reconcile(SHOP, "c", st=st)
@@ -177,12 +222,12 @@ def test_a_crash_between_the_balance_and_the_ledger_leaves_the_group_in_the_jour
 
 def test_a_claim_left_by_a_crashed_delivery_holds_redeliveries_until_it_expires(st, faults, monkeypatch):
     monkeypatch.setattr(st.orders, "release_group", lambda *a, **k: None)  # no chance to clean up
-    faults.crash(st.ledger, "put_entries", SystemExit("killed"))
+    faults.crash(st.ledger, "put_many", SystemExit("killed"))
     with pytest.raises(SystemExit):
         orders.on_paid(payment(), st=st)
     with pytest.raises(posting.GroupsHeld):  # an immediate redelivery must not ack
         orders.on_paid(payment(), st=st)
-    assert amounts(st, "c") == (1000, 0, 0) and amounts(st, "p") == (0, 0, 0)
+    assert amounts(st, "c") == (1000, 0, 0) and amounts(st, "p") == (500, 0, 0)  # both in journals
     later(monkeypatch, posting.CLAIM_SECONDS + 1)
     orders.on_paid(payment(), st=st)
     assert amounts(st, "c") == (1000, 0, 0) and amounts(st, "p") == (500, 0, 0)
@@ -191,7 +236,7 @@ def test_a_claim_left_by_a_crashed_delivery_holds_redeliveries_until_it_expires(
 
 
 def test_an_old_journal_group_is_flushed_by_the_next_posting_to_the_balance(st, faults, monkeypatch):
-    faults.crash(st.ledger, "put_entries")
+    faults.crash(st.ledger, "put_many")
     with pytest.raises(ConnectionError):
         orders.on_paid(payment("o-1"), st=st)  # never redelivered
     later(monkeypatch, posting.CLAIM_SECONDS + 60)

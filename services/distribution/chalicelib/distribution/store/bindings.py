@@ -1,12 +1,14 @@
 """Customer bindings (``cust#<shop>#<customer>`` / ``binding``): the distributor a customer is
 bound to, since when, ``version``ed, with the orders and GMV the binding brought (``counted``:
-the order ids already counted, so a redelivered order counts once). gsi1
+order id -> paid time (epoch) of the orders counted in the last ``COUNT_WINDOW_DAYS``, so a
+redelivered order counts once) and its audit (``changes``: every bind, takeover, transfer
+and unbind, written in the same put as the change itself). gsi1
 (``bound#<shop>#<distributor>`` / ``<bound_at>#<customer>``) lists a distributor's bound
-customers. Every change is audited (``cust#...`` / ``bindlog#<at>#<n>``)."""
+customers. Audit lines of older releases (``cust#...`` / ``bindlog#<at>#<n>``) are still read."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from campaign_shared.storage import codec, paging, writes
@@ -21,6 +23,8 @@ class BindingRecord:
     version: int = 0
     orders: int = 0
     gmv_amount: int = 0
+    counted: dict[str, int] = field(default_factory=dict)
+    changes: tuple[BindingChange, ...] = ()
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> BindingRecord:
@@ -32,6 +36,11 @@ class BindingRecord:
             version=int(item.get("version", 0)),
             orders=int(item.get("orders", 0)),
             gmv_amount=int(item.get("gmv_amount", 0)),
+            counted={str(k): int(v) for k, v in (item.get("counted") or {}).items()},
+            changes=tuple(
+                BindingChange.from_item({**c, "customer_id": item["customer_id"]})
+                for c in item.get("changes") or []
+            ),
         )
 
     def to_item(self, shop: str) -> dict[str, Any]:
@@ -43,7 +52,8 @@ class BindingRecord:
             "version": self.version,
             "orders": self.orders,
             "gmv_amount": self.gmv_amount,
-            "counted": {},
+            "counted": dict(self.counted),
+            "changes": [c.to_dict() for c in self.changes],
         }
         if self.distributor_id is not None:
             item["distributor_id"] = self.distributor_id
@@ -65,13 +75,9 @@ class BindingChange:
     by: str | None = None
     order_id: str | None = None
 
-    def to_item(self, shop: str, seq: int) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if v is not None}
-        return {
-            "pk": keys.customer_pk(shop, self.customer_id),
-            "sk": keys.binding_log_sk(self.at, seq),
-            **data,
-        }
+    def to_dict(self) -> dict[str, Any]:
+        """As kept in the binding's ``changes`` (the customer is the binding's)."""
+        return {k: v for k, v in self.__dict__.items() if v is not None and k != "customer_id"}
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> BindingChange:
@@ -91,22 +97,34 @@ class Bindings:
         values = {} if expected_version == 0 else {"v": expected_version}
         return table.put_if(record.to_item(shop), condition=condition, values=values)
 
-    def count_order(self, shop: str, customer_id: str, distributor_id: str, order_id: str, gmv: int) -> bool:
-        """Count an order the binding brought to ``distributor_id``, once per order."""
+    def count_order(
+        self,
+        shop: str,
+        customer_id: str,
+        distributor_id: str,
+        order_id: str,
+        gmv: int,
+        paid_epoch: int,
+        forget: tuple[str, ...] = (),
+    ) -> bool:
+        """Count an order the binding brought to ``distributor_id``, once per order, dropping
+        the ``forget`` orders (counted before the window) from ``counted`` in the same write."""
+        names = {"#o": order_id, **{f"#f{i}": o for i, o in enumerate(forget)}}
+        removes = "".join(f", counted.#f{i}" for i in range(len(forget)))
         return writes.update(
             table.name(),
             keys.binding_key(shop, customer_id),
-            update="SET counted.#o = :one ADD orders :one, gmv_amount :gmv",
+            update="SET counted.#o = :paid ADD orders :one, gmv_amount :gmv"
+            + (f" REMOVE {removes[2:]}" if forget else ""),
             condition="distributor_id = :d AND attribute_not_exists(counted.#o)",
-            names={"#o": order_id},
-            values=codec.values(one=1, gmv=gmv, d=distributor_id),
+            names=names,
+            values=codec.values(paid=paid_epoch, one=1, gmv=gmv, d=distributor_id),
             returns="NONE",
         ).applied
 
-    def log(self, shop: str, change: BindingChange, seq: int) -> None:
-        writes.create(table.name(), change.to_item(shop, seq))
-
     def history(self, shop: str, customer_id: str) -> list[BindingChange]:
+        """Audit lines of older releases (kept as their own items); newer ones are the
+        binding's ``changes``."""
         items = paging.query_all(
             table=table.name(),
             key_condition="pk = :pk AND begins_with(sk, :prefix)",

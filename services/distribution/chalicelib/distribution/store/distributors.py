@@ -44,10 +44,12 @@ class Distributors:
         group_id: str,
         journal: JournalGroup,
         status: str | None = None,
+        prune: tuple[str, ...] = (),
     ) -> bool:
         """Apply a group to a balance read at ``version``: the new balances and the group in the
-        journal, in one write. False when the balance changed since it was read (or, with
-        ``status``, when the distributor's status is no longer that one)."""
+        journal, in one write, dropping the finished groups ``prune`` from the journal. False
+        when the balance changed since it was read (or, with ``status``, when the
+        distributor's status is no longer that one)."""
         sets = [
             "pending = :pending",
             "available = :available",
@@ -60,6 +62,8 @@ class Distributors:
         ]
         condition = "version = :version"
         names = {"#g": group_id}
+        names.update({f"#p{i}": gid for i, gid in enumerate(prune)})
+        removes = [f"journal.#p{i}" for i in range(len(prune))]
         extra = {}
         if status is not None:
             condition += " AND #st = :status"
@@ -68,7 +72,7 @@ class Distributors:
         return writes.update(
             table.name(),
             keys.distributor_key(shop, distributor_id),
-            update="SET " + ", ".join(sets),
+            update="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
             condition=condition,
             names=names,
             values=codec.values(

@@ -8,7 +8,8 @@
 - ``dist#...`` / ``wd#<withdrawal_id>``: withdrawals (the request and its review; gsi1:
   ``wdq#<shop>#<status>`` / ``<created_at>#<distributor>#<withdrawal_id>``, the merchant's
   queue by status and date);
-- ``dist#...`` / ``comm#<paid_at>#<order>#<line>#t<tier>``: commission rows;
+- ``dist#...`` / ``comm#...``: commission rows of older releases (no longer written or read:
+  commissions are derived from the accrual entries and their orders);
 - ``dist#...`` / ``link#<product|*>`` and ``code#<shop>#<code>`` / ``link``: share links;
 - ``cust#<shop>#<customer>`` / ``binding``: the customer's binding (gsi1:
   ``bound#<shop>#<distributor>`` / ``<bound_at>#<customer>``) and ``bindlog#<at>#<n>``, its
@@ -34,7 +35,6 @@ ORDER = "order"
 LINK = "link"
 SHOPS = "shops"  # gsi1pk of every shop's rules
 ENTRY_PREFIX = "entry#"
-COMMISSION_PREFIX = "comm#"
 BINDING = "binding"
 BINDING_LOG = "bindlog#"
 GSI = "gsi1"
@@ -103,10 +103,6 @@ def withdrawal_queue_pk(shop: str, status: str) -> str:
 
 def withdrawal_queue_sk(created_at: str, distributor_id: str, withdrawal_id: str) -> str:
     return f"{created_at}#{keys.part(distributor_id)}#{withdrawal_id}"
-
-
-def commission_sk(created_at: str, order_id: str, line_id: str, tier: int) -> str:
-    return f"{COMMISSION_PREFIX}{created_at}#{order_id}#{line_id}#t{tier}"
 
 
 def owned_link_sk(product_id: str | None) -> str:

@@ -1,11 +1,13 @@
 """The append-only ledger of a distributor (``dist#...`` / ``entry#<at>#<entry_id>``): entry
-ids are business keys, so an entry is written once however often it is posted."""
+ids are business keys and an entry's content is a function of the facts that imply it, so
+writing an entry again writes the same item: entries are put in batches (25 per call), and a
+repeated posting changes nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from campaign_shared.storage import codec, paging, writes
+from campaign_shared.storage import codec, paging
 from chalicelib.distribution.domain import Entry
 from chalicelib.distribution.store import keys, table
 from chalicelib.distribution.store.records import entry_from_dict, entry_item
@@ -15,9 +17,26 @@ RECONCILE_PAGE = 1000
 
 class Ledger:
     def put_entries(self, shop: str, distributor_id: str, entries: Iterable[Entry]) -> None:
-        """Append entries; an entry that exists is left alone (its id is a business key)."""
-        for entry in entries:
-            writes.create(table.name(), entry_item(shop, distributor_id, entry))
+        """Append entries (an entry written again is the same item: its id is a business key)."""
+        self.put_many([(distributor_id, entry) for entry in entries], shop)
+
+    def put_many(self, entries: Iterable[tuple[str, Entry]], shop: str) -> None:
+        """Append entries of several distributors ((distributor, entry) pairs) in batches."""
+        items = [entry_item(shop, distributor_id, entry) for distributor_id, entry in entries]
+        if items:
+            paging.batch_put(table.name(), items)
+
+    def written(self, shop: str, entries: Iterable[tuple[str, Entry]]) -> set[tuple[str, str]]:
+        """Which of ``entries`` ((distributor, entry) pairs) are in the ledger, as (distributor,
+        entry id) pairs: consistent batch reads, 100 keys per call."""
+        wanted = {
+            (keys.dist_pk(shop, who), keys.entry_sk(e.at, e.entry_id)): (who, e.entry_id)
+            for who, e in entries
+        }
+        if not wanted:
+            return set()
+        found = paging.batch_get(table.name(), [{"pk": pk, "sk": sk} for pk, sk in wanted], consistent=True)
+        return {wanted[(str(item["pk"]), str(item["sk"]))] for item in found}
 
     def all_entries(self, shop: str, distributor_id: str) -> list[Entry]:
         """Every ledger entry of a distributor (pages of 1,000, for reconciliation)."""

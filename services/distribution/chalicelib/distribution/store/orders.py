@@ -1,15 +1,17 @@
 """Order records (``order#<shop>#<order>`` / ``order``): an order's accepted facts
-(``version``ed), the marks of the entry groups they imply (``applied``: group -> a claim
-or a done mark, see ``records``), the version its commission rows reflect (``projected``),
-and the settlement index (gsi1: ``settle#<shop>`` by due time until the settlement is
-posted). Marks are read in both spellings (``records``: the ``{"s","t","u"}`` rename)."""
+(``version``ed), the marks of the entry groups they imply (``applied``: group -> a claim or
+a done mark, see ``records``; a group whose entries are all in the ledger is posted even
+while its mark is a claim, see ``usecases.posting``), and the settlement index (gsi1:
+``settle#<shop>`` by due time until the settlement is posted). Marks are read in both
+spellings (``records``: the ``{"s","t","u"}`` rename)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from campaign_shared import aws
-from campaign_shared.storage import codec, retry, writes
+from campaign_shared.storage import codec, paging, retry, writes
 from chalicelib.distribution.domain import PAID, UNPAID, Order
 from chalicelib.distribution.store import keys, table
 from chalicelib.distribution.store.records import (
@@ -42,6 +44,13 @@ class Orders:
     def get(self, shop: str, order_id: str) -> OrderRecord | None:
         item = table.get(keys.order_key(shop, order_id))
         return OrderRecord.from_item(item) if item else None
+
+    def get_many(self, shop: str, order_ids: Iterable[str]) -> list[OrderRecord]:
+        """The records of ``order_ids`` that exist (batch reads, eventually consistent)."""
+        wanted = [{"pk": keys.order_pk(shop, o), "sk": keys.ORDER} for o in dict.fromkeys(order_ids)]
+        if not wanted:
+            return []
+        return [OrderRecord.from_item(i) for i in paging.batch_get(table.name(), wanted, consistent=False)]
 
     def save(self, order: Order, expected_version: int, now_epoch: int, claims: dict[str, Claim]) -> bool:
         """Write an order's facts if its stored version is still ``expected_version`` (0: new),
@@ -149,18 +158,13 @@ class Orders:
         groups: list[str],
         at: str,
         *,
-        projected: int | None = None,
         unindex: bool = False,
     ) -> None:
-        """Mark groups done (their balance change and entries are written); with ``projected``,
-        the order version the commission rows reflect; with ``unindex``, leave the settlement
-        index (the order is settled and every group is done)."""
+        """Mark groups done (their balance change and entries are written); with ``unindex``,
+        leave the settlement index (the order is settled and every group is done)."""
         names = {f"#g{i}": group for i, group in enumerate(groups)}
         sets = [f"applied.#g{i} = :done" for i in range(len(groups))]
         vals: dict[str, Any] = {"done": Done(at).to_dict()} if groups else {}
-        if projected is not None:
-            sets.append("projected = :p")
-            vals["p"] = projected
         if not sets and not unindex:
             return
         expression = ("SET " + ", ".join(sets) if sets else "") + (

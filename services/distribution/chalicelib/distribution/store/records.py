@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from chalicelib.distribution import domain
-from chalicelib.distribution.domain import Commission, Entry, Order, PricedLine, Refund
+from chalicelib.distribution.domain import Entry, Order, PricedLine, Refund
 from chalicelib.distribution.store import keys
 from chalicelib.distribution.store.marks import (
     CLAIMED,
@@ -117,11 +117,13 @@ def entry_item(shop: str, distributor_id: str, entry: Entry) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class JournalGroup:
-    """A group applied to a balance whose entries may not be written yet."""
+    """A group applied to a balance whose entries may not be written yet (``token``: the
+    claim of the delivery that applied it, for an order's group)."""
 
     at: int
     entries: tuple[Entry, ...]
     receipt: WithdrawalReceipt | None = None
+    token: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JournalGroup:
@@ -130,12 +132,15 @@ class JournalGroup:
             at=int(data.get("at", 0)),
             entries=tuple(entry_from_dict(e) for e in data.get("entries") or []),
             receipt=WithdrawalReceipt.from_item(receipt) if receipt else None,
+            token=_opt_str(data.get("token")),
         )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"at": self.at, "entries": [entry_to_dict(e) for e in self.entries]}
         if self.receipt is not None:
             out["receipt"] = self.receipt.to_dict()
+        if self.token is not None:
+            out["token"] = self.token
         return out
 
 
@@ -198,7 +203,7 @@ class DistributorRecord:
         }
 
 
-# ---- links and commission rows ----------------------------------------------------------------
+# ---- links -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -219,22 +224,6 @@ class LinkRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return _compact(asdict(self))
-
-
-def commission_item(shop: str, row: Commission, order_version: int) -> dict[str, Any]:
-    return {
-        "pk": keys.dist_pk(shop, row.distributor_id),
-        "sk": keys.commission_sk(row.created_at, row.order_id, row.line_id, row.tier),
-        "order_version": order_version,
-        **_compact(asdict(row)),
-    }
-
-
-def commission_from_item(item: dict[str, Any]) -> Commission:
-    data = _fields(item)
-    data.pop("order_version", None)
-    names = Commission.__dataclass_fields__
-    return Commission(**{k: v for k, v in data.items() if k in names})
 
 
 # ---- orders --------------------------------------------------------------------------------------
@@ -299,12 +288,10 @@ def business_fields(order: Order) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class OrderRecord:
-    """An order's facts, the marks of its groups (claims and done marks), and the order
-    version its commission rows reflect (``projected``)."""
+    """An order's facts and the marks of its groups (claims and done marks)."""
 
     order: Order
     applied: dict[str, Mark] = field(default_factory=dict)
-    projected: int = 0
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> OrderRecord:
@@ -326,11 +313,7 @@ class OrderRecord:
             lines=tuple(line_from_dict(line) for line in item.get("lines") or []),
             refunds={k: refund_from_dict(v) for k, v in (item.get("refunds") or {}).items()},
         )
-        return cls(
-            order=order,
-            applied={k: m for k, m in marks.items() if m is not None},
-            projected=int(item.get("projected", 0)),
-        )
+        return cls(order=order, applied={k: m for k, m in marks.items() if m is not None})
 
 
 __all__ = [

@@ -17,6 +17,7 @@ from chalicelib.distribution.store.bindings import BindingChange, BindingRecord
 from chalicelib.distribution.usecases.stores import STORES, Stores
 
 CHANGE_ATTEMPTS = 5
+COUNT_WINDOW_DAYS = 35  # how long an order counted on a binding is remembered (redeliveries)
 
 
 @dataclass(frozen=True)
@@ -46,31 +47,56 @@ def resolve(
     return Resolved(choice, record)
 
 
-def after_paid(shop: str, order: Order, resolved: Resolved, *, st: Stores = STORES) -> None:
+def after_paid(
+    shop: str, order: Order, resolved: Resolved, *, redelivered: bool = False, st: Stores = STORES
+) -> None:
     """Once the order is recorded: bind (or take over) the customer if the order earned the
-    distributor it chose, and count the order on the binding (once per order). Idempotent."""
+    distributor it chose, with the order counted and the change audited in the same put; or
+    count the order on the binding (once per order: ``counted`` remembers the orders paid in
+    the last ``COUNT_WINDOW_DAYS``, and a redelivered order paid before that is taken as
+    counted). One write either way. Idempotent."""
     choice = resolved.choice
     customer = order.customer_id
     if not resolved.enabled:
         return
     if order.state != ledger.PAID or not customer or not choice.earner or order.tier1 != choice.earner:
         return
-    if choice.bind is not None:
-        before = resolved.binding
-        version = before.version if before else 0
-        record = BindingRecord(customer, choice.earner, order.paid_at or clock.iso(clock.now()), version + 1)
-        if st.bindings.put(shop, record, version):
-            change = BindingChange(
-                customer_id=customer,
-                action="bind" if choice.bind == rules_of.NEW else "takeover",
-                at=record.bound_at,
-                from_distributor=before.distributor_id if before else None,
-                to_distributor=choice.earner,
-                order_id=order.order_id,
-            )
-            st.bindings.log(shop, change, record.version)
     gmv = sum(line.paid_amount for line in order.lines)
-    st.bindings.count_order(shop, customer, choice.earner, order.order_id, gmv)
+    paid_at = clock.parse(order.paid_at) if order.paid_at else clock.now()
+    paid_epoch = clock.epoch(paid_at)
+    window_start = clock.epoch(clock.now()) - COUNT_WINDOW_DAYS * 86400
+    before = resolved.binding
+    if choice.bind is not None:
+        version = before.version if before else 0
+        change = BindingChange(
+            customer_id=customer,
+            action="bind" if choice.bind == rules_of.NEW else "takeover",
+            at=clock.iso(paid_at),
+            from_distributor=before.distributor_id if before else None,
+            to_distributor=choice.earner,
+            order_id=order.order_id,
+        )
+        record = BindingRecord(
+            customer,
+            choice.earner,
+            clock.iso(paid_at),
+            version + 1,
+            orders=1,
+            gmv_amount=gmv,
+            counted={order.order_id: paid_epoch},
+            changes=(*(before.changes if before else ()), change),
+        )
+        if st.bindings.put(shop, record, version):
+            return
+        before = st.bindings.get(shop, customer)  # a redelivery (or a race): count it, once
+        if before is None:
+            return
+    if before is not None and order.order_id in before.counted:
+        return
+    if redelivered and paid_epoch < window_start:
+        return  # counted when first delivered, and forgotten since (see the docstring)
+    forget = tuple(o for o, at in (before.counted if before else {}).items() if at < window_start)
+    st.bindings.count_order(shop, customer, choice.earner, order.order_id, gmv, paid_epoch, forget)
 
 
 # ---- views -------------------------------------------------------------------------------------
@@ -101,11 +127,12 @@ def binding(shop: str, customer_id: str, *, st: Stores = STORES) -> models.Distr
     record = st.bindings.get(shop, customer_id)
     if record is None:
         raise NotFound("the customer was never bound")
+    changes = [*st.bindings.history(shop, customer_id), *record.changes]  # older releases' lines first
     history = [
         models.DistributionBindingChangeOut(
             **{k: v for k, v in change.__dict__.items() if k != "customer_id"}
         )
-        for change in st.bindings.history(shop, customer_id)
+        for change in sorted(changes, key=lambda c: c.at)
     ]
     return models.DistributionBindingOut(
         customer_id=record.customer_id,
@@ -140,17 +167,16 @@ def change(
         if record.distributor_id == to:
             return binding(shop, customer_id, st=st)
         at = clock.iso(clock.now())
-        new = BindingRecord(customer_id, to, at, record.version + 1)
-        if st.bindings.put(shop, new, record.version):
-            entry = BindingChange(
-                customer_id=customer_id,
-                action="transfer" if to is not None else "unbind",
-                at=at,
-                from_distributor=record.distributor_id,
-                to_distributor=to,
-                reason=reason,
-                by=by,
-            )
-            st.bindings.log(shop, entry, new.version)
+        entry = BindingChange(
+            customer_id=customer_id,
+            action="transfer" if to is not None else "unbind",
+            at=at,
+            from_distributor=record.distributor_id,
+            to_distributor=to,
+            reason=reason,
+            by=by,
+        )
+        new = BindingRecord(customer_id, to, at, record.version + 1, changes=(*record.changes, entry))
+        if st.bindings.put(shop, new, record.version):  # the change and its audit in one write
             return binding(shop, customer_id, st=st)
     raise ServiceUnavailable("the binding is busy; retry shortly")

@@ -9,6 +9,7 @@ from campaign_shared import clock
 from campaign_shared.errors import Conflict, InvalidRequest, NotFound
 from campaign_shared.storage.paging import PageParams
 from chalicelib.distribution import models
+from chalicelib.distribution.domain import ledger
 from chalicelib.distribution.store.records import DistributorRecord
 from chalicelib.distribution.usecases import shops
 from chalicelib.distribution.usecases.stores import STORES, Stores
@@ -122,8 +123,20 @@ def balance(shop: str, distributor_id: str, *, st: Stores = STORES) -> models.Ba
 def commissions(
     shop: str, distributor_id: str, page: PageParams, status: str | None, *, st: Stores = STORES
 ) -> models.CommissionPage:
-    rows, cursor = st.commissions.rows_page(shop, distributor_id, page, status)
-    items = [models.CommissionOut(**asdict(row)) for row in rows]
+    """A page of the distributor's commissions, newest first: one per accrual entry (a line
+    and tier of an order), as the order's facts stand now (``ledger.rows``). Reads a page of
+    accrual entries and their orders (one batch read); ``status`` filters the page, so a
+    filtered page may hold fewer items than ``limit`` (follow ``next_cursor``)."""
+    accruals, cursor = st.ledger.entries_page(shop, distributor_id, page, "accrual")
+    orders = st.orders.get_many(shop, [e.order_id for e in accruals if e.order_id])
+    rows = {
+        (row.order_id, row.line_id, row.tier): row
+        for record in orders
+        for row in ledger.rows(record.order)
+        if row.distributor_id == distributor_id
+    }
+    found = [rows.get((e.order_id or "", e.line_id or "", e.tier or 0)) for e in accruals]
+    items = [models.CommissionOut(**asdict(r)) for r in found if r is not None and status in (None, r.status)]
     return models.CommissionPage(items=items, next_cursor=cursor)
 
 

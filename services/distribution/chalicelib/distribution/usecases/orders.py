@@ -58,7 +58,7 @@ class RefundFacts:
 def _saved(base: OrderRecord | None, recorded: Order, claims: dict[str, Claim]) -> OrderRecord:
     """The order as stored after a save: the new facts, the marks it had, the new claims."""
     applied = {**(base.applied if base else {}), **claims}
-    return OrderRecord(recorded, applied, base.projected if base else 0)
+    return OrderRecord(recorded, applied)
 
 
 def on_paid(payment: Payment, *, st: Stores = STORES) -> None:
@@ -102,7 +102,7 @@ def on_paid(payment: Payment, *, st: Stores = STORES) -> None:
         posting.post_order(
             record, claimed=claimed, claimed_at=started, redelivered=redelivered, snapshots=snapshots, st=st
         )
-        bindings.after_paid(shop, record.order, resolved, st=st)
+        bindings.after_paid(shop, record.order, resolved, redelivered=redelivered, st=st)
 
 
 def _log_refund_anomalies(order: Order, only: str | None = None) -> None:

@@ -6,14 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chalicelib.distribution.store.bindings import Bindings
-from chalicelib.distribution.store.commissions import Commissions
 from chalicelib.distribution.store.distributors import Distributors
 from chalicelib.distribution.store.ledger import Ledger
 from chalicelib.distribution.store.links import Links
 from chalicelib.distribution.store.orders import Orders
 from chalicelib.distribution.store.ports import (
     BindingsPort,
-    CommissionsPort,
     DistributorsPort,
     LedgerPort,
     LinksPort,
@@ -31,7 +29,6 @@ class Stores:
     distributors: DistributorsPort = field(default_factory=Distributors)
     ledger: LedgerPort = field(default_factory=Ledger)
     withdrawals: WithdrawalsPort = field(default_factory=Withdrawals)
-    commissions: CommissionsPort = field(default_factory=Commissions)
     links: LinksPort = field(default_factory=Links)
     orders: OrdersPort = field(default_factory=Orders)
     bindings: BindingsPort = field(default_factory=Bindings)
