@@ -12,6 +12,7 @@ from typing import Any
 
 from campaign_shared.storage.paging import PageParams
 from chalicelib.distribution.domain import PAID, Entry, Order
+from chalicelib.distribution.domain.statements import MonthTotals
 from chalicelib.distribution.store.bindings import BindingChange, BindingRecord
 from chalicelib.distribution.store.records import (
     Claim,
@@ -79,6 +80,8 @@ class FakeDistributors:
         journal: JournalGroup,
         status: str | None = None,
         prune: tuple[str, ...] = (),
+        months: dict[str, MonthTotals] | None = None,
+        months_from: str | None = None,
     ) -> bool:
         found = self.items.get((shop, distributor_id))
         if found is None or found.version != version or (status is not None and found.status != status):
@@ -92,6 +95,8 @@ class FakeDistributors:
             reserved=balance["reserved"],
             version=version + 1,
             journal={**{k: v for k, v in found.journal.items() if k not in prune}, group_id: journal},
+            months=found.months if months is None else dict(months),
+            months_from=found.months_from if months is None else months_from,
         )
         return True
 

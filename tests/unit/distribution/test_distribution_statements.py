@@ -23,16 +23,20 @@ from .fakes import fake_stores
 SHOP = "s1"
 START = datetime(2026, 1, 3, tzinfo=UTC)
 MONTHS = ["2025-12", "2026-01", "2026-02", "2026-03", "2026-04", "2026-05"]
+MORE_MONTHS = ["2026-06", "2026-07", "2026-08", "2026-09"]  # the history runs up to 180 days
 
 
-def _stores() -> Stores:
+def _stores(months_from: str | None = "2025-12") -> Stores:
+    """``months_from``: since when the distributors' month totals are kept (None: from before
+    totals were kept)."""
     st = fake_stores()
     rules = domain.Rules(default_rate_bps=1000, parent_rate_bps=500, auto_approve=True, settle_after_days=7)
     st.shops.put_rules(SHOP, RulesRecord(rules, "2026-01-01T00:00:00Z"))
     for sub, parent in (("p", None), ("c", "p")):
-        st.distributors.create(
-            SHOP, DistributorRecord(distributor_id=sub, status="approved", parent_id=parent)
+        record = DistributorRecord(
+            distributor_id=sub, status="approved", parent_id=parent, months_from=months_from
         )
+        st.distributors.create(SHOP, record)
     st.links.create(SHOP, LinkRecord("code-c", "c", None, "2026-01-01T00:00:00Z"))
     return st
 
@@ -98,13 +102,25 @@ def _history(st: Stores, rng: random.Random, monkeypatch) -> None:
 
 @pytest.mark.parametrize("seed", range(25))
 def test_statements_tie_out_against_the_ledger_on_random_histories(seed, monkeypatch):
-    st = _stores()
+    st = _stores(None if seed % 5 == 4 else "2025-12")  # every fifth: a distributor from before totals
     _history(st, random.Random(seed), monkeypatch)
     for sub in ("c", "p"):
         entries = st.ledger.all_entries(SHOP, sub)
         previous_closing = 0
-        for month in MONTHS:
+        for month in [*MONTHS, *MORE_MONTHS]:
             made = settlement.statement(SHOP, sub, month, st=st)
+            summed = settlement.statement_from_ledger(SHOP, sub, month, st=st)  # kept totals or not
+            assert (made.opening_amount, made.closing_amount, made.reserved_amount) == (
+                summed.opening,
+                summed.closing,
+                summed.reserved,
+            )
+            assert (made.earned_amount, made.reversed_amount, made.withdrawn_amount, made.entry_count) == (
+                summed.earned,
+                summed.reversed,
+                summed.withdrawn,
+                summed.entry_count,
+            )
             _, end = statements.month_bounds(month)
             upto = [e for e in entries if e.at < end]
             assert made.opening_amount == previous_closing
@@ -119,7 +135,11 @@ def test_statements_tie_out_against_the_ledger_on_random_histories(seed, monkeyp
             previous_closing = made.closing_amount
         record = st.distributors.get(SHOP, sub)
         assert previous_closing == record.pending + record.available + record.reserved
-        assert sum(settlement.statement(SHOP, sub, m, st=st).entry_count for m in MONTHS) == len(entries)
+        # the recent months were answered from the kept totals (the others from the ledger)
+        assert record.months_from is not None and len(record.months) <= statements.KEPT_MONTHS
+        assert any(m >= record.months_from for m in MORE_MONTHS), record.months_from
+        every = [*MONTHS, *MORE_MONTHS]
+        assert sum(settlement.statement(SHOP, sub, m, st=st).entry_count for m in every) == len(entries)
         assert settlement.reconcile(SHOP, sub, st=st).consistent
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from campaign_shared.storage import codec, paging, writes
 from chalicelib.distribution import domain
+from chalicelib.distribution.domain.statements import MonthTotals
 from chalicelib.distribution.store import keys, table
 from chalicelib.distribution.store.records import DistributorRecord, JournalGroup
 
@@ -45,9 +46,12 @@ class Distributors:
         journal: JournalGroup,
         status: str | None = None,
         prune: tuple[str, ...] = (),
+        months: dict[str, MonthTotals] | None = None,
+        months_from: str | None = None,
     ) -> bool:
         """Apply a group to a balance read at ``version``: the new balances and the group in the
-        journal, in one write, dropping the finished groups ``prune`` from the journal. False
+        journal, in one write, dropping the finished groups ``prune`` from the journal, with
+        the kept month totals (``domain.statements``) when given. False
         when the balance changed since it was read (or, with ``status``, when the
         distributor's status is no longer that one)."""
         sets = [
@@ -60,11 +64,15 @@ class Distributors:
             "version = :next",
             "journal.#g = :journal",
         ]
+        extra: dict[str, object] = {}
+        if months is not None:
+            sets += ["months = :months", "months_from = :months_from"]
+            extra["months"] = {m: t.to_list() for m, t in months.items()}
+            extra["months_from"] = months_from
         condition = "version = :version"
         names = {"#g": group_id}
         names.update({f"#p{i}": gid for i, gid in enumerate(prune)})
         removes = [f"journal.#p{i}" for i in range(len(prune))]
-        extra = {}
         if status is not None:
             condition += " AND #st = :status"
             names["#st"] = "status"

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from campaign_shared.storage.paging import PageParams
 from chalicelib.distribution.domain import Entry, Order
+from chalicelib.distribution.domain.statements import MonthTotals
 from chalicelib.distribution.store.bindings import BindingChange, BindingRecord
 from chalicelib.distribution.store.records import (
     Claim,
@@ -46,6 +47,8 @@ class DistributorsPort(Protocol):
         journal: JournalGroup,
         status: str | None = None,
         prune: tuple[str, ...] = (),
+        months: dict[str, MonthTotals] | None = None,
+        months_from: str | None = None,
     ) -> bool: ...
     def finish_group(self, shop: str, distributor_id: str, group_id: str) -> None: ...
     def board_page(self, shop: str, page: PageParams) -> tuple[list[DistributorRecord], str | None]: ...

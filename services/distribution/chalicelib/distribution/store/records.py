@@ -20,6 +20,7 @@ from typing import Any
 
 from chalicelib.distribution import domain
 from chalicelib.distribution.domain import Entry, Order, PricedLine, Refund
+from chalicelib.distribution.domain.statements import MonthTotals
 from chalicelib.distribution.store import keys
 from chalicelib.distribution.store.marks import (
     CLAIMED,
@@ -161,6 +162,8 @@ class DistributorRecord:
     reserved: int = 0
     version: int = 0
     journal: dict[str, JournalGroup] = field(default_factory=dict)
+    months: dict[str, MonthTotals] = field(default_factory=dict)  # see domain.statements
+    months_from: str | None = None
 
     @property
     def member(self) -> domain.Member:
@@ -191,15 +194,19 @@ class DistributorRecord:
             reserved=int(item.get("reserved", 0)),
             version=int(item.get("version", 0)),
             journal={k: JournalGroup.from_dict(v) for k, v in (item.get("journal") or {}).items()},
+            months={k: MonthTotals.from_list(v) for k, v in (item.get("months") or {}).items()},
+            months_from=_opt_str(item.get("months_from")),
         )
 
     def to_item(self, shop: str) -> dict[str, Any]:
+        journal = {k: v.to_dict() for k, v in self.journal.items()}
+        months = {k: v.to_list() for k, v in self.months.items()}
         return {
             "pk": keys.dist_pk(shop, self.distributor_id),
             "sk": keys.DISTRIBUTOR,
             "gsi1pk": keys.board_pk(shop),
             "gsi1sk": domain.rank_key(self.earned, self.distributor_id),
-            **_compact(asdict(self) | {"journal": {k: v.to_dict() for k, v in self.journal.items()}}),
+            **_compact(asdict(self) | {"journal": journal, "months": months}),
         }
 
 

@@ -9,7 +9,7 @@ from campaign_shared import clock
 from campaign_shared.errors import Conflict, InvalidRequest, NotFound
 from campaign_shared.storage.paging import PageParams
 from chalicelib.distribution import models
-from chalicelib.distribution.domain import ledger
+from chalicelib.distribution.domain import ledger, statements
 from chalicelib.distribution.store.records import DistributorRecord
 from chalicelib.distribution.usecases import shops
 from chalicelib.distribution.usecases.stores import STORES, Stores
@@ -67,6 +67,7 @@ def register(
         parent_id=invited_by,
         created_at=clock.iso(clock.now()),
         currency=rules.currency,
+        months_from=statements.month_of(clock.iso(clock.now())),  # no entry yet: totals exact from now
     )
     if not st.distributors.create(shop, record):
         # Registering is idempotent for the same request: a retry after a lost answer (the

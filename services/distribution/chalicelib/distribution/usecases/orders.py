@@ -76,9 +76,11 @@ def on_paid(payment: Payment, *, st: Stores = STORES) -> None:
     claimed: dict[str, Claim] = {}
     started = time.monotonic()
     snapshots: dict[str, DistributorRecord] = {}
-    for _ in retry.attempts(MAX_ATTEMPTS, busy=BUSY, base=0.001, cap=0.005):
+    for attempt in retry.attempts(MAX_ATTEMPTS, busy=BUSY, base=0.001, cap=0.005):
         claimed, snapshots = {}, {}  # only what a successful save claimed counts
-        found = st.orders.get(shop, payment.order_id)
+        # A payment is most often the order's first fact: try to create the record before
+        # reading it (a refused create costs what the read would have; then read and retry).
+        found = None if attempt == 0 else st.orders.get(shop, payment.order_id)
         if found is not None and found.order.state != ledger.UNPAID:
             record = found
             redelivered = True

@@ -51,7 +51,7 @@ from campaign_shared import clock, ids
 from campaign_shared.errors import Conflict, ServiceUnavailable
 from campaign_shared.storage import retry
 from chalicelib.distribution import domain
-from chalicelib.distribution.domain import Entry, Group, Order, ledger
+from chalicelib.distribution.domain import Entry, Group, Order, ledger, statements
 from chalicelib.distribution.domain import withdrawals as withdrawals_flow
 from chalicelib.distribution.store.records import (
     Claim,
@@ -153,6 +153,9 @@ def apply_group(
                 code="insufficient_balance",
             )
         balance = domain.add_entries(record.balance(), entries)
+        months, months_from = statements.keep_totals(
+            record.months, record.months_from, entries, statements.month_of(clock.iso(clock.now()))
+        )
         written_balance = st.distributors.write_balance(
             shop,
             distributor_id,
@@ -162,6 +165,8 @@ def apply_group(
             journal=JournalGroup(at=now, entries=entries, receipt=receipt, token=token),
             status="approved" if require_approved else None,
             prune=tuple(sorted(prune)),
+            months=months,
+            months_from=months_from,
         )
         if written_balance:
             _forget_finished(shop, distributor_id, prune)
@@ -172,6 +177,8 @@ def apply_group(
                 withdrawn=balance["withdrawn"],
                 earned=balance["earned"],
                 reserved=balance["reserved"],
+                months=months,
+                months_from=months_from,
             )
     raise AssertionError("unreachable")  # pragma: no cover (attempts raises 503)
 

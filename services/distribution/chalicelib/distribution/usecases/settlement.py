@@ -144,8 +144,9 @@ def reconcile_page(shop: str, page: PageParams, *, st: Stores = STORES) -> model
 def statement(
     shop: str, distributor_id: str, month: str, *, st: Stores = STORES
 ) -> models.DistributionStatementOut:
-    """A distributor's statement of a calendar month (``domain.statements``), from one read of
-    their ledger up to the month's end. 400 for a malformed month, 404 for no distributor."""
+    """A distributor's statement of a calendar month (``domain.statements``): from the month
+    totals kept with the balance (one read) for recent months, else from one read of their
+    ledger up to the month's end. 400 for a malformed month, 404 for no distributor."""
     try:
         start, end = statements.month_bounds(month)
     except ValueError as exc:
@@ -155,10 +156,11 @@ def statement(
     record = st.distributors.get(shop, distributor_id)
     if record is None:
         raise NotFound("no such distributor")
-    entries = st.ledger.entries_before(shop, distributor_id, end)
-    made = statements.statement(
-        month, [e for e in entries if e.at < start], [e for e in entries if start <= e.at < end]
-    )
+    if record.months_from is not None and month >= record.months_from:
+        owed = record.pending + record.available + record.reserved
+        made = statements.from_totals(month, owed, record.reserved, record.months)
+    else:
+        made = statement_from_ledger(shop, distributor_id, month, st=st)
     return models.DistributionStatementOut(
         distributor_id=distributor_id,
         month=month,
@@ -170,4 +172,15 @@ def statement(
         closing_amount=made.closing,
         entry_count=made.entry_count,
         currency=record.currency,
+    )
+
+
+def statement_from_ledger(
+    shop: str, distributor_id: str, month: str, *, st: Stores = STORES
+) -> statements.Statement:
+    """The statement of ``month`` summed from the ledger (every entry up to the month's end)."""
+    start, end = statements.month_bounds(month)
+    entries = st.ledger.entries_before(shop, distributor_id, end)
+    return statements.statement(
+        month, [e for e in entries if e.at < start], [e for e in entries if start <= e.at < end]
     )
