@@ -56,6 +56,9 @@ class FakeDistributors:
     def get(self, shop: str, distributor_id: str) -> DistributorRecord | None:
         return self.items.get((shop, distributor_id))
 
+    def get_many(self, shop: str, distributor_ids: list[str]) -> list[DistributorRecord]:
+        return [r for d in dict.fromkeys(distributor_ids) if (r := self.items.get((shop, d))) is not None]
+
     def create(self, shop: str, record: DistributorRecord) -> bool:
         if (shop, record.distributor_id) in self.items:
             return False

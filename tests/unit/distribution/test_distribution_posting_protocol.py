@@ -326,3 +326,17 @@ def test_a_suspended_distributor_cannot_withdraw(funded):
     with pytest.raises(Conflict) as refused:
         withdrawals.withdraw(SHOP, "c", 1, st=funded)
     assert refused.value.code == "distributor_suspended" and amounts(funded, "c") == (0, 1000, 0)
+
+
+def test_a_remembered_inviter_that_proves_wrong_is_read_again(st):
+    orders.on_paid(payment("o-1"), st=st)  # remembers c's inviter p
+    other = fake_stores()  # another table where c was invited by q
+    other.shops.put_rules(SHOP, st.shops.get_rules(SHOP))
+    for sub, parent in (("q", None), ("p", None), ("c", "q")):
+        other.distributors.create(
+            SHOP, DistributorRecord(distributor_id=sub, status="approved", parent_id=parent)
+        )
+    other.links.create(SHOP, LinkRecord("code-c", "c", None, "2026-11-01T00:00:00Z"))
+    orders.on_paid(payment("o-1"), st=other)
+    assert amounts(other, "q") == (500, 0, 0) and amounts(other, "p") == (0, 0, 0)
+    assert amounts(other, "c") == (1000, 0, 0)

@@ -17,6 +17,15 @@ class Distributors:
         item = table.get(keys.distributor_key(shop, distributor_id))
         return DistributorRecord.from_item(item) if item else None
 
+    def get_many(self, shop: str, distributor_ids: list[str]) -> list[DistributorRecord]:
+        """The distributors of ``distributor_ids`` that exist (one consistent batch read)."""
+        wanted = [
+            {"pk": keys.dist_pk(shop, d), "sk": keys.DISTRIBUTOR} for d in dict.fromkeys(distributor_ids)
+        ]
+        return [
+            DistributorRecord.from_item(i) for i in paging.batch_get(table.name(), wanted, consistent=True)
+        ]
+
     def create(self, shop: str, record: DistributorRecord) -> bool:
         """Create a distributor; False if it exists."""
         return writes.create(table.name(), record.to_item(shop)).applied

@@ -127,10 +127,7 @@ def _record_paid(
     """The order with the payment recorded (earning for ``earner``, the code's owner or the
     bound distributor), and the distributor records read to decide."""
     shop = payment.shop
-    owner = st.distributors.get(shop, earner) if earner else None
-    parent = None
-    if owner is not None and owner.parent_id:
-        parent = st.distributors.get(shop, owner.parent_id)
+    owner, parent = _earners(shop, earner, st)
     attribution = domain.attribute(
         rules=rules,
         customer_id=payment.customer_id,
@@ -153,6 +150,36 @@ def _record_paid(
     )
     snapshots = {r.distributor_id: r for r in (owner, parent) if r is not None}
     return recorded, snapshots
+
+
+_PARENTS: dict[tuple[str, str], str | None] = {}  # (shop, distributor) -> inviter, as last read
+PARENTS_SIZE = 10_000
+
+
+def _earners(
+    shop: str, earner: str | None, st: Stores
+) -> tuple[DistributorRecord | None, DistributorRecord | None]:
+    """The earner's record and their inviter's, fresh (status and balance version matter): one
+    batch read when this process knows the inviter (a distributor's inviter is set when they
+    register), else one read each. A remembered inviter that proves wrong is read again."""
+    if not earner:
+        return None, None
+    remembered = _PARENTS.get((shop, earner), "")
+    if remembered:
+        found = {r.distributor_id: r for r in st.distributors.get_many(shop, [earner, remembered])}
+        owner = found.get(earner)
+    else:
+        found = {}
+        owner = st.distributors.get(shop, earner)
+    if owner is None:
+        return None, None
+    if len(_PARENTS) >= PARENTS_SIZE:
+        _PARENTS.clear()
+    _PARENTS[(shop, earner)] = owner.parent_id
+    if not owner.parent_id:
+        return owner, None
+    parent = found.get(owner.parent_id) if owner.parent_id == remembered else None
+    return owner, parent if parent is not None else st.distributors.get(shop, owner.parent_id)
 
 
 def on_refunded(refund: RefundFacts, *, st: Stores = STORES) -> None:
