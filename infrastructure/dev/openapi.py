@@ -104,7 +104,8 @@ def _operation_id(prefix: str, doc: RouteDoc, taken: set[str]) -> str:
     """``<service>_<handler>`` (``coupons_create_template``): what a generated client names the
     call. A handler serving two methods gets the method too."""
     slug = re.sub(r"[^a-z0-9]+", "_", doc.path.lower()).strip("_")
-    name = f"{prefix}_{doc.name}" if doc.name else f"{prefix}_{doc.method.lower()}_{slug}"
+    handler = doc.name.strip("_")  # ``_health`` reads ``coupons_health``, as a client names it
+    name = f"{prefix}_{handler}" if handler else f"{prefix}_{doc.method.lower()}_{slug}"
     if name in taken:
         name = f"{name}_{doc.method.lower()}"
     taken.add(name)
