@@ -10,6 +10,8 @@ from pydantic import BaseModel, TypeAdapter
 
 from campaign_shared.api import RouteDoc
 from campaign_shared.types import ID_PATTERN
+from infrastructure.dev import conflicts
+from infrastructure.dev.examples import EXAMPLES
 
 _STATUS_TEXT = {
     200: "OK",
@@ -102,11 +104,42 @@ def _operation_id(prefix: str, doc: RouteDoc, taken: set[str]) -> str:
     """``<service>_<handler>`` (``coupons_create_template``): what a generated client names the
     call. A handler serving two methods gets the method too."""
     slug = re.sub(r"[^a-z0-9]+", "_", doc.path.lower()).strip("_")
-    name = f"{prefix}_{doc.name}" if doc.name else f"{prefix}_{doc.method.lower()}_{slug}"
+    handler = doc.name.strip("_")  # ``_health`` reads ``coupons_health``, as a client names it
+    name = f"{prefix}_{handler}" if handler else f"{prefix}_{doc.method.lower()}_{slug}"
     if name in taken:
         name = f"{name}_{doc.method.lower()}"
     taken.add(name)
     return name
+
+
+def operations(mounts: list[tuple[str, list[RouteDoc]]]) -> list[tuple[str, str, RouteDoc]]:
+    """``(service, operationId, route)`` of every mounted route, in the document's order."""
+    taken: set[str] = set()
+    return [(prefix, _operation_id(prefix, doc, taken), doc) for prefix, docs in mounts for doc in docs]
+
+
+def _conflict(codes: tuple[str, ...]) -> dict[str, Any]:
+    """The 409 of a route: its codes in the description, as ``x-error-codes``, and one
+    example answer per code."""
+    lines = [f"- `{code}`: {conflicts.MEANINGS.get(code, code.replace('_', ' '))}" for code in codes]
+    headers = dict(_HEADERS)
+    if "request_in_progress" in codes:
+        headers["Retry-After"] = _RETRY_AFTER
+    examples = {
+        code: {
+            "summary": code,
+            "value": {"error": {"code": code, "message": conflicts.MEANINGS.get(code, code)}},
+        }
+        for code in codes
+    }
+    return {
+        "description": "Conflict: the error's `code` is one of\n\n" + "\n".join(lines),
+        "headers": headers,
+        "x-error-codes": list(codes),
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}, "examples": examples}
+        },
+    }
 
 
 def _description(doc: RouteDoc) -> str:
@@ -128,85 +161,89 @@ def document(
     at (the local gateway's, a campaign stack's API), else the same origin."""
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, Any] = {}
-    taken: set[str] = set()
-    for prefix, docs in mounts:
-        for doc in docs:
-            full = f"/{prefix}{doc.path}"
-            op: dict[str, Any] = {
-                "operationId": _operation_id(prefix, doc, taken),
-                "summary": doc.summary,
-                "description": _description(doc),
-                "tags": [prefix],
-                "parameters": [],
-                "responses": {},
-            }
-            if doc.roles is not None:
-                op["security"] = [{"bearer": []}]
-                op["x-roles"] = [r.value for r in doc.roles]
-            else:
-                op["security"] = []
-            for name in re.findall(r"{([^}]+)}", doc.path):
-                op["parameters"].append(
-                    {
-                        "name": name,
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "pattern": ID_PATTERN},
-                    }
-                )
-            if doc.query is not None:
-                qschema = doc.query.model_json_schema()
-                required = set(qschema.get("required", []))
-                for name, prop in qschema.get("properties", {}).items():
-                    op["parameters"].append(
-                        {"name": name, "in": "query", "required": name in required, "schema": prop}
-                    )
-            if doc.method == "POST":
-                op["parameters"].append(
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": False,
-                        "schema": {"type": "string"},
-                    }
-                )
-            if doc.body is not None:
-                op["requestBody"] = {
+    for prefix, operation_id, doc in operations(mounts):
+        full = f"/{prefix}{doc.path}"
+        op: dict[str, Any] = {
+            "operationId": operation_id,
+            "summary": doc.summary,
+            "description": _description(doc),
+            "tags": [prefix],
+            "parameters": [],
+            "responses": {},
+        }
+        if doc.roles is not None:
+            op["security"] = [{"bearer": []}]
+            op["x-roles"] = [r.value for r in doc.roles]
+        else:
+            op["security"] = []
+        for name in re.findall(r"{([^}]+)}", doc.path):
+            op["parameters"].append(
+                {
+                    "name": name,
+                    "in": "path",
                     "required": True,
-                    "content": {"application/json": {"schema": _input_schema(doc.body, components)}},
+                    "schema": {"type": "string", "pattern": ID_PATTERN},
                 }
-            success: dict[str, Any] = {
-                "description": _STATUS_TEXT.get(doc.status, "OK"),
-                "headers": dict(_HEADERS),
+            )
+        if doc.query is not None:
+            qschema = doc.query.model_json_schema()
+            required = set(qschema.get("required", []))
+            for name, prop in qschema.get("properties", {}).items():
+                op["parameters"].append(
+                    {"name": name, "in": "query", "required": name in required, "schema": prop}
+                )
+        if doc.method == "POST":
+            op["parameters"].append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                }
+            )
+        if doc.body is not None:
+            media: dict[str, Any] = {"schema": _input_schema(doc.body, components)}
+            if operation_id in EXAMPLES:
+                media["example"] = EXAMPLES[operation_id]
+            op["requestBody"] = {"required": True, "content": {"application/json": media}}
+        success: dict[str, Any] = {
+            "description": _STATUS_TEXT.get(doc.status, "OK"),
+            "headers": dict(_HEADERS),
+        }
+        if doc.method in ("POST", "PATCH"):
+            success["headers"]["Idempotent-Replayed"] = _REPLAYED
+        if doc.status != 204 and doc.response is not None:
+            success["content"] = {doc.content_type: {"schema": _schema(doc.response, components)}}
+        elif doc.content_type != "application/json":
+            success["content"] = {doc.content_type: {"schema": {"type": "string"}}}
+        op["responses"][str(doc.status)] = success
+        conflict_codes = conflicts.codes_of(operation_id, doc.method, doc.roles is not None)
+        codes = set(doc.errors) | {400}
+        if doc.roles is not None:
+            codes |= {401, 403}
+        if doc.method == "POST":
+            codes |= {413}
+        if conflict_codes:
+            codes |= {409}
+        codes |= {503}
+        for code in sorted(codes):
+            if code == 409 and conflict_codes:
+                op["responses"]["409"] = _conflict(conflict_codes)
+                continue
+            headers = dict(_HEADERS)
+            if code in (429, 503):
+                headers["Retry-After"] = _RETRY_AFTER
+            if code == 401:
+                headers["WWW-Authenticate"] = {
+                    "description": 'Bearer realm="campaign" (error="invalid_token": a token was sent).',
+                    "schema": {"type": "string"},
+                }
+            op["responses"][str(code)] = {
+                "description": _STATUS_TEXT.get(code, "Error"),
+                "headers": headers,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             }
-            if doc.method in ("POST", "PATCH"):
-                success["headers"]["Idempotent-Replayed"] = _REPLAYED
-            if doc.status != 204 and doc.response is not None:
-                success["content"] = {doc.content_type: {"schema": _schema(doc.response, components)}}
-            elif doc.content_type != "application/json":
-                success["content"] = {doc.content_type: {"schema": {"type": "string"}}}
-            op["responses"][str(doc.status)] = success
-            codes = set(doc.errors) | {400}
-            if doc.roles is not None:
-                codes |= {401, 403}
-            if doc.method == "POST":
-                codes |= {409, 413}
-            codes |= {503}
-            for code in sorted(codes):
-                headers = dict(_HEADERS)
-                if code in (429, 503):
-                    headers["Retry-After"] = _RETRY_AFTER
-                if code == 401:
-                    headers["WWW-Authenticate"] = {
-                        "description": 'Bearer realm="campaign" (error="invalid_token": a token was sent).',
-                        "schema": {"type": "string"},
-                    }
-                op["responses"][str(code)] = {
-                    "description": _STATUS_TEXT.get(code, "Error"),
-                    "headers": headers,
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                }
-            paths.setdefault(full, {})[doc.method.lower()] = op
+        paths.setdefault(full, {})[doc.method.lower()] = op
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": "1.0.0"},
