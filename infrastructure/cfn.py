@@ -9,6 +9,7 @@ mapping, log groups, alarms and a least-privilege role (queues: ``cfn_queues``).
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -108,7 +109,7 @@ def _alarm(
 # ---- the shared stack ----------------------------------------------------------------------------
 
 
-def shared_template(defn: CampaignDef, layer_key: str) -> dict[str, Any]:
+def shared_template(defn: CampaignDef, layer_key: str, docs_key: str | None = None) -> dict[str, Any]:
     stage = defn.name
     resources: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
@@ -164,12 +165,66 @@ def shared_template(defn: CampaignDef, layer_key: str) -> dict[str, Any]:
                     },
                 },
             }
+    if docs_key is not None:
+        from infrastructure.cfn_docs import docs_resources
+
+        docs, docs_outputs = docs_resources(defn, docs_key, BUCKET_PARAM, RUNTIME, API_STAGE)
+        resources.update(docs)
+        outputs.update(docs_outputs)
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": f"Campaign {stage}: topics, alerts, dependencies layer and API domain",
+        "Description": f"Campaign {stage}: topics, alerts, dependencies layer, API domain and API docs",
         "Parameters": {BUCKET_PARAM: BUCKET_PARAMETER},
         "Resources": resources,
         "Outputs": outputs,
+    }
+
+
+# ---- the account stack ---------------------------------------------------------------------------
+
+ACCOUNT_STACK = "campaign-account"
+
+
+def account_template() -> dict[str, Any]:
+    """API Gateway's account-level setting (one per account and region): the role it writes
+    access logs to CloudWatch Logs with. Every campaign's stages need it and none owns it, so
+    it is a stack of its own, ``campaign-account``: ``deploy`` creates it when it is missing
+    and ``destroy`` never deletes it (the role is retained even if the stack is deleted)."""
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "API Gateway's CloudWatch Logs role of the account and region (access logs)",
+        "Resources": {
+            "ApiGatewayCloudWatchRole": {
+                "Type": "AWS::IAM::Role",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "apigateway.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    },
+                    "ManagedPolicyArns": [
+                        {
+                            "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                            "AmazonAPIGatewayPushToCloudWatchLogs"
+                        }
+                    ],
+                },
+            },
+            "ApiGatewayAccount": {
+                "Type": "AWS::ApiGateway::Account",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+                "Properties": {"CloudWatchRoleArn": {"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]}},
+            },
+        },
+        "Outputs": {"CloudWatchRoleArn": {"Value": {"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]}}},
     }
 
 
@@ -256,6 +311,9 @@ def augment_service(
         "CAMPAIGN_JWT_SECRET_NAME": defn.secret_name,
         "CAMPAIGN_PUBLIC_BASE_URL": defn.base_url,
         "CAMPAIGN_STOCK_SHARDS": str(defn.stock_shards),
+        # The browser origins granted CORS: answered by the route layer (campaign_shared.cors).
+        "CAMPAIGN_CORS_ALLOW_ORIGINS": ",".join(defn.cors.allow_origins),
+        "CAMPAIGN_CORS_MAX_AGE": str(defn.cors.max_age_seconds),
         "POWERTOOLS_SERVICE_NAME": service,
         "POWERTOOLS_METRICS_NAMESPACE": "Campaign",
     }
@@ -447,13 +505,15 @@ def _statements(defn: CampaignDef, spec: ServiceSpec, tables: list[str], log_gro
     return statements
 
 
-def _gateway_response(status: int | None, code: str, message: str, retry: bool = False) -> dict[str, Any]:
+def _gateway_response(
+    status: int | None, code: str, message: str, retry: bool = False, cors: dict[str, str] | None = None
+) -> dict[str, Any]:
     """What API Gateway answers itself, in the error envelope with its request id (``status``
     None: the status API Gateway chose)."""
     body = (
         '{"error": {"code": "' + code + '", "message": ' + message + ', "request_id": "$context.requestId"}}'
     )
-    headers = {"Content-Type": "'application/json'"}
+    headers = {"Content-Type": "'application/json'", **(cors or {})}
     if retry:
         headers["Retry-After"] = "'1'"
     found: dict[str, Any] = {
@@ -465,18 +525,66 @@ def _gateway_response(status: int | None, code: str, message: str, retry: bool =
     return found
 
 
-# API Gateway's own answers (throttling, unknown routes, oversized bodies, its own failures),
-# in the same envelope as the services' errors, never its bare {"message": ...}.
-GATEWAY_RESPONSES = {
-    "THROTTLED": _gateway_response(
-        429, "too_many_requests", '"too many requests; retry shortly"', retry=True
-    ),
-    "QUOTA_EXCEEDED": _gateway_response(429, "too_many_requests", '"quota exceeded"', retry=True),
-    "MISSING_AUTHENTICATION_TOKEN": _gateway_response(404, "not_found", '"no such route"'),
-    "REQUEST_TOO_LARGE": _gateway_response(413, "payload_too_large", '"request body too large"'),
-    "DEFAULT_4XX": _gateway_response(None, "invalid_request", "$context.error.messageString"),
-    "DEFAULT_5XX": _gateway_response(None, "service_unavailable", "$context.error.messageString", retry=True),
-}
+def gateway_cors_headers(defn: CampaignDef) -> dict[str, str]:
+    """The CORS headers of API Gateway's own answers. A gateway response's headers are static
+    (or copied from the request, which would grant every origin), so they carry the grant only
+    when the campaign allows exactly one origin; with several, a browser page cannot read
+    API Gateway's own 429/404/413 (the services' answers carry the grant whatever the number)."""
+    from campaign_shared.cors import EXPOSE_HEADERS
+
+    origins = defn.cors.allow_origins
+    if not origins:
+        return {}
+    found = {"Vary": "'Origin'"}
+    if len(origins) == 1:
+        found["Access-Control-Allow-Origin"] = f"'{origins[0]}'"
+        found["Access-Control-Expose-Headers"] = "'" + ", ".join(EXPOSE_HEADERS) + "'"
+    return found
+
+
+def gateway_responses(defn: CampaignDef) -> dict[str, Any]:
+    """API Gateway's own answers (throttling, unknown routes, oversized bodies, its own
+    failures), in the same envelope as the services' errors, never its bare {"message": ...}."""
+    cors = gateway_cors_headers(defn)
+    return {
+        "THROTTLED": _gateway_response(
+            429, "too_many_requests", '"too many requests; retry shortly"', retry=True, cors=cors
+        ),
+        "QUOTA_EXCEEDED": _gateway_response(
+            429, "too_many_requests", '"quota exceeded"', retry=True, cors=cors
+        ),
+        "MISSING_AUTHENTICATION_TOKEN": _gateway_response(404, "not_found", '"no such route"', cors=cors),
+        "REQUEST_TOO_LARGE": _gateway_response(
+            413, "payload_too_large", '"request body too large"', cors=cors
+        ),
+        "DEFAULT_4XX": _gateway_response(None, "invalid_request", "$context.error.messageString", cors=cors),
+        "DEFAULT_5XX": _gateway_response(
+            None, "service_unavailable", "$context.error.messageString", retry=True, cors=cors
+        ),
+    }
+
+
+def forward_options(body: dict[str, Any]) -> None:
+    """Give every path of Chalice's API definition an ``OPTIONS`` method that proxies to the
+    same function as the path's other methods, so the route layer answers preflights
+    (``campaign_shared.cors``) on AWS as it does locally."""
+    for methods in body.get("paths", {}).values():
+        if "options" in methods:
+            continue
+        proxied = next(
+            (m for m in methods.values() if isinstance(m, dict) and "x-amazon-apigateway-integration" in m),
+            None,
+        )
+        if proxied is None:
+            continue
+        methods["options"] = {
+            "consumes": ["*/*"],
+            "produces": ["application/json"],
+            "responses": {"204": {"description": "the route's methods; a CORS grant for an allowed origin"}},
+            "x-amazon-apigateway-integration": copy.deepcopy(proxied["x-amazon-apigateway-integration"]),
+        }
+
+
 XRAY_WRITE_POLICY = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"}
 # The flash-grab routes: claims that take a unit of stock.
 CLAIM_ROUTES = {"coupons": ("/templates/{template_id}/claim", "/share-links/{link_id}/claim")}
@@ -513,16 +621,60 @@ def method_settings(defn: CampaignDef, service: str) -> list[dict[str, Any]]:
     return found
 
 
+# One JSON line per request in the stage's access log group (``$context`` variables, all quoted
+# so that a missing value, "-", still makes valid JSON).
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "time": "$context.requestTime",
+    "method": "$context.httpMethod",
+    "path": "$context.path",
+    "route": "$context.resourcePath",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "latencyMs": "$context.responseLatency",
+    "integrationLatencyMs": "$context.integration.latency",
+    "userAgent": "$context.identity.userAgent",
+    "error": "$context.error.message",
+    "xrayTraceId": "$context.xrayTraceId",
+}
+ACCESS_LOG_FORMAT = "{" + ",".join(f'"{k}":"{v}"' for k, v in ACCESS_LOG_FIELDS.items()) + "}"
+
+
+def access_log_group_name(campaign: str, api: str) -> str:
+    return f"/aws/apigateway/campaign-{campaign}-{api}/access"
+
+
+def access_log(res: dict[str, Any], defn: CampaignDef, api: str, logical: str = "ApiAccessLogGroup") -> dict:
+    """The stage's access log group (retained ``retention.log_days``), and the stage's
+    ``AccessLogSetting`` pointing at it. API Gateway writes it with the account's CloudWatch
+    role (the ``campaign-account`` stack, ``account_template``)."""
+    res[logical] = {
+        "Type": "AWS::Logs::LogGroup",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {
+            "LogGroupName": access_log_group_name(defn.name, api),
+            "RetentionInDays": defn.retention.log_days,
+        },
+    }
+    destination = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${" + logical + "}"
+    return {"DestinationArn": {"Fn::Sub": destination}, "Format": ACCESS_LOG_FORMAT}
+
+
 def _api_resources(res: dict[str, Any], defn: CampaignDef, service: str, outputs: dict[str, Any]) -> None:
     """A campaign-unique API name (the 5xx alarm's dimension), regional, under the domain if any."""
     api_name = f"campaign-{defn.name}-{service}"
+    forward_options(res["RestAPI"]["Properties"].get("DefinitionBody", {}))
     res["RestAPI"]["Properties"].update(
         {
             "Name": api_name,
             "EndpointConfiguration": "REGIONAL",
             "TracingEnabled": True,
             "MethodSettings": method_settings(defn, service),
-            "GatewayResponses": GATEWAY_RESPONSES,
+            "GatewayResponses": gateway_responses(defn),
+            "AccessLogSetting": access_log(res, defn, service),
         }
     )
     res["Api5xxAlarm"] = _alarm(
