@@ -259,6 +259,8 @@ def deploy(defn: CampaignDef, dist: Path, target: Target, log: Log = print) -> d
             outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         if part == "shared":
             shared_outputs = outputs
+            if "DocsUrl" in outputs:
+                results["docs_url"] = outputs["DocsUrl"]
         elif "ApiUrl" in outputs:
             results["urls"][part] = outputs["ApiUrl"]
         results["stacks"][part] = outcome
@@ -276,6 +278,8 @@ def deploy(defn: CampaignDef, dist: Path, target: Target, log: Log = print) -> d
         log(f"  event source mappings are created disabled on {target.emulator}: it cannot run the functions")
     for part, url in results["urls"].items():
         log(f"  {part}: {url}")
+    if "docs_url" in results:
+        log(f"  docs: {results['docs_url']}  (OpenAPI: {results['docs_url']}openapi.json)")
     log(f"campaign {defn.name} deployed: " + ", ".join(f"{p} {o}" for p, o in results["stacks"].items()))
     return results
 
