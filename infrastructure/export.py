@@ -364,7 +364,9 @@ def delete_table(target: Target, name: str) -> None:
     if described.get("DeletionProtectionEnabled"):
         client.update_table(TableName=name, DeletionProtectionEnabled=False)
     client.delete_table(TableName=name)
-    wait_for(target, lambda: (name not in existing_tables(target, [name]), None), f"table {name} to be deleted")
+    wait_for(
+        target, lambda: (name not in existing_tables(target, [name]), None), f"table {name} to be deleted"
+    )
 
 
 def undo_emulated(target: Target, stack: str) -> list[str]:

@@ -12,7 +12,7 @@ from infrastructure.dev.apps import SERVICE_NAMES
 NAME = "infra1"
 
 
-def test_deploy_after_destroy_refuses_in_one_line_before_creating_anything_then_succeeds_once_the_tables_are_deleted(
+def test_deploy_after_destroy_refuses_in_one_line_then_succeeds_once_the_tables_are_deleted(
     packaged: Any, new_moto: Any, tmp_path: Any, cli: Any, capsys: Any
 ) -> None:
     moto = new_moto()
