@@ -57,14 +57,6 @@ def allowed_origin(origins: Iterable[str], headers: Mapping[str, str]) -> str | 
     return origin if origin.rstrip("/") in set(origins) else None
 
 
-def is_preflight(method: str, headers: Mapping[str, str]) -> bool:
-    return (
-        method == "OPTIONS"
-        and _header(headers, "origin") is not None
-        and _header(headers, "access-control-request-method") is not None
-    )
-
-
 def preflight_headers(
     origins: Iterable[str], headers: Mapping[str, str], methods: Iterable[str], max_age: int
 ) -> dict[str, str]:
