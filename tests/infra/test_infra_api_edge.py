@@ -240,3 +240,25 @@ def test_bad_cors_origins_are_refused_with_what_to_fix(
     with pytest.raises(CampaignError, match=r"cors\.allow_origins: Value error, ") as raised:
         load_file(path)
     assert message in str(raised.value)
+
+
+def test_campaign_local_refuses_a_bad_definition_in_one_line_before_starting(
+    tmp_path: Path, cli: Any, capsys: Any
+) -> None:
+    bad = tmp_path / "dev.json"
+    bad.write_text(
+        json.dumps(
+            {
+                "name": "dev",
+                "region": "us-east-1",
+                "public_base_url": "https://x.example.com",
+                "cors": {"allow_origins": ["*"]},
+            }
+        )
+    )
+    assert cli("local", "--no-data", "--file", str(bad)) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("campaign local: error: ")
+    assert "cors.allow_origins: Value error, '*' would let every web site call the API" in err
+    assert cli("local", "--no-data", "--campaign", "nosuch") == 1
+    assert "nosuch.json: no such campaign file" in capsys.readouterr().err
