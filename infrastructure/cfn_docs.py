@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from infrastructure.campaign_def import CampaignDef
+from infrastructure.cfn_api import access_log
 
 DOCS_BASE_PATH = "docs"
 HANDLER = "campaign_shared.docs.lambda_handler"
@@ -165,7 +166,7 @@ def docs_resources(
                     "MetricsEnabled": True,
                 }
             ],
-            "AccessLogSetting": cfn.access_log(res, defn, "docs", "DocsAccessLogGroup"),
+            "AccessLogSetting": access_log(res, defn, "docs", "DocsAccessLogGroup"),
         },
     }
     outputs: dict[str, Any] = {}

@@ -311,7 +311,7 @@ def ensure_account_stack(
     bucket: str,
     log: Log,
 ) -> str:
-    """The account's API Gateway CloudWatch role (``cfn.account_template``): created when the
+    """The account's API Gateway CloudWatch role (``cfn_api.account_template``): created when the
     ``campaign-account`` stack is missing, else left as it is (another campaign may have made
     it; it is the same for every campaign). Returns created/present."""
     entry = manifest.get("account")

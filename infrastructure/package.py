@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from infrastructure import cfn
+from infrastructure import cfn, cfn_api
 from infrastructure.campaign_def import CampaignDef, CampaignError
 from infrastructure.dev.apps import SERVICE_NAMES, service_dir
 
@@ -414,7 +414,7 @@ def package(
     docs_sha = _sha256(docs_zip)
     docs_entry = {"file": "docs/docs.zip", "key": f"{defn.name}/docs/{docs_sha[:16]}.zip", "sha256": docs_sha}
     _write_json(out / "shared" / "template.json", cfn.shared_template(defn, layer_key, docs_entry["key"]))
-    _write_json(out / "account" / "template.json", cfn.account_template())
+    _write_json(out / "account" / "template.json", cfn_api.account_template())
 
     stacks = []
     warnings: list[str] = []
@@ -432,7 +432,7 @@ def package(
         entry["resources"] = len(template["Resources"])
         stacks.append(entry)
         log(f"  {entry['stack']}: {entry['resources']} resources")
-    account = {"stack": cfn.ACCOUNT_STACK, "template": "account/template.json"}
+    account = {"stack": cfn_api.ACCOUNT_STACK, "template": "account/template.json"}
     lint_report = lint_templates(out, [account, *stacks], defn.region) if lint else {"skipped": True}
     manifest = {
         "format": "campaign-package/1",

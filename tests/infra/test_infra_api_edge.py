@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from infrastructure import cfn
+from infrastructure import cfn_api
 from infrastructure.campaign_def import CampaignError, load_file
 from infrastructure.dev.apps import SERVICE_NAMES
 
@@ -63,8 +63,8 @@ def test_gateway_responses_grant_nothing_without_origins_and_no_single_origin_fo
     none = packaged.definition.model_copy(
         update={"cors": packaged.definition.cors.model_copy(update={"allow_origins": ()})}
     )
-    assert cfn.gateway_cors_headers(none) == {}
-    assert "Vary" not in cfn.gateway_responses(none)["THROTTLED"]["ResponseParameters"]["Headers"]
+    assert cfn_api.gateway_cors_headers(none) == {}
+    assert "Vary" not in cfn_api.gateway_responses(none)["THROTTLED"]["ResponseParameters"]["Headers"]
     several = packaged.definition.model_copy(
         update={
             "cors": packaged.definition.cors.model_copy(
@@ -73,7 +73,7 @@ def test_gateway_responses_grant_nothing_without_origins_and_no_single_origin_fo
         }
     )
     # API Gateway cannot choose among several origins in its own answers: Vary only, no grant
-    assert cfn.gateway_cors_headers(several) == {"Vary": "'Origin'"}
+    assert cfn_api.gateway_cors_headers(several) == {"Vary": "'Origin'"}
 
 
 def test_every_stage_writes_json_access_logs_to_a_log_group_with_the_campaigns_retention(
