@@ -3,9 +3,10 @@
 A campaign is one ``shared`` stack (topics, the alerts topic, the dependencies layer, the
 custom domain) and one stack per service: Chalice's template for the service's functions and
 API, merged with the service's tables, queue and DLQ, topic subscriptions, event source
-mapping, log groups, alarms and a least-privilege role (queues: ``cfn_queues``; the API's throttling,
-gateway responses, CORS forwarding and access logs: ``cfn_api``; the docs API: ``cfn_docs``). Names come from
-``campaign_shared.resources`` (the same names the services compute at run time).
+mapping, log groups, alarms and a least-privilege role (queues: ``cfn_queues``; the API's
+throttling, gateway responses, CORS forwarding and access logs: ``cfn_api``; the docs API:
+``cfn_docs``). Names come from ``campaign_shared.resources`` (the same names the services
+compute at run time).
 """
 
 from __future__ import annotations
