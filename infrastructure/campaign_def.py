@@ -87,6 +87,33 @@ class Throttle(_Model):
     claim_burst: int | None = Field(default=None, ge=1, le=100_000)
 
 
+ORIGIN = r"^https?://[a-z0-9]([a-z0-9.\-]*[a-z0-9])?(:\d{1,5})?$"
+
+
+class Cors(_Model):
+    """Browser origins that may call the campaign's API (``campaign_shared.cors``): each an
+    exact ``scheme://host[:port]``, never ``*``. Default: none (no CORS grant at all)."""
+
+    allow_origins: tuple[str, ...] = Field(default=(), max_length=20)
+    # Seconds a browser may cache a preflight answer.
+    max_age_seconds: int = Field(default=600, ge=0, le=86400)
+
+    @field_validator("allow_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if origin == "*":
+                raise ValueError("'*' would let every web site call the API; list the origins instead")
+            if not re.match(ORIGIN, origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port] in lowercase, "
+                    "with no path or trailing slash (e.g. https://shop.example.com)"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("an origin is listed twice")
+        return value
+
+
 class Retention(_Model):
     log_days: int = 30
     # Point-in-time recovery window of every table (DynamoDB allows 1..35 days).
@@ -123,6 +150,7 @@ class CampaignDef(_Model):
     domain: CustomDomain | None = None
     retention: Retention = Retention()
     throttle: Throttle = Throttle()
+    cors: Cors = Cors()
     tags: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:/=+\-@]{1,64}$")], TagText] = Field(
         default_factory=dict, max_length=20
     )

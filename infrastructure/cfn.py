@@ -3,8 +3,10 @@
 A campaign is one ``shared`` stack (topics, the alerts topic, the dependencies layer, the
 custom domain) and one stack per service: Chalice's template for the service's functions and
 API, merged with the service's tables, queue and DLQ, topic subscriptions, event source
-mapping, log groups, alarms and a least-privilege role (queues: ``cfn_queues``). Names come from
-``campaign_shared.resources`` (the same names the services compute at run time).
+mapping, log groups, alarms and a least-privilege role (queues: ``cfn_queues``; the API's
+throttling, gateway responses, CORS forwarding and access logs: ``cfn_api``; the docs API:
+``cfn_docs``). Names come from ``campaign_shared.resources`` (the same names the services
+compute at run time).
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ from campaign_shared.resources import (
 )
 from infrastructure import cfn_queues
 from infrastructure.campaign_def import CampaignDef, CampaignError
+from infrastructure.cfn_api import (
+    access_log,
+    forward_options,
+    gateway_responses,
+    method_settings,
+)
 from infrastructure.dev.apps import SERVICE_NAMES
 from infrastructure.provision import table_request
 
@@ -108,7 +116,7 @@ def _alarm(
 # ---- the shared stack ----------------------------------------------------------------------------
 
 
-def shared_template(defn: CampaignDef, layer_key: str) -> dict[str, Any]:
+def shared_template(defn: CampaignDef, layer_key: str, docs_key: str | None = None) -> dict[str, Any]:
     stage = defn.name
     resources: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
@@ -164,9 +172,15 @@ def shared_template(defn: CampaignDef, layer_key: str) -> dict[str, Any]:
                     },
                 },
             }
+    if docs_key is not None:
+        from infrastructure.cfn_docs import docs_resources
+
+        docs, docs_outputs = docs_resources(defn, docs_key, BUCKET_PARAM, RUNTIME, API_STAGE)
+        resources.update(docs)
+        outputs.update(docs_outputs)
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": f"Campaign {stage}: topics, alerts, dependencies layer and API domain",
+        "Description": f"Campaign {stage}: topics, alerts, dependencies layer, API domain and API docs",
         "Parameters": {BUCKET_PARAM: BUCKET_PARAMETER},
         "Resources": resources,
         "Outputs": outputs,
@@ -256,6 +270,9 @@ def augment_service(
         "CAMPAIGN_JWT_SECRET_NAME": defn.secret_name,
         "CAMPAIGN_PUBLIC_BASE_URL": defn.base_url,
         "CAMPAIGN_STOCK_SHARDS": str(defn.stock_shards),
+        # The browser origins granted CORS: answered by the route layer (campaign_shared.cors).
+        "CAMPAIGN_CORS_ALLOW_ORIGINS": ",".join(defn.cors.allow_origins),
+        "CAMPAIGN_CORS_MAX_AGE": str(defn.cors.max_age_seconds),
         "POWERTOOLS_SERVICE_NAME": service,
         "POWERTOOLS_METRICS_NAMESPACE": "Campaign",
     }
@@ -447,82 +464,21 @@ def _statements(defn: CampaignDef, spec: ServiceSpec, tables: list[str], log_gro
     return statements
 
 
-def _gateway_response(status: int | None, code: str, message: str, retry: bool = False) -> dict[str, Any]:
-    """What API Gateway answers itself, in the error envelope with its request id (``status``
-    None: the status API Gateway chose)."""
-    body = (
-        '{"error": {"code": "' + code + '", "message": ' + message + ', "request_id": "$context.requestId"}}'
-    )
-    headers = {"Content-Type": "'application/json'"}
-    if retry:
-        headers["Retry-After"] = "'1'"
-    found: dict[str, Any] = {
-        "ResponseParameters": {"Headers": headers},
-        "ResponseTemplates": {"application/json": body},
-    }
-    if status is not None:
-        found["StatusCode"] = str(status)
-    return found
-
-
-# API Gateway's own answers (throttling, unknown routes, oversized bodies, its own failures),
-# in the same envelope as the services' errors, never its bare {"message": ...}.
-GATEWAY_RESPONSES = {
-    "THROTTLED": _gateway_response(
-        429, "too_many_requests", '"too many requests; retry shortly"', retry=True
-    ),
-    "QUOTA_EXCEEDED": _gateway_response(429, "too_many_requests", '"quota exceeded"', retry=True),
-    "MISSING_AUTHENTICATION_TOKEN": _gateway_response(404, "not_found", '"no such route"'),
-    "REQUEST_TOO_LARGE": _gateway_response(413, "payload_too_large", '"request body too large"'),
-    "DEFAULT_4XX": _gateway_response(None, "invalid_request", "$context.error.messageString"),
-    "DEFAULT_5XX": _gateway_response(None, "service_unavailable", "$context.error.messageString", retry=True),
-}
 XRAY_WRITE_POLICY = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"}
-# The flash-grab routes: claims that take a unit of stock.
-CLAIM_ROUTES = {"coupons": ("/templates/{template_id}/claim", "/share-links/{link_id}/claim")}
-CLAIMS_PER_SHARD = 250  # claims/s one stock shard takes at half a partition (bench/README.md)
-
-
-def method_settings(defn: CampaignDef, service: str) -> list[dict[str, Any]]:
-    """Stage throttling: every route at the campaign's rate and burst; the claim routes at
-    ``claim_rate`` (default: the default stock shards x 250 claims/s, what a template of that
-    many shards takes) so a grab is admitted at what the stock can serve and the rest get 429
-    from API Gateway before they cost a Lambda invocation or a write."""
-    throttle = defn.throttle
-    found: list[dict[str, Any]] = [
-        {
-            "ResourcePath": "/*",
-            "HttpMethod": "*",
-            "ThrottlingRateLimit": throttle.rate,
-            "ThrottlingBurstLimit": throttle.burst,
-            "MetricsEnabled": True,
-        }
-    ]
-    rate = throttle.claim_rate or min(throttle.rate, defn.stock_shards * CLAIMS_PER_SHARD)
-    burst = throttle.claim_burst or min(throttle.burst, 2 * rate)
-    for path in CLAIM_ROUTES.get(service, ()):
-        found.append(
-            {
-                "ResourcePath": path.replace("/", "~1").replace("~1", "/~1", 1),
-                "HttpMethod": "POST",
-                "ThrottlingRateLimit": rate,
-                "ThrottlingBurstLimit": burst,
-                "MetricsEnabled": True,
-            }
-        )
-    return found
 
 
 def _api_resources(res: dict[str, Any], defn: CampaignDef, service: str, outputs: dict[str, Any]) -> None:
     """A campaign-unique API name (the 5xx alarm's dimension), regional, under the domain if any."""
     api_name = f"campaign-{defn.name}-{service}"
+    forward_options(res["RestAPI"]["Properties"].get("DefinitionBody", {}))
     res["RestAPI"]["Properties"].update(
         {
             "Name": api_name,
             "EndpointConfiguration": "REGIONAL",
             "TracingEnabled": True,
             "MethodSettings": method_settings(defn, service),
-            "GatewayResponses": GATEWAY_RESPONSES,
+            "GatewayResponses": gateway_responses(defn),
+            "AccessLogSetting": access_log(res, defn, service),
         }
     )
     res["Api5xxAlarm"] = _alarm(

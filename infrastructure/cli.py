@@ -23,11 +23,17 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def cmd_local(args: argparse.Namespace) -> int:
     from campaign_shared.auth import mint
+    from infrastructure.campaign_def import CampaignError, load
     from infrastructure.local.faults import FaultInjector
     from infrastructure.local.stack import LocalStack
 
     data_dir = None if args.no_data else Path(args.data)
     faults = FaultInjector.from_env(dict(os.environ))
+    try:
+        definition, _ = load(args.campaign, args.file)
+    except CampaignError as exc:
+        print(f"campaign local: error: {exc}", file=sys.stderr)
+        return 1
     stack = LocalStack(
         host=args.host,
         port=args.port,
@@ -35,6 +41,8 @@ def cmd_local(args: argparse.Namespace) -> int:
         stage=args.stage,
         data_dir=data_dir,
         faults=faults,
+        cors_allow_origins=definition.cors.allow_origins,
+        cors_max_age=definition.cors.max_age_seconds,
     )
     stopping = threading.Event()
 
@@ -50,6 +58,9 @@ def cmd_local(args: argparse.Namespace) -> int:
     restored, queued = sum(stack.restored.values()), sum(stack.restored_messages.values())
     print(f"campaign local stack ready at {stack.url}  (embedded AWS at {stack.moto.url})", flush=True)
     print(f"  OpenAPI:          {stack.url}/openapi.json")
+    print(f"  docs:             {stack.url}/docs")
+    origins = ", ".join(definition.cors.allow_origins) or "none"
+    print(f"  CORS origins:     {origins}  (cors.allow_origins of campaign {definition.name})")
     kept = f"restored items: {restored}, queued messages: {queued}" if data_dir else ""
     print(f"  data folder:      {data_dir or '(not kept)'}  {kept}")
     print(f"  merchant token:   {merchant}")
@@ -93,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder that keeps tables and queued messages across restarts and crashes",
     )
     local.add_argument("--no-data", action="store_true", help="keep nothing across restarts")
+    local.add_argument(
+        "--campaign",
+        default="dev",
+        help="the campaign definition whose settings (CORS origins) the local stack honours",
+    )
+    local.add_argument("--file", help="the campaign file (default: infrastructure/campaigns/CAMPAIGN.json)")
     local.set_defaults(func=cmd_local)
 
     # Per-campaign stacks on AWS: package, deploy, export, import, destroy, dlq, status.

@@ -220,6 +220,7 @@ def deploy(defn: CampaignDef, dist: Path, target: Target, log: Log = print) -> d
     existing = check_stacks(target, defn)
     # Before anything is created: a stack to create must not meet its tables kept by a destroy.
     refuse_retained_tables(target, defn, [part for part, stack in existing.items() if stack is None])
+    account = check_account_stack(target, manifest)
     log(
         f"deploying campaign {defn.name} to {target.where} (account {target.account})"
         + (f"; emulator: {target.emulator}" if target.emulator else "")
@@ -228,10 +229,13 @@ def deploy(defn: CampaignDef, dist: Path, target: Target, log: Log = print) -> d
     bucket = ensure_bucket(target)
     uploads = [(manifest["layer"]["key"], out / manifest["layer"]["file"])]
     uploads += [(s["code"]["key"], out / s["code"]["file"]) for s in manifest["stacks"] if "code" in s]
+    if "docs" in manifest:
+        uploads.append((manifest["docs"]["key"], out / manifest["docs"]["file"]))
     sent = sum(upload(target, bucket, key, path) for key, path in uploads)
     log(f"  artifacts: {sent} uploaded, {len(uploads) - sent} already in s3://{bucket}")
     tags = {"campaign": defn.name, **defn.tags}
     results: dict[str, Any] = {"stacks": {}, "skipped": {}, "emulated": {}, "urls": {}}
+    results["account"] = ensure_account_stack(target, out, manifest, account, bucket, log)
     shared_outputs: dict[str, str] = {}
     for entry in manifest["stacks"]:
         part, name = entry["part"], entry["stack"]
@@ -255,6 +259,8 @@ def deploy(defn: CampaignDef, dist: Path, target: Target, log: Log = print) -> d
             outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         if part == "shared":
             shared_outputs = outputs
+            if "DocsUrl" in outputs:
+                results["docs_url"] = outputs["DocsUrl"]
         elif "ApiUrl" in outputs:
             results["urls"][part] = outputs["ApiUrl"]
         results["stacks"][part] = outcome
@@ -272,8 +278,59 @@ def deploy(defn: CampaignDef, dist: Path, target: Target, log: Log = print) -> d
         log(f"  event source mappings are created disabled on {target.emulator}: it cannot run the functions")
     for part, url in results["urls"].items():
         log(f"  {part}: {url}")
+    if "docs_url" in results:
+        log(f"  docs: {results['docs_url']}  (OpenAPI: {results['docs_url']}openapi.json)")
     log(f"campaign {defn.name} deployed: " + ", ".join(f"{p} {o}" for p, o in results["stacks"].items()))
     return results
+
+
+ACCOUNT_PRESENT = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
+
+
+def check_account_stack(target: Target, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``campaign-account`` stack as it is (None: missing); refuses one that is busy or
+    broken, before anything is created."""
+    entry = manifest.get("account")
+    existing = describe_stack(target, entry["stack"]) if entry else None
+    if existing is None:
+        return None
+    state = existing["StackStatus"]
+    if state not in ACCOUNT_PRESENT and state not in ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"):
+        raise CampaignError(
+            f"stack {entry['stack'] if entry else '?'} is {state}: wait for it to finish "
+            "(or fix it in the console), then retry"
+        )
+    return existing
+
+
+def ensure_account_stack(
+    target: Target,
+    out: Path,
+    manifest: dict[str, Any],
+    existing: dict[str, Any] | None,
+    bucket: str,
+    log: Log,
+) -> str:
+    """The account's API Gateway CloudWatch role (``cfn_api.account_template``): created when the
+    ``campaign-account`` stack is missing, else left as it is (another campaign may have made
+    it; it is the same for every campaign). Returns created/present."""
+    entry = manifest.get("account")
+    if entry is None:
+        return "not packaged"
+    if existing is not None and existing["StackStatus"] in ACCOUNT_PRESENT:
+        return "present"
+    template = json.loads((out / entry["template"]).read_text(encoding="utf-8"))
+    if target.emulator:
+        template, report = adapt(template)
+        if report["skipped"]:
+            log(
+                f"  skipped on {target.emulator}: {entry['stack']}: "
+                + "; ".join(f"{k} ({why})" for k, why in sorted(report["skipped"].items()))
+            )
+    tags = {"campaign-account": "api-gateway-cloudwatch-role"}
+    outcome = apply_stack(target, entry["stack"], template, {}, tags, existing, bucket, log)
+    log(f"  {entry['stack']}: {outcome} (API Gateway's CloudWatch Logs role for this account and region)")
+    return outcome
 
 
 # ---- emulators ------------------------------------------------------------------------------------

@@ -280,12 +280,22 @@ def last_export(dist: Path, defn: CampaignDef) -> Path | None:
 
 
 def destroy(
-    defn: CampaignDef, target: Target, dist: Path, export_dir: Path | None = None, log: Log = print
+    defn: CampaignDef,
+    target: Target,
+    dist: Path,
+    export_dir: Path | None = None,
+    log: Log = print,
+    delete_tables: bool = False,
 ) -> dict[str, Any]:
-    """Delete the stacks once an export of the current data verifies; tables are retained."""
+    """Delete the stacks once an export of the current data verifies; tables are retained,
+    unless ``delete_tables``: then they are deleted too (deletion protection switched off
+    first), so the campaign can be deployed again under its name. ``delete_tables`` also
+    deletes the tables a previous destroy kept (the stacks already gone), after the same check."""
     stacks = {p: s for p, s in check_stacks(target, defn).items() if s is not None}
-    if not stacks:
-        raise CampaignError(f"campaign {defn.name} has no stacks on {target.where}: nothing to destroy")
+    kept = existing_tables(target, list(campaign_tables(defn).values())) if delete_tables else set()
+    if not stacks and not kept:
+        what = "stacks or tables" if delete_tables else "stacks"
+        raise CampaignError(f"campaign {defn.name} has no {what} on {target.where}: nothing to destroy")
     source = export_dir or last_export(dist, defn)
     if source is None:
         raise CampaignError(
@@ -310,7 +320,11 @@ def destroy(
                 f"{exported}{same}: the data changed since the export; "
                 f"run `campaign export {defn.name}` again"
             )
-    log(f"export {source} verifies against the live tables; deleting the stacks of campaign {defn.name}")
+    log(
+        f"export {source} verifies against the live tables; deleting "
+        + ("the stacks and tables" if delete_tables else "the stacks")
+        + f" of campaign {defn.name}"
+    )
     cf = target.client("cloudformation")
     for part in reversed(cfn.stack_parts()):
         if part not in stacks:
@@ -330,10 +344,29 @@ def destroy(
             raise CampaignError(f"{name} ended {state}; fix the cause in the console and run destroy again")
         log(f"  {name}: deleted")
     retained = sorted(existing_tables(target, list(tables.values())))
+    if delete_tables:
+        for name in retained:
+            delete_table(target, name)
+            log(f"  {name}: table deleted (its data is in the export {source})")
+        log(f"campaign {defn.name} is gone; `campaign deploy {defn.name}` makes it anew (empty)")
+        return {"deleted": sorted(stacks), "retained": [], "tables_deleted": retained, "export": str(source)}
     log(f"retained tables ({len(retained)}; delete them once the export in {source} is stored safely):")
     for name in retained:
         log(f"  {name}")
+    log(f"  (`campaign destroy {defn.name} --delete-tables` deletes them after checking the export again)")
     return {"deleted": sorted(stacks), "retained": retained, "export": str(source)}
+
+
+def delete_table(target: Target, name: str) -> None:
+    """Delete one table (its deletion protection switched off first) and wait until it is gone."""
+    client = target.client("dynamodb")
+    described = client.describe_table(TableName=name)["Table"]
+    if described.get("DeletionProtectionEnabled"):
+        client.update_table(TableName=name, DeletionProtectionEnabled=False)
+    client.delete_table(TableName=name)
+    wait_for(
+        target, lambda: (name not in existing_tables(target, [name]), None), f"table {name} to be deleted"
+    )
 
 
 def undo_emulated(target: Target, stack: str) -> list[str]:

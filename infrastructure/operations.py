@@ -149,7 +149,8 @@ def refuse_retained_tables(target: Target, defn: CampaignDef, missing: list[str]
         raise CampaignError(
             f"campaign {defn.name} has {len(retained)} tables kept from a destroyed deployment "
             f"({shown}): nothing was created; deploy the data under a new campaign name and "
-            "`campaign import` its export there, or delete those tables once an export of them verifies"
+            "`campaign import` its export there, or delete those tables with "
+            f"`campaign destroy {defn.name} --delete-tables` (it checks the export first)"
         )
 
 
@@ -405,6 +406,18 @@ def console_url(target: Target, stack: dict[str, Any]) -> str | None:
     )
 
 
+def stack_outputs(target: Target, name: str, stack: dict[str, Any]) -> dict[str, str]:
+    """A stack's outputs; on an emulator that leaves them empty, evaluated from its template."""
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    if outputs or not target.emulator:
+        return outputs
+    from infrastructure.deploy import emulated_outputs
+
+    body = target.client("cloudformation").get_template(StackName=name)["TemplateBody"]
+    template = json.loads(body) if isinstance(body, str) else body
+    return emulated_outputs(target, name, template, {})
+
+
 def status(defn: CampaignDef, target: Target, log: Log = print) -> dict[str, Any]:
     """The stacks and their resources, the alarms, and the queue depths."""
     cf = target.client("cloudformation")
@@ -421,7 +434,7 @@ def status(defn: CampaignDef, target: Target, log: Log = print) -> dict[str, Any
         for page in cf.get_paginator("list_stack_resources").paginate(StackName=name):
             resources += [r for r in page["StackResourceSummaries"] if r.get("LogicalResourceId")]
         counts = Counter(r["ResourceStatus"] for r in resources)
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        outputs = stack_outputs(target, name, stack)
         listed = [
             {
                 "logical_id": r["LogicalResourceId"],
@@ -439,11 +452,15 @@ def status(defn: CampaignDef, target: Target, log: Log = print) -> dict[str, Any
             "url": outputs.get("ApiUrl"),
             "console_url": console_url(target, stack),
         }
+        if "DocsUrl" in outputs:
+            report["docs_url"] = report["stacks"][part]["docs_url"] = outputs["DocsUrl"]
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         log(
             f"  {name}: {stack['StackStatus']}  resources: {summary or 'none'}"
             + (f"  url: {outputs['ApiUrl']}" if "ApiUrl" in outputs else "")
         )
+        if "DocsUrl" in outputs:
+            log(f"    docs: {outputs['DocsUrl']}  (OpenAPI: {outputs['DocsUrl']}openapi.json)")
         if report["stacks"][part]["console_url"]:
             log(f"    console: {report['stacks'][part]['console_url']}")
         for r in listed:

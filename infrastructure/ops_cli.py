@@ -81,7 +81,13 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     from infrastructure.export import destroy
 
     definition = _definition(args)
-    destroy(definition, _target(args, definition), _dist(args), Path(args.export) if args.export else None)
+    destroy(
+        definition,
+        _target(args, definition),
+        _dist(args),
+        Path(args.export) if args.export else None,
+        delete_tables=args.delete_tables,
+    )
     return 0
 
 
@@ -192,6 +198,11 @@ def register(subparsers: Any) -> None:
     destroy = command("destroy", cmd_destroy, "delete the stacks once an export of the current data verifies")
     destroy.add_argument("--export", help="the export folder (default: the campaign's last export)")
     destroy.add_argument("--emulator", choices=["auto", "moto", "none"], default="auto")
+    destroy.add_argument(
+        "--delete-tables",
+        action="store_true",
+        help="delete the tables too (kept by default), so the campaign can be deployed again",
+    )
     dlq = command("dlq", cmd_dlq, "show dead-lettered messages per queue; --redrive sends them back")
     dlq.add_argument(
         "--service",

@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from infrastructure import cfn
+from infrastructure import cfn, cfn_api
 from infrastructure.campaign_def import CampaignDef, CampaignError
 from infrastructure.dev.apps import SERVICE_NAMES, service_dir
 
@@ -280,6 +280,43 @@ def _runtime_dir(work: Path) -> Path:
     return target
 
 
+# ---- the docs function -------------------------------------------------------------------------------
+
+
+def build_docs(defn: CampaignDef, out: Path) -> Path:
+    """``docs/docs.zip``: the docs function (``campaign_shared.docs``), the OpenAPI document of
+    every service generated now, and Swagger UI's files, so the deployed API serves its docs
+    with no CDN. The document's server is the campaign's custom domain, if any (its paths are
+    the domain's base paths, ``/coupons/...``)."""
+    from campaign_shared import docs
+    from infrastructure.dev.apps import load_app
+    from infrastructure.dev.openapi import document
+
+    modules = {name: load_app(name) for name in SERVICE_NAMES}
+    servers = [f"https://{defn.domain.name}"] if defn.domain is not None else None
+    doc = document(
+        [(name, module.api.docs) for name, module in modules.items()],
+        title=f"Campaign {defn.name}",
+        servers=servers,
+    )
+    assets = docs.installed_assets()
+    entries: dict[str, bytes] = {
+        "campaign_shared/__init__.py": (SHARED_PACKAGE / "__init__.py").read_bytes(),
+        "campaign_shared/docs.py": (SHARED_PACKAGE / "docs.py").read_bytes(),
+        "docs/openapi.json": json.dumps(doc, separators=(",", ":")).encode(),
+        **{f"docs/assets/{name}": (assets / name).read_bytes() for name in docs.ASSETS},
+    }
+    target = out / "docs" / "docs.zip"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, _ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, entries[name])
+    return target
+
+
 # ---- SAM to plain CloudFormation ------------------------------------------------------------------
 
 
@@ -323,7 +360,7 @@ def package(
     """Write ``dist/NAME/``: templates, code zips, the layer and ``manifest.json``."""
     started = datetime.now(UTC)
     out = dist / defn.name
-    for stale in ("build", "shared", "manifest.json", ".work", *SERVICE_NAMES):
+    for stale in ("build", "shared", "account", "docs", "manifest.json", ".work", *SERVICE_NAMES):
         path = out / stale
         if path.is_dir():
             shutil.rmtree(path)
@@ -373,7 +410,11 @@ def package(
             _write_json(out / service / "template.json", to_cloudformation(sam, defn.region))
         smoke.result()
     shutil.rmtree(work, ignore_errors=True)
-    _write_json(out / "shared" / "template.json", cfn.shared_template(defn, layer_key))
+    docs_zip = build_docs(defn, out)
+    docs_sha = _sha256(docs_zip)
+    docs_entry = {"file": "docs/docs.zip", "key": f"{defn.name}/docs/{docs_sha[:16]}.zip", "sha256": docs_sha}
+    _write_json(out / "shared" / "template.json", cfn.shared_template(defn, layer_key, docs_entry["key"]))
+    _write_json(out / "account" / "template.json", cfn_api.account_template())
 
     stacks = []
     warnings: list[str] = []
@@ -391,7 +432,8 @@ def package(
         entry["resources"] = len(template["Resources"])
         stacks.append(entry)
         log(f"  {entry['stack']}: {entry['resources']} resources")
-    lint_report = lint_templates(out, stacks, defn.region) if lint else {"skipped": True}
+    account = {"stack": cfn_api.ACCOUNT_STACK, "template": "account/template.json"}
+    lint_report = lint_templates(out, [account, *stacks], defn.region) if lint else {"skipped": True}
     manifest = {
         "format": "campaign-package/1",
         "campaign": defn.name,
@@ -401,6 +443,8 @@ def package(
         "created_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "layer": {"file": "layer.zip", "key": layer_key, "sha256": layer_sha},
         "stacks": stacks,
+        "account": account,
+        "docs": docs_entry,
         "warnings": warnings,
         "lint": lint_report,
     }

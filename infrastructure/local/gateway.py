@@ -14,6 +14,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from chalice.local import LocalGateway
+
 from campaign_shared.api import MAX_BODY_BYTES
 from campaign_shared.errors import envelope
 
@@ -28,17 +30,25 @@ def _local_app_class(app: Any) -> None:
     app.__class__ = cls
 
 
+class ForwardingOptions(LocalGateway):
+    """``OPTIONS`` goes to the app, as the deployed API forwards it (every path has an
+    ``OPTIONS`` proxy method): the route layer answers preflights (``campaign_shared.cors``)
+    from the same settings here and on AWS, instead of chalice local's own CORS answer."""
+
+    def _has_user_defined_options_method(self, lambda_event: Any) -> bool:
+        return True
+
+
 class Mount:
     def __init__(self, prefix: str, module: Any) -> None:
         from chalice.config import Config
-        from chalice.local import LocalGateway
 
         self.prefix = prefix
         self.module = module
         self.app = module.app
         _local_app_class(self.app)
         config = Config.create(chalice_stage="dev", app_name=self.app.app_name, lambda_timeout=30)
-        self.gateway = LocalGateway(self.app, config)
+        self.gateway = ForwardingOptions(self.app, config)
 
 
 class Gateway:
@@ -92,12 +102,24 @@ class Gateway:
         path = target.split("?", 1)[0]
         if path == "/openapi.json" and method == "GET":
             return 200, {"Content-Type": "application/json"}, self.openapi_body
+        if (path == "/docs" or path.startswith("/docs/")) and method == "GET":
+            from campaign_shared import docs
+
+            found = docs.answer(
+                path.removeprefix("/docs").lstrip("/"),
+                "/docs/",
+                docs.installed_assets(),
+                self.openapi_body,
+                openapi_url="/openapi.json",
+            )
+            if found is not None:
+                return found
         if path == "/_local/status" and method == "GET" and self.status is not None:
             return 200, {"Content-Type": "application/json"}, json.dumps(self.status()).encode()
         parts = path.split("/", 2)
         mount = self.mounts.get(parts[1]) if len(parts) > 1 else None
         if mount is None:
-            return _error(404, "not_found", f"no route for {method} {path}")
+            return _with_cors(_error(404, "not_found", f"no route for {method} {path}"), headers)
         inner = target[len(parts[1]) + 1 :] or "/"
         if not inner.startswith("/"):
             inner = "/" + inner
@@ -108,18 +130,18 @@ class Gateway:
     ) -> tuple[int, dict, bytes]:
         from chalice.local import ForbiddenError, LocalGatewayException, NotAuthorizedError
 
-        if method == "OPTIONS":
-            return _options(mount, target)
         try:
             response = mount.gateway.handle_request(
                 method=method, path=target, headers=headers, body=body or b""
             )
         except ForbiddenError:
-            return _error(404, "not_found", f"no route for {method} {target.split('?', 1)[0]}")
+            return _with_cors(
+                _error(404, "not_found", f"no route for {method} {target.split('?', 1)[0]}"), headers
+            )
         except NotAuthorizedError:
-            return _error(401, "unauthorized", "missing or invalid token")
+            return _with_cors(_error(401, "unauthorized", "missing or invalid token"), headers)
         except LocalGatewayException as exc:  # pragma: no cover - defensive
-            return _error(502, "bad_gateway", str(exc))
+            return _with_cors(_error(502, "bad_gateway", str(exc)), headers)
         status = int(response["statusCode"])
         out_headers = dict(response.get("headers") or {})
         for name, values in (response.get("multiValueHeaders") or {}).items():
@@ -134,16 +156,14 @@ class Gateway:
         return status, out_headers, data
 
 
-def _options(mount: Mount, target: str) -> tuple[int, dict, bytes]:
-    """``OPTIONS``: the methods of the matched route in ``Allow`` (204), or 404. No CORS is
-    configured, so no ``Access-Control-*`` header is sent."""
-    path = target.split("?", 1)[0]
-    try:
-        event = mount.gateway.event_converter.create_lambda_event(method="OPTIONS", path=path, headers={})
-    except ValueError:
-        return _error(404, "not_found", f"no route for OPTIONS {path}")
-    methods = sorted({*mount.app.routes[event["requestContext"]["resourcePath"]], "OPTIONS"})
-    return 204, {"Allow": ", ".join(methods)}, b""
+def _with_cors(answer: tuple[int, dict, bytes], request_headers: dict[str, str]) -> tuple[int, dict, bytes]:
+    """The gateway's own errors carry the CORS grant too (as the deployed API's gateway
+    responses do), so a page of an allowed origin can read them."""
+    from campaign_shared.cors import response_headers
+    from campaign_shared.settings import get_settings
+
+    status, headers, data = answer
+    return status, {**headers, **response_headers(get_settings().cors_allow_origins, request_headers)}, data
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, dict, bytes]:

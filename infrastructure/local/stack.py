@@ -35,6 +35,8 @@ class LocalStack:
         jwt_secret: str | None = None,
         retry_after_seconds: int = 1,
         faults: Any = None,
+        cors_allow_origins: tuple[str, ...] = (),
+        cors_max_age: int = 600,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
@@ -44,6 +46,8 @@ class LocalStack:
         self.jwt_secret = jwt_secret or os.environ.get("CAMPAIGN_JWT_SECRET") or "local-dev-secret"
         self.retry_after_seconds = retry_after_seconds
         self.faults = faults
+        self.cors_allow_origins = cors_allow_origins  # the campaign definition's cors.allow_origins
+        self.cors_max_age = cors_max_age
         self.moto: Any = None
         self.gateway: Any = None
         self.pollers: list[Any] = []
@@ -102,6 +106,8 @@ class LocalStack:
                 jwt_secret=self.jwt_secret,
                 aws_endpoint_url=self.moto.url,
                 public_base_url=self.url,
+                cors_allow_origins=self.cors_allow_origins,
+                cors_max_age=self.cors_max_age,
             )
         )
         dynamodb = self.client("dynamodb")

@@ -30,8 +30,9 @@ from typing import Any
 from chalice import Chalice, Response
 from pydantic import BaseModel, ValidationError
 
-from campaign_shared import errors
+from campaign_shared import cors, errors
 from campaign_shared.auth import Principal, Role
+from campaign_shared.settings import get_settings
 from campaign_shared.types import is_id
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous request payload limit
@@ -377,17 +378,33 @@ class ServiceApi:
         if header is not None:
             context["campaign_principal"] = _principal(header)
         route = f"{request.method} {context.get('resourcePath', '')}" if request is not None else "?"
+        answer = get_response
+        if request is not None and request.method == "OPTIONS":
+            answer = self._options
         with capacity.measure() as units:
-            response = observability.traced(self.service, route, get_response, request)
+            response = observability.traced(self.service, route, answer, request)
         response = _with_request_id(
             _envelope_for_chalice_errors(response), context.get("requestId") or correlation
         )
+        if request is not None and request.method != "OPTIONS":
+            settings = get_settings()
+            response.headers.update(cors.response_headers(settings.cors_allow_origins, request.headers))
         response.headers["X-Correlation-Id"] = correlation
         response.headers["X-Request-Units"] = units.header()
         millis = (time.perf_counter() - started) * 1000
         log.info("request", extra={"route": route, "status": response.status_code, "ms": round(millis, 2)})
         observability.record_request(self.service, route, response.status_code, millis)
         return response
+
+    def _options(self, request: Any) -> Response:
+        """``OPTIONS`` on a route: 204 with its methods in ``Allow`` and, for a preflight from an
+        allowed origin, the CORS grant (``campaign_shared.cors``). API Gateway forwards it here."""
+        settings = get_settings()
+        methods = self.app.routes.get(request.context.get("resourcePath", ""), {})
+        headers: dict[str, Any] = cors.preflight_headers(
+            settings.cors_allow_origins, request.headers, methods, settings.cors_max_age
+        )
+        return Response(body="", status_code=204, headers=headers)
 
     def _log(self) -> Any:
         from campaign_shared import observability

@@ -35,6 +35,9 @@ class Settings(BaseModel):
     stock_shards: int = Field(default=4, ge=1, le=100)
     # Idempotency records live this long (seconds).
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    # Browser origins granted CORS (the campaign definition's ``cors``; ``campaign_shared.cors``).
+    cors_allow_origins: tuple[str, ...] = ()
+    cors_max_age: int = Field(default=600, ge=0, le=86400)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -50,10 +53,15 @@ class Settings(BaseModel):
             "public_base_url": "CAMPAIGN_PUBLIC_BASE_URL",
             "stock_shards": "CAMPAIGN_STOCK_SHARDS",
             "idempotency_ttl_seconds": "CAMPAIGN_IDEMPOTENCY_TTL_SECONDS",
+            "cors_max_age": "CAMPAIGN_CORS_MAX_AGE",
         }
         for field, var in mapping.items():
             if env.get(var):
                 values[field] = env[var]
+        if env.get("CAMPAIGN_CORS_ALLOW_ORIGINS"):
+            from campaign_shared.cors import parse_origins
+
+            values["cors_allow_origins"] = parse_origins(env["CAMPAIGN_CORS_ALLOW_ORIGINS"])
         return cls.model_validate(values)
 
 

@@ -45,6 +45,7 @@ DEFINITION: dict[str, Any] = {
     },
     "retention": {"log_days": 7, "pitr_days": 10, "dlq_days": 4, "deletion_protection": False},
     "tags": {"team": "infra-tests"},
+    "cors": {"allow_origins": ["https://shop.example.com"], "max_age_seconds": 900},
 }
 
 

@@ -49,6 +49,30 @@ def test_deploy_refuses_a_definition_changed_since_it_was_packaged(
     assert empty.client("cloudformation").describe_stacks()["Stacks"] == []
 
 
+def test_deploy_refuses_a_busy_account_stack_in_one_line_before_creating_anything(
+    packaged: Any, empty: Any, cli: Any, capsys: Any, monkeypatch: Any
+) -> None:
+    from infrastructure import deploy
+
+    real = deploy.describe_stack
+
+    def busy(target: Any, name: str) -> Any:
+        if name == "campaign-account":
+            return {"StackName": name, "StackStatus": "UPDATE_IN_PROGRESS", "Tags": []}
+        return real(target, name)
+
+    monkeypatch.setattr(deploy, "describe_stack", busy)
+    assert cli("deploy", NAME, *packaged.cli("--endpoint-url", empty.url)) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "campaign deploy: error: stack campaign-account is UPDATE_IN_PROGRESS: wait for it to finish "
+        "(or fix it in the console), then retry\n"
+    )
+    assert empty.client("cloudformation").describe_stacks()["Stacks"] == []
+    assert empty.client("s3").list_buckets()["Buckets"] == []
+    assert empty.client("secretsmanager").list_secrets()["SecretList"] == []
+
+
 def test_deploy_refuses_to_update_a_stack_of_another_campaign(
     packaged: Any, empty: Any, cli: Any, capsys: Any
 ) -> None:

@@ -129,13 +129,18 @@ def test_deploy_creates_every_table_queue_topic_subscription_and_function_declar
             assert mapping["EventSourceArn"] == queue_arn
             assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     stacks = stack.client("cloudformation").describe_stacks()["Stacks"]
-    assert {s["StackName"] for s in stacks} == {f"campaign-{NAME}-{p}" for p in ["shared", *SERVICE_NAMES]}
-    assert all({"Key": "campaign", "Value": NAME} in s["Tags"] for s in stacks)
+    campaign = [s for s in stacks if s["StackName"] != "campaign-account"]
+    assert {s["StackName"] for s in campaign} == {f"campaign-{NAME}-{p}" for p in ["shared", *SERVICE_NAMES]}
+    assert all({"Key": "campaign", "Value": NAME} in s["Tags"] for s in campaign)
+    # the account's API Gateway CloudWatch role: a stack of its own, made by the first deploy
+    (account,) = [s for s in stacks if s["StackName"] == "campaign-account"]
+    assert stack.results["account"] == "created" and account["StackStatus"] == "CREATE_COMPLETE"
 
 
 def test_what_moto_cannot_create_is_reported_as_skipped(stack: Any) -> None:
     skipped = stack.results["skipped"]
-    assert set(skipped["shared"]) == {"ApiDomain", "ApiDomainRecord"}
+    # moto has no custom domains and no separate API Gateway stage resource
+    assert set(skipped["shared"]) == {"ApiDomain", "ApiDomainRecord", "DocsStage", "DocsBasePathMapping"}
     for service in SERVICE_NAMES:
         assert "moto cannot build a REST API from a Body" in skipped[service]["RestAPI"]
         assert "ApiBasePathMapping" in skipped[service]
@@ -143,6 +148,24 @@ def test_what_moto_cannot_create_is_reported_as_skipped(stack: Any) -> None:
     text = "\n".join(stack.log)
     assert f"skipped on moto: campaign-{NAME}-coupons: " in text and "RestAPI (moto cannot build" in text
     assert "SubscriptionOrderEvents" in stack.results["emulated"]["coupons"]
+
+
+def test_the_docs_api_and_the_access_log_groups_exist_on_the_deployed_stack(stack: Any) -> None:
+    gateway = stack.client("apigateway")
+    (api,) = [a for a in gateway.get_rest_apis()["items"] if a["name"] == f"campaign-{NAME}-docs"]
+    found = {
+        r["path"]: set(r.get("resourceMethods", {}))
+        for r in gateway.get_resources(restApiId=api["id"])["items"]
+    }
+    assert found["/"] == found["/openapi.json"] == found["/assets/{file}"] == {"GET"}
+    function = stack.client("lambda").get_function(FunctionName=f"campaign-{NAME}-docs")["Configuration"]
+    assert function["Handler"] == "campaign_shared.docs.lambda_handler"
+    assert stack.results["docs_url"] == f"https://{NAME}.api.example.com/docs/"
+    assert any(line.strip().startswith("docs: https://") for line in stack.log)
+    groups = {g["logGroupName"]: g for g in stack.client("logs").describe_log_groups()["logGroups"]}
+    for api_name in ("docs", *SERVICE_NAMES):
+        group = groups[f"/aws/apigateway/campaign-{NAME}-{api_name}/access"]
+        assert group["retentionInDays"] == 7
 
 
 def test_a_published_order_event_reaches_every_subscribed_queue_raw(stack: Any) -> None:
@@ -281,7 +304,9 @@ STACKS = 1 + len(SERVICES)
 
 
 def stacks(moto: Any) -> list[str]:
-    return sorted(s["StackName"] for s in moto.client("cloudformation").describe_stacks()["Stacks"])
+    """The campaign's stacks (not ``campaign-account``, the account's, which no destroy deletes)."""
+    found = moto.client("cloudformation").describe_stacks()["Stacks"]
+    return sorted(s["StackName"] for s in found if s["StackName"].startswith(f"campaign-{NAME}-"))
 
 
 def test_destroy_refuses_without_an_export(stack: Any, tmp_path: Path, cli: Any, capsys: Any) -> None:
@@ -339,6 +364,8 @@ def test_export_destroy_and_import_into_a_new_stack_round_trips_every_item(
     assert f"campaign-{NAME}-shared: deleted" in out and f"retained tables ({tables}; " in out
     assert COUPONS in out
     assert stacks(stack) == []
+    names = [s["StackName"] for s in stack.client("cloudformation").describe_stacks()["Stacks"]]
+    assert names == ["campaign-account"]  # the account's CloudWatch role: no campaign's to delete
     assert snapshot(stack.client("dynamodb"), COUPONS) == before[COUPONS]  # retained, untouched
     assert stack.client("lambda").list_functions()["Functions"] == []
     assert stack.client("sns").list_subscriptions()["Subscriptions"] == []
