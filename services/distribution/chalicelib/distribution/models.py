@@ -103,6 +103,7 @@ class DistributorOut(Out):
     status: Literal["pending", "approved", "suspended"]
     parent_id: str | None = None
     created_at: str | None = None
+    level_id: str | None = Field(default=None, description="The distributor's level (null: the base).")
 
 
 class LinkIn(In):

@@ -22,6 +22,7 @@ def _public(record: DistributorRecord) -> models.DistributorOut:
         status=record.status,  # type: ignore[arg-type]  # a stored status is one of the three
         parent_id=record.parent_id,
         created_at=record.created_at,
+        level_id=record.level_id,
     )
 
 
