@@ -37,7 +37,7 @@ class LevelsRecord:
 
     def to_item(self, shop: str) -> dict[str, Any]:
         levels = [{k: v for k, v in asdict(level).items() if v is not None} for level in self.levels]
-        return {**keys.levels_key(shop), "levels": levels, "updated_at": self.updated_at}
+        return {"pk": keys.shop_pk(shop), "sk": keys.LEVELS, "levels": levels, "updated_at": self.updated_at}
 
 
 @dataclass(frozen=True)

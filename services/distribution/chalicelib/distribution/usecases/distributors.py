@@ -148,6 +148,9 @@ def ledger_entries(
             withdrawn_delta=e.withdrawn,
             reserved_delta=e.reserved,
             created_at=e.at,
+            rate_bps=e.rate_bps,
+            level=e.level,
+            paid_amount=e.paid_amount,
         )
         for e in entries
     ]
