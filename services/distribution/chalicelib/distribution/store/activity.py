@@ -1,7 +1,7 @@
 """Reads for the levels' metrics and the performance reports: a distributor's ledger entries
 within a time range (``dist#...`` / ``entry#<at>#...``, one Query read page after page).
-Read cost: the entries in the range, about 150 bytes each (an accrual with its
-``paid_amount``, ``customer_id``, ``rate_bps`` and ``level``), so about 27 entries per read
+Read cost: the entries in the range, about 330 bytes each with realistic ids (an accrual with its
+``paid_amount``, ``customer_id``, ``rate_bps`` and ``level``), so about 12 entries per read
 unit (strongly consistent), and one read unit at least per distributor."""
 
 from __future__ import annotations

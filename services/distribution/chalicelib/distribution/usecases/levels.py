@@ -6,7 +6,7 @@ The rules are in ``domain.levels``. An evaluation reads every distributor of the
 leaderboard index) and each one's ledger entries of the trailing 30 days; a distributor whose
 level changes gets three single-item writes (``store.levels``). Read cost per run: the shop's
 distributor items (about 1 read unit per 4 KB of them) plus, per distributor, one Query of
-their trailing-window entries (at least 1 read unit; about 27 entries per unit)."""
+their trailing-window entries (at least 1 read unit; about 12 entries per unit)."""
 
 from __future__ import annotations
 

@@ -6,11 +6,11 @@ ledger's entries, never the commission rows:
 
 - **A distributor's performance** reads their entries dated before the period's end (one
   Query, page after page): those before the period only tell new customers from repeat ones.
-  Read cost: about one read unit per 27 entries of the distributor up to ``to``, like a
+  Read cost: about one read unit per 12 entries of the distributor up to ``to``, like a
   monthly statement.
 - **The leaderboard** reads every distributor of the shop (the leaderboard index) and, for
   each, their entries dated in the period. Read cost: the shop's distributor items (about
-  1 unit per 4 KB) + per distributor one Query of at least 1 unit (about 27 entries per unit).
+  1 unit per 4 KB) + per distributor one Query of at least 1 unit (about 12 entries per unit).
   It is exact and has no writes; its cost grows with the shop's distributors, so it suits
   shops of up to a few thousand distributors per request (see the service README).
 """
