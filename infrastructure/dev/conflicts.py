@@ -17,6 +17,7 @@ MEANINGS: dict[str, str] = {
     "idempotency_key_reused": "this Idempotency-Key was used before with another body",
     "request_in_progress": "a request with this Idempotency-Key is still running; retry after Retry-After",
     "conflict": "a concurrent change won the write; read again and retry",
+    "overlapping_levels": "a level's thresholds do not rise above the level below it",
     # coupons
     "ended": "the template has been ended (or its claim window is over)",
     "paused": "the template is paused",
@@ -64,6 +65,7 @@ _REVIEW = ("invalid_transition",)
 
 # Each route's own codes (beyond IDEMPOTENT_WRITE on writes), by operationId.
 ROUTES: dict[str, tuple[str, ...]] = {
+    "distribution_put_levels": ("overlapping_levels",),
     "events_post_order_event": ("event_id_reused",),
     "coupons_edit_template": ("ended",),
     "coupons_pause_template": ("ended",),
@@ -104,6 +106,7 @@ COMPUTED: dict[str, tuple[str, ...]] = {
         "distributor_suspended",
         "distributor_not_approved",
     ),
+    "services/distribution/chalicelib/distribution/usecases/levels.py:put_levels": ("overlapping_levels",),
 }
 
 

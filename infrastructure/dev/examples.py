@@ -83,6 +83,18 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "coupons_redeem_code": {"code": "K7QD-9XWM-2P"},
     "coupons_give_coupon": {"expires_in_seconds": 86400},
     # ---- distribution ---------------------------------------------------------------------
+    "distribution_put_levels": {
+        "levels": [
+            {"level_id": "silver", "name": "白银", "min_gmv_amount": 500000, "bonus_bps": 200},
+            {
+                "level_id": "gold",
+                "name": "黄金",
+                "min_gmv_amount": 2000000,
+                "min_orders": 20,
+                "rate_bps": 1500,
+            },
+        ]
+    },
     "distribution_put_rules": {
         "default_rate_bps": 500,
         "parent_rate_bps": 100,

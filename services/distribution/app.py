@@ -13,8 +13,8 @@ from campaign_shared import events
 from campaign_shared.api import ApiRequest, Reply, ServiceApi
 from campaign_shared.auth import Role
 from campaign_shared.qr import QrQuery
-from chalicelib.distribution import consumer, models, routes_bindings, routes_withdrawals
-from chalicelib.distribution.usecases import distributors, links, settlement, shops, withdrawals
+from chalicelib.distribution import consumer, models, routes_bindings, routes_levels, routes_withdrawals
+from chalicelib.distribution.usecases import distributors, levels, links, settlement, shops, withdrawals
 
 api = ServiceApi("distribution")
 app = api.app
@@ -280,6 +280,7 @@ def withdraw(req: ApiRequest) -> Reply:
 
 routes_withdrawals.register(api)
 routes_bindings.register(api)
+routes_levels.register(api)
 
 
 @api.route(
@@ -324,6 +325,12 @@ def settle(req: ApiRequest) -> models.SettlementOut:
 def daily_settlement(event: Any) -> dict[str, Any]:
     """Settle every shop daily at 02:00 UTC."""
     return settlement.settle_all_shops()
+
+
+@app.schedule(Cron(0, 3, "*", "*", "?", "*"), name="evaluate_levels")
+def evaluate_levels(event: Any) -> dict[str, int]:
+    """Evaluate every shop's distributor levels daily at 03:00 UTC (after settlement)."""
+    return levels.evaluate_all_shops()
 
 
 # ---- messages ---------------------------------------------------------------------------------

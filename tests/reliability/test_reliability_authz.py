@@ -229,6 +229,24 @@ CONTRACT = (
         ("merchant",),
         body={"reason": "authz"},
     ),
+    # /distribution: Distribution II additions (levels, performance, the period leaderboard)
+    Route("PUT", "/distribution/levels", ("merchant",), other_shop="ok", body={"levels": []}),
+    Route("GET", "/distribution/levels", ("merchant",), other_shop="ok"),
+    Route("POST", "/distribution/levels/evaluations", ("merchant",), other_shop="ok"),
+    Route("GET", "/distribution/distributors/{distributor_id}/level", ("merchant",)),
+    Route("GET", "/distribution/me/level", ("customer",)),
+    Route(
+        "GET",
+        "/distribution/distributors/{distributor_id}/performance?from=2026-11-01&to=2026-11-30",
+        ("merchant",),
+    ),
+    Route("GET", "/distribution/me/performance?from=2026-11-01&to=2026-11-30", ("customer",)),
+    Route(
+        "GET",
+        "/distribution/leaderboard/period?from=2026-11-01&to=2026-11-30",
+        ("merchant",),
+        other_shop="ok",
+    ),
     # /wishlist
     Route("POST", "/wishlist/lists", ("customer",), other_shop="ok", body={"title": "authz"}),
     Route("GET", "/wishlist/lists/{list_id}", ("customer",), foreign=((FRIEND, NOT_YOURS_OR_FORBIDDEN),)),

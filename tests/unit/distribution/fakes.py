@@ -26,6 +26,8 @@ from chalicelib.distribution.store.records import (
 )
 from chalicelib.distribution.usecases.stores import Stores
 
+from .fakes_levels import FakeActivity, FakeLevels
+
 
 class FakeShops:
     def __init__(self) -> None:
@@ -358,14 +360,19 @@ class FakeOrders:
 
 
 def fake_stores() -> Stores:
+    distributors = FakeDistributors()
+    ledger = FakeLedger()
+    levels = FakeLevels(distributors)
     return Stores(
         shops=FakeShops(),
-        distributors=FakeDistributors(),
-        ledger=FakeLedger(),
+        distributors=distributors,
+        ledger=ledger,
         withdrawals=FakeWithdrawals(),
         links=FakeLinks(),
         orders=FakeOrders(),
         bindings=FakeBindings(),
+        levels=levels,
+        activity=FakeActivity(ledger),
     )
 
 

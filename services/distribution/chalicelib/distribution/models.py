@@ -103,6 +103,7 @@ class DistributorOut(Out):
     status: Literal["pending", "approved", "suspended"]
     parent_id: str | None = None
     created_at: str | None = None
+    level_id: str | None = Field(default=None, description="The distributor's level (null: the base).")
 
 
 class LinkIn(In):
@@ -177,6 +178,11 @@ class LedgerEntryOut(Out):
     reserved_delta: int = 0
     currency: str
     created_at: str
+    rate_bps: int | None = Field(default=None, description="Accruals: the rate applied to the line.")
+    level: str | None = Field(
+        default=None, description="Tier-1 accruals: the seller's level in force when the order was paid."
+    )
+    paid_amount: int | None = Field(default=None, description="Accruals: the line's paid amount.")
 
 
 class LedgerPage(Out):

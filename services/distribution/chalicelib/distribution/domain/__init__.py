@@ -27,6 +27,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from campaign_shared import money
+from chalicelib.distribution.domain import levels as levels_rules
+from chalicelib.distribution.domain.levels import Level
 from chalicelib.distribution.domain.values import (
     PAID,
     POST,
@@ -53,6 +55,7 @@ __all__ = [
     "Commission",
     "Entry",
     "Group",
+    "Level",
     "Member",
     "Order",
     "PaidLine",
@@ -167,11 +170,15 @@ def attribute(
     return Attribution(None, tier1, tier2)
 
 
-def priced_lines(rules: Rules, lines: Sequence[PaidLine], has_parent: bool) -> tuple[PricedLine, ...]:
-    """Order lines with their rates and accruals, in event order."""
+def priced_lines(
+    rules: Rules, lines: Sequence[PaidLine], has_parent: bool, level: Level | None = None
+) -> tuple[PricedLine, ...]:
+    """Order lines with their rates and accruals, in event order. ``level``: the seller's level
+    in force when the order was paid (``domain.levels.tier1_rate``; tier 2 is unchanged)."""
     priced = []
     for line in lines:
         r1, r2 = line_rates(rules, line.product_id, has_parent)
+        r1 = levels_rules.tier1_rate(r1, r2, level)
         paid = line.paid_amount
         priced.append(
             PricedLine(
@@ -182,6 +189,7 @@ def priced_lines(rules: Rules, lines: Sequence[PaidLine], has_parent: bool) -> t
                 tier2_rate_bps=r2,
                 tier1_accrual=accrual(paid, r1),
                 tier2_accrual=accrual(paid, r2),
+                level=level.level_id if level is not None else None,
             )
         )
     return tuple(priced)

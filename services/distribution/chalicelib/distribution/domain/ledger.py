@@ -59,9 +59,11 @@ def record_paid(
     code: str,
     paid_at: str,
     settle_due_at: str,
+    level: domain.Level | None = None,
 ) -> Order:
     """The order with its payment recorded (attributed or not). Refunds recorded earlier
-    all came before settlement."""
+    all came before settlement. ``level``: the tier-1 distributor's level in force at
+    ``paid_at`` (its rate is on each priced line, its id on the line and the accruals)."""
     base = replace(
         order,
         version=order.version + 1,
@@ -70,7 +72,7 @@ def record_paid(
         code=code,
         paid_at=paid_at,
     )
-    priced = domain.priced_lines(rules, lines, attribution.tier2 is not None)
+    priced = domain.priced_lines(rules, lines, attribution.tier2 is not None, level)
     earns = sum(line.tier1_accrual + line.tier2_accrual for line in priced) > 0
     if attribution.reason is not None or not earns:
         return replace(base, state=UNATTRIBUTED, reason=attribution.reason or domain.NO_COMMISSION, lines=())
@@ -204,8 +206,15 @@ def groups(order: Order) -> list[Group]:
             accrued = line.accrual(tier)
             if accrued <= 0:
                 continue
+            accrual = _entry(order, line, tier, "accrual", paid_at, accrued, pending=accrued, earned=accrued)
             accruals.append(
-                _entry(order, line, tier, "accrual", paid_at, accrued, pending=accrued, earned=accrued)
+                replace(
+                    accrual,
+                    paid_amount=line.paid_amount,
+                    customer_id=order.customer_id,
+                    rate_bps=line.rate_bps(tier),
+                    level=line.level if tier == 1 else None,
+                )
             )
             before_settlement = 0
             for refund_id, refund, share in _shares(order, line, tier):

@@ -41,6 +41,7 @@ class PricedLine:
     tier2_rate_bps: int
     tier1_accrual: int
     tier2_accrual: int
+    level: str | None = None  # the seller's level in force when paid (it set tier1_rate_bps)
 
     def rate_bps(self, tier: int) -> int:
         return self.tier1_rate_bps if tier == 1 else self.tier2_rate_bps
@@ -104,6 +105,12 @@ class Entry:
     tier: int | None = None
     refund_id: str | None = None
     withdrawal_id: str | None = None
+    # Accruals only: the line's paid amount, its buyer, the rate applied and the seller's level
+    # in force when paid (tier 1), for the performance reports and the level audit.
+    paid_amount: int | None = None
+    customer_id: str | None = None
+    rate_bps: int | None = None
+    level: str | None = None
 
 
 @dataclass(frozen=True)

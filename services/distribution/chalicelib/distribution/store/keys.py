@@ -1,10 +1,12 @@
 """Every key of the distribution table (``main``); every id in a key is escaped
 (``storage.keys.part``), except where noted.
 
-- ``shop#<shop>`` / ``rules`` (gsi1: ``shops`` / shop) and ``stats``;
+- ``shop#<shop>`` / ``rules`` (gsi1: ``shops`` / shop), ``stats`` and ``levels`` (the ladder);
 - ``dist#<shop>#<distributor>`` / ``distributor``: profile, balances, ``version`` and the
   ``journal`` (gsi1: ``board#<shop>`` / ``rank_key``, the leaderboard);
 - ``dist#...`` / ``entry#<at>#<entry_id>``: the append-only ledger;
+- ``dist#...`` / ``lvl#<at>#<seq>``: the distributor's level changes (the distributor item holds
+  the current level);
 - ``dist#...`` / ``wd#<withdrawal_id>``: withdrawals (the request and its review; gsi1:
   ``wdq#<shop>#<status>`` / ``<created_at>#<distributor>#<withdrawal_id>``, the merchant's
   queue by status and date);
@@ -37,6 +39,8 @@ SHOPS = "shops"  # gsi1pk of every shop's rules
 ENTRY_PREFIX = "entry#"
 BINDING = "binding"
 BINDING_LOG = "bindlog#"
+LEVELS = "levels"
+LEVEL_CHANGE_PREFIX = "lvl#"
 GSI = "gsi1"
 INDEX_ATTRIBUTES = ("pk", "sk", "gsi1pk", "gsi1sk", "expires_at_epoch")
 
@@ -71,6 +75,14 @@ def settle_sk(due_at: str, order_id: str) -> str:
 
 def entry_sk(at: str, entry_id: str) -> str:
     return f"{ENTRY_PREFIX}{at}#{entry_id}"
+
+
+def level_change_sk(at: str, seq: int) -> str:
+    return f"{LEVEL_CHANGE_PREFIX}{at}#{seq:06d}"
+
+
+def levels_key(shop: str) -> dict[str, Any]:
+    return keys.key(shop_pk(shop), LEVELS)
 
 
 def withdrawal_sk(withdrawal_id: str) -> str:

@@ -102,7 +102,15 @@ def entry_from_dict(data: dict[str, Any]) -> Entry:
         tier=None if tier is None else int(tier),
         refund_id=_opt_str(data.get("refund_id")),
         withdrawal_id=_opt_str(data.get("withdrawal_id")),
+        paid_amount=_opt_int(data.get("paid_amount")),
+        customer_id=_opt_str(data.get("customer_id")),
+        rate_bps=_opt_int(data.get("rate_bps")),
+        level=_opt_str(data.get("level")),
     )
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def entry_item(shop: str, distributor_id: str, entry: Entry) -> dict[str, Any]:
@@ -164,6 +172,12 @@ class DistributorRecord:
     journal: dict[str, JournalGroup] = field(default_factory=dict)
     months: dict[str, MonthTotals] = field(default_factory=dict)  # see domain.statements
     months_from: str | None = None
+    # The level (``store.levels``): current level id (None: the base), since when, and the
+    # change not yet copied to the history (``level_log``; see ``usecases.levels``).
+    level_id: str | None = None
+    level_since: str | None = None
+    level_seq: int = 0
+    level_log: dict[str, Any] | None = None
 
     @property
     def member(self) -> domain.Member:
@@ -196,6 +210,10 @@ class DistributorRecord:
             journal={k: JournalGroup.from_dict(v) for k, v in (item.get("journal") or {}).items()},
             months={k: MonthTotals.from_list(v) for k, v in (item.get("months") or {}).items()},
             months_from=_opt_str(item.get("months_from")),
+            level_id=_opt_str(item.get("level_id")),
+            level_since=_opt_str(item.get("level_since")),
+            level_seq=int(item.get("level_seq", 0)),
+            level_log=item.get("level_log") or None,
         )
 
     def to_item(self, shop: str) -> dict[str, Any]:
@@ -237,7 +255,10 @@ class LinkRecord:
 
 
 def line_to_dict(line: PricedLine) -> dict[str, Any]:
-    return asdict(line)
+    data = asdict(line)
+    if data["level"] is None:
+        del data["level"]  # lines without a level are stored as they always were
+    return data
 
 
 def line_from_dict(data: dict[str, Any]) -> PricedLine:
@@ -252,6 +273,7 @@ def line_from_dict(data: dict[str, Any]) -> PricedLine:
         tier2_rate_bps=pick("tier2_rate_bps", "r2"),
         tier1_accrual=pick("tier1_accrual", "a1"),
         tier2_accrual=pick("tier2_accrual", "a2"),
+        level=_opt_str(data.get("level")),
     )
 
 

@@ -23,6 +23,7 @@ def _public(record: DistributorRecord) -> models.DistributorOut:
         status=record.status,  # type: ignore[arg-type]  # a stored status is one of the three
         parent_id=record.parent_id,
         created_at=record.created_at,
+        level_id=record.level_id,
     )
 
 
@@ -161,6 +162,9 @@ def ledger_entries(
             withdrawn_delta=e.withdrawn,
             reserved_delta=e.reserved,
             created_at=e.at,
+            rate_bps=e.rate_bps,
+            level=e.level,
+            paid_amount=e.paid_amount,
         )
         for e in entries
     ]

@@ -19,7 +19,7 @@ from campaign_shared.storage import retry
 from chalicelib.distribution import domain
 from chalicelib.distribution.domain import Order, PaidLine, ledger
 from chalicelib.distribution.store.records import Claim, DistributorRecord, OrderRecord
-from chalicelib.distribution.usecases import bindings, posting, shops
+from chalicelib.distribution.usecases import bindings, levels, posting, shops
 from chalicelib.distribution.usecases.stores import STORES, Stores
 
 SERVICE = "distribution"
@@ -125,7 +125,8 @@ def _record_paid(
     order: Order, payment: Payment, rules: domain.Rules, earner: str | None, st: Stores
 ) -> tuple[Order, dict[str, DistributorRecord]]:
     """The order with the payment recorded (earning for ``earner``, the code's owner or the
-    bound distributor), and the distributor records read to decide."""
+    bound distributor, at the rate of their level in force when paid: ``levels.in_force``),
+    and the distributor records read to decide."""
     shop = payment.shop
     owner, parent = _earners(shop, earner, st)
     attribution = domain.attribute(
@@ -137,6 +138,7 @@ def _record_paid(
     )
     now = clock.now()
     paid = domain.paid_at(clock.parse(payment.occurred_at), now)
+    level = levels.in_force(shop, owner, clock.iso(paid), st=st) if owner is not None else None
     recorded = ledger.record_paid(
         order,
         attribution=attribution,
@@ -147,6 +149,7 @@ def _record_paid(
         code=payment.code,
         paid_at=clock.iso(paid),
         settle_due_at=clock.iso(domain.settle_due(paid, rules)),
+        level=level,
     )
     snapshots = {r.distributor_id: r for r in (owner, parent) if r is not None}
     return recorded, snapshots
